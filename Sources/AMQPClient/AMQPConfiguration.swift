@@ -1,0 +1,37 @@
+import Foundation
+
+/// Where the broker is and how the pipeline's topology is named.
+public struct AMQPConfiguration: Sendable {
+    /// One or more `amqp://user:pass@host:port/vhost` URLs; tried in order, rotating on failure.
+    public var urls: [String]
+    /// The durable quorum queue readings go to.
+    public var queue: String
+    /// Dead-letter exchange and queue for messages that fail processing repeatedly.
+    public var deadLetterExchange: String
+    public var deadLetterQueue: String
+    /// Quorum queue `x-delivery-limit`: deliveries before a message is dead-lettered.
+    public var deliveryLimit: Int
+    /// AMQP heartbeat in seconds (0 disables).
+    public var heartbeatSeconds: Int
+    /// Connect and RPC timeout.
+    public var connectTimeout: Duration
+
+    public init(
+        urls: [String], queue: String = "readings", deadLetterExchange: String? = nil,
+        deadLetterQueue: String? = nil, deliveryLimit: Int = 5, heartbeatSeconds: Int = 30,
+        connectTimeout: Duration = .seconds(3)
+    ) {
+        self.urls = urls
+        self.queue = queue
+        self.deadLetterExchange = deadLetterExchange ?? "\(queue).dlx"
+        self.deadLetterQueue = deadLetterQueue ?? "\(queue).dead"
+        self.deliveryLimit = deliveryLimit
+        self.heartbeatSeconds = heartbeatSeconds
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Parses `AMQP_URL`: a comma-separated list of broker node URLs.
+    public static func urls(from list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,136 @@
+import CRabbitMQ
+import Foundation
+
+/// One rabbitmq-c connection with channel 1 open. rabbitmq-c is blocking and
+/// not thread-safe, so an instance is confined to the thread that created it.
+final class AMQPConnection {
+    let state: amqp_connection_state_t
+    let channel: amqp_channel_t = 1
+    let endpoint: String
+    /// The delivery tag the next publish gets on this channel (confirm mode counts from 1).
+    var nextDeliveryTag: UInt64 = 1
+    private var closed = false
+
+    /// Opens a TCP connection, logs in and opens channel 1.
+    init(url: String, configuration: AMQPConfiguration) throws(AMQPError) {
+        guard let info = Endpoint(url: url) else { throw .unavailable("invalid AMQP URL '\(Endpoint.redacted(url))'") }
+        guard !info.tls else { throw .unavailable("amqps:// is not supported yet; use amqp://") }
+        guard let state = amqp_new_connection() else { throw .unavailable("out of memory") }
+        self.state = state
+        self.endpoint = "\(info.host):\(info.port)"
+        guard let socket = amqp_tcp_socket_new(state) else {
+            amqp_destroy_connection(state)
+            throw .unavailable("cannot create socket")
+        }
+        let timeoutMs = Int(configuration.connectTimeout.components.seconds * 1000)
+            + Int(configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
+        var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        let rc = amqp_socket_open_noblock(socket, info.host, Int32(info.port), &tv)
+        if rc != AMQP_STATUS_OK.rawValue {
+            amqp_destroy_connection(state)
+            throw .unavailable("\(endpoint): \(String(cString: amqp_error_string2(rc)))")
+        }
+        amqp_set_handshake_timeout(state, &tv)
+        amqp_set_rpc_timeout(state, &tv)
+        let login = pipeline_amqp_login(
+            state, info.vhost, 131_072, Int32(configuration.heartbeatSeconds), info.user, info.password)
+        if !Self.ok(login) {
+            let why = Self.describe(login)
+            amqp_destroy_connection(state)
+            throw .unavailable("\(endpoint): login failed: \(why)")
+        }
+        amqp_channel_open(state, channel)
+        let reply = amqp_get_rpc_reply(state)
+        if !Self.ok(reply) {
+            let why = Self.describe(reply)
+            amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+            amqp_destroy_connection(state)
+            throw .unavailable("\(endpoint): channel open failed: \(why)")
+        }
+    }
+
+    deinit {
+        close()
+        amqp_destroy_connection(state)
+    }
+
+    /// Declares exchange and queues; idempotent.
+    func declareTopology(_ c: AMQPConfiguration) throws(AMQPError) {
+        let rc = pipeline_declare_topology(
+            state, channel, c.queue, c.deadLetterExchange, c.deadLetterQueue, Int32(c.deliveryLimit))
+        if rc != 0 { throw .connection("declaring queue '\(c.queue)': \(lastReply())") }
+    }
+
+    func confirmSelect() throws(AMQPError) {
+        amqp_confirm_select(state, channel)
+        try check("confirm.select")
+    }
+
+    /// Closes channel and connection politely; safe to call twice.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
+        amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+    }
+
+    /// Marks the connection unusable without talking to the broker (after a socket error).
+    func abandon() { closed = true }
+
+    func check(_ what: String) throws(AMQPError) {
+        let reply = amqp_get_rpc_reply(state)
+        if !Self.ok(reply) { throw .connection("\(what): \(Self.describe(reply))") }
+    }
+
+    func lastReply() -> String { Self.describe(amqp_get_rpc_reply(state)) }
+
+    static func ok(_ r: amqp_rpc_reply_t) -> Bool { pipeline_reply_ok(r) != 0 }
+
+    static func describe(_ r: amqp_rpc_reply_t) -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        pipeline_describe_reply(r, &buf, buf.count)
+        return String(nulTerminated: buf)
+    }
+
+    static func statusString(_ status: Int32) -> String { String(cString: amqp_error_string2(status)) }
+}
+
+/// A parsed broker URL.
+struct Endpoint {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String
+    var vhost: String
+    var tls: Bool
+
+    init?(url: String) {
+        guard let copy = strdup(url) else { return nil }
+        defer { free(copy) }
+        var info = amqp_connection_info()
+        amqp_default_connection_info(&info)
+        guard amqp_parse_url(copy, &info) == AMQP_STATUS_OK.rawValue else { return nil }
+        host = String(cString: info.host)
+        port = Int(info.port)
+        user = String(cString: info.user)
+        password = String(cString: info.password)
+        vhost = String(cString: info.vhost)
+        tls = info.ssl != 0
+    }
+
+    /// The URL with its password replaced, for logs and errors.
+    static func redacted(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+}
+
+extension String {
+    /// Decodes a NUL-terminated C buffer.
+    init(nulTerminated buffer: [CChar]) {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        self = String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,120 @@
+import CRabbitMQ
+import Foundation
+
+/// One message taken from the queue, not yet acknowledged.
+public struct Delivery: Sendable {
+    public var tag: UInt64
+    public var body: [UInt8]
+    public var messageID: String?
+    public var redelivered: Bool
+    /// Ingest's acceptance time (`x-ingested-at-ms` header), when present.
+    public var acceptedAtMs: Int64?
+}
+
+/// A blocking consumer with manual acks and a prefetch. Like every rabbitmq-c
+/// connection it is confined to one thread: the caller's.
+public final class AMQPConsumer {
+    private let configuration: AMQPConfiguration
+    private let prefetch: Int
+    private var connection: AMQPConnection?
+    private var consumerTag: String?
+    private var nodeIndex = 0
+
+    public init(configuration: AMQPConfiguration, prefetch: Int) {
+        self.configuration = configuration
+        self.prefetch = prefetch
+    }
+
+    public var isConnected: Bool { connection != nil }
+    public var endpoint: String? { connection?.endpoint }
+
+    /// Connects to the first reachable node (rotating), declares the topology and starts consuming.
+    public func connect() throws(AMQPError) {
+        disconnect()
+        let urls = configuration.urls
+        guard !urls.isEmpty else { throw .unavailable("AMQP_URL is empty") }
+        var errors: [String] = []
+        for k in 0..<urls.count {
+            let index = (nodeIndex + k) % urls.count
+            do {
+                let c = try AMQPConnection(url: urls[index], configuration: configuration)
+                try c.declareTopology(configuration)
+                amqp_basic_qos(c.state, c.channel, 0, UInt16(clamping: prefetch), 0)
+                try c.check("basic.qos")
+                let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+                amqp_basic_consume(
+                    c.state, c.channel, amqp_cstring_bytes(configuration.queue), amqp_cstring_bytes(tag), 0, 0, 0,
+                    amqp_empty_table)
+                try c.check("basic.consume")
+                connection = c
+                consumerTag = tag
+                nodeIndex = index
+                return
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        nodeIndex += 1
+        throw .unavailable(errors.joined(separator: "; "))
+    }
+
+    /// Waits up to `timeout` for the next delivery; nil on timeout.
+    public func next(timeout: Duration) throws(AMQPError) -> Delivery? {
+        guard let c = connection else { throw .unavailable("not connected") }
+        var envelope = amqp_envelope_t()
+        var status: Int32 = 0
+        let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let rc = pipeline_consume(c.state, &envelope, ms, &status)
+        if rc == 0 { return nil }
+        if rc < 0 {
+            c.abandon()
+            connection = nil
+            throw .connection(AMQPConnection.statusString(status))
+        }
+        defer { amqp_destroy_envelope(&envelope) }
+        let body: [UInt8]
+        if envelope.message.body.len > 0, let bytes = envelope.message.body.bytes {
+            body = Array(UnsafeRawBufferPointer(start: bytes, count: envelope.message.body.len))
+        } else {
+            body = []
+        }
+        var idBuffer = [CChar](repeating: 0, count: 256)
+        let idLength = pipeline_message_id(&envelope.message.properties, &idBuffer, idBuffer.count)
+        var acceptedAt: Int64 = 0
+        let hasAcceptedAt = pipeline_header_i64(&envelope.message.properties, "x-ingested-at-ms", &acceptedAt) != 0
+        return Delivery(
+            tag: envelope.delivery_tag, body: body, messageID: idLength > 0 ? String(nulTerminated: idBuffer) : nil,
+            redelivered: envelope.redelivered != 0, acceptedAtMs: hasAcceptedAt ? acceptedAt : nil)
+    }
+
+    /// Acknowledges `tag`, and with `multiple` every earlier unacknowledged delivery too.
+    public func ack(_ tag: UInt64, multiple: Bool) throws(AMQPError) {
+        guard let c = connection else { throw .unavailable("not connected") }
+        let rc = amqp_basic_ack(c.state, c.channel, tag, multiple ? 1 : 0)
+        if rc != 0 { drop(); throw .connection("ack: \(AMQPConnection.statusString(rc))") }
+    }
+
+    /// Rejects one delivery; without requeue the broker dead-letters it.
+    public func reject(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
+        guard let c = connection else { throw .unavailable("not connected") }
+        let rc = amqp_basic_reject(c.state, c.channel, tag, requeue ? 1 : 0)
+        if rc != 0 { drop(); throw .connection("reject: \(AMQPConnection.statusString(rc))") }
+    }
+
+    /// Cancels the consumer with a round trip (so acks sent before are settled
+    /// by the broker), then closes. Unacknowledged deliveries return to the queue.
+    public func disconnect() {
+        guard let c = connection else { return }
+        if let tag = consumerTag {
+            amqp_basic_cancel(c.state, c.channel, amqp_cstring_bytes(tag))
+        }
+        c.close()
+        connection = nil
+        consumerTag = nil
+    }
+
+    private func drop() {
+        connection?.abandon()
+        connection = nil
+    }
+}

@@ -1,0 +1,27 @@
+/// Why a publish or a broker operation did not succeed. Every case means "not
+/// confirmed": the caller must not acknowledge the reading to the device.
+public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No connection to any broker node (down, refused, login failed).
+    case unavailable(String)
+    /// The broker refused the message (basic.nack).
+    case nacked
+    /// The broker could not route the message to the queue (basic.return).
+    case returned
+    /// No confirm arrived in time; the connection is reset.
+    case timeout
+    /// The publisher is shutting down.
+    case shuttingDown
+    /// A protocol or socket error on an open connection.
+    case connection(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let why): return "broker unavailable: \(why)"
+        case .nacked: return "broker rejected the message (nack)"
+        case .returned: return "broker could not route the message to the queue"
+        case .timeout: return "broker confirm timed out"
+        case .shuttingDown: return "ingest is shutting down"
+        case .connection(let why): return "broker connection lost: \(why)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Hummingbird
+import Logging
+import PipelineCore
+import SQL
+import ServiceLifecycle
+import ServiceSupport
+import Storage
+
+/// The read-only alerts API and web page. Queries run on a small pool with a
+/// statement timeout; a database outage is a 503, never a crash or a hang.
+public struct AlertsService {
+    public let http: any Service
+    let pool: SQLPool
+
+    public init(configuration c: AlertsConfiguration, logger: Logger) {
+        let pool = SQLPool(
+            conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs,
+            applicationName: "pipeline-alerts")
+        self.pool = pool
+        let router = Router()
+        OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
+            do {
+                _ = try await pool.withConnection { try $0.execute("SELECT 1") }
+                return Readiness(ready: true, checks: ["database": "ok"])
+            } catch {
+                return Readiness(ready: false, checks: ["database": "\(error)"])
+            }
+        }
+        AlertsRoutes(pool: pool, logger: logger).add(to: router)
+        http = Application(
+            router: router, configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pipeline-alerts"),
+            logger: logger)
+    }
+
+    public var services: [any Service] { [PoolService(pool: pool), http] }
+}
+
+/// Closes the pool after the HTTP server stopped.
+struct PoolService: Service {
+    let pool: SQLPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.shutdown()
+    }
+}

@@ -1,0 +1,28 @@
+import AMQPClient
+import PipelineCore
+
+/// Everything the analyzer needs; `pipeline analyzer` fills it from flags and environment.
+public struct AnalyzerConfiguration: Sendable {
+    public var amqp: AMQPConfiguration
+    /// libpq connection string or URL (several hosts allowed).
+    public var databaseURL: String
+    public var rule: AnomalyRule
+    /// Deliveries the broker may have outstanding on this consumer.
+    public var prefetch: Int
+    /// Deliveries stored per transaction at most.
+    public var batchSize: Int
+    /// How long a batch waits for more deliveries once it has one.
+    public var batchWindow: Duration
+
+    public init(
+        amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 1000,
+        batchSize: Int = 500, batchWindow: Duration = .milliseconds(20)
+    ) {
+        self.amqp = amqp
+        self.databaseURL = databaseURL
+        self.rule = rule
+        self.prefetch = prefetch
+        self.batchSize = batchSize
+        self.batchWindow = batchWindow
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import ServiceSupport
+
+/// Runs the analyzer's worker thread and its small HTTP server for health,
+/// readiness and metrics. On graceful shutdown the worker finishes the batch
+/// it holds (commit and ack), then cancels its consumer and closes.
+public struct AnalyzerService {
+    let worker: AnalyzerWorker
+    public let http: any Service
+
+    public init(configuration: AnalyzerConfiguration, host: String = "0.0.0.0", port: Int = 9100, killEnabled: Bool = false, logger: Logger) {
+        let worker = AnalyzerWorker(configuration: configuration, logger: logger)
+        self.worker = worker
+        let router = Router()
+        OperationalRoutes.add(to: router, killEnabled: killEnabled) {
+            let s = worker.snapshot
+            return Readiness(
+                ready: s.brokerUp && s.databaseUp,
+                checks: [
+                    "broker": s.brokerUp ? "ok" : s.brokerError,
+                    "database": s.databaseUp ? "ok" : s.databaseError,
+                ])
+        }
+        http = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "pipeline-analyzer"),
+            logger: logger)
+    }
+
+    /// In start order; a ServiceGroup stops them in reverse.
+    public var services: [any Service] { [WorkerService(worker: worker), http] }
+}
+
+/// Adapts the blocking worker thread to a `Service`.
+struct WorkerService: Service {
+    let worker: AnalyzerWorker
+
+    func run() async throws {
+        let worker = self.worker
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    worker.run()
+                    done.resume()
+                }
+                thread.name = "analyzer-worker"
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            worker.stop()
+        }
+    }
+}

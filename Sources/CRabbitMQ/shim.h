@@ -1,0 +1,241 @@
+// Small C helpers around rabbitmq-c for what Swift cannot express well:
+// the variadic amqp_login, field tables (unions) and the frames that follow a
+// basic.return. Everything else is called from Swift directly.
+#ifndef PIPELINE_CRABBITMQ_SHIM_H
+#define PIPELINE_CRABBITMQ_SHIM_H
+
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+static inline amqp_rpc_reply_t pipeline_amqp_login(amqp_connection_state_t c, const char *vhost,
+                                                   int frame_max, int heartbeat,
+                                                   const char *user, const char *password) {
+    return amqp_login(c, vhost, 0, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+static inline int pipeline_reply_ok(amqp_rpc_reply_t r) {
+    return r.reply_type == AMQP_RESPONSE_NORMAL;
+}
+
+/// Describes an RPC reply into `buf` (always NUL-terminated).
+static inline void pipeline_describe_reply(amqp_rpc_reply_t r, char *buf, size_t len) {
+    if (len == 0) return;
+    buf[0] = 0;
+    switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+        snprintf(buf, len, "ok");
+        break;
+    case AMQP_RESPONSE_NONE:
+        snprintf(buf, len, "missing RPC reply");
+        break;
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+        snprintf(buf, len, "%s", amqp_error_string2(r.library_error));
+        break;
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+        if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            amqp_connection_close_t *m = (amqp_connection_close_t *)r.reply.decoded;
+            snprintf(buf, len, "connection closed by broker: %u %.*s", m->reply_code,
+                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+        } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            amqp_channel_close_t *m = (amqp_channel_close_t *)r.reply.decoded;
+            snprintf(buf, len, "channel closed by broker: %u %.*s", m->reply_code,
+                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+        } else {
+            snprintf(buf, len, "unexpected server method 0x%08X", r.reply.id);
+        }
+        break;
+    }
+}
+
+/// Declares the dead-letter exchange, the dead-letter quorum queue and the main
+/// durable quorum queue. Idempotent as long as the arguments stay the same.
+/// Returns 0 on success; on failure the caller reads amqp_get_rpc_reply.
+static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_channel_t ch,
+                                            const char *queue, const char *dlx, const char *dlq,
+                                            int delivery_limit) {
+    amqp_exchange_declare(c, ch, amqp_cstring_bytes(dlx), amqp_cstring_bytes("fanout"),
+                          0, 1, 0, 0, amqp_empty_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -1;
+
+    amqp_table_entry_t dlq_args[1];
+    dlq_args[0].key = amqp_cstring_bytes("x-queue-type");
+    dlq_args[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    dlq_args[0].value.value.bytes = amqp_cstring_bytes("quorum");
+    amqp_table_t dlq_table = {1, dlq_args};
+    amqp_queue_declare(c, ch, amqp_cstring_bytes(dlq), 0, 1, 0, 0, dlq_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -2;
+    amqp_queue_bind(c, ch, amqp_cstring_bytes(dlq), amqp_cstring_bytes(dlx),
+                    amqp_cstring_bytes(""), amqp_empty_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -3;
+
+    amqp_table_entry_t args[3];
+    args[0].key = amqp_cstring_bytes("x-queue-type");
+    args[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[0].value.value.bytes = amqp_cstring_bytes("quorum");
+    args[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[1].value.value.bytes = amqp_cstring_bytes(dlx);
+    args[2].key = amqp_cstring_bytes("x-delivery-limit");
+    args[2].value.kind = AMQP_FIELD_KIND_I32;
+    args[2].value.value.i32 = delivery_limit;
+    amqp_table_t table = {3, args};
+    amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -4;
+    return 0;
+}
+
+/// Publishes one persistent JSON message to the default exchange, routed to
+/// `queue`, with `mandatory` set so an unroutable message comes back as a
+/// basic.return instead of being confirmed and dropped.
+static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
+                                   const void *body, size_t body_len, const char *message_id,
+                                   int64_t ingested_at_ms) {
+    amqp_basic_properties_t props;
+    memset(&props, 0, sizeof(props));
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+    props.message_id = amqp_cstring_bytes(message_id);
+    amqp_table_entry_t headers[1];
+    headers[0].key = amqp_cstring_bytes("x-ingested-at-ms");
+    headers[0].value.kind = AMQP_FIELD_KIND_I64;
+    headers[0].value.value.i64 = ingested_at_ms;
+    props.headers.num_entries = 1;
+    props.headers.entries = headers;
+    amqp_bytes_t b;
+    b.len = body_len;
+    b.bytes = (void *)body;
+    return amqp_basic_publish(c, ch, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0, &props, b);
+}
+
+enum pipeline_confirm_kind {
+    PIPELINE_FRAME_TIMEOUT = 0,
+    PIPELINE_FRAME_ACK = 1,
+    PIPELINE_FRAME_NACK = 2,
+    PIPELINE_FRAME_RETURN = 3,
+    PIPELINE_FRAME_CLOSED = 4,
+    PIPELINE_FRAME_OTHER = 5,
+    PIPELINE_FRAME_ERROR = 6,
+};
+
+/// Waits up to `timeout_ms` for the next frame on a confirm-mode channel and
+/// classifies it. For acks and nacks, `tag` and `multiple` are set. For a
+/// basic.return the returned message is read and its message id copied to
+/// `returned_id` (NUL-terminated). On error `status` holds the library status.
+static inline enum pipeline_confirm_kind pipeline_wait_confirm(amqp_connection_state_t c, amqp_channel_t ch, int timeout_ms,
+                                        uint64_t *tag, int *multiple, char *returned_id,
+                                        size_t returned_len, int *status) {
+    amqp_frame_t frame;
+    struct timeval tv;
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    int rc = amqp_simple_wait_frame_noblock(c, &frame, &tv);
+    *status = rc;
+    if (rc == AMQP_STATUS_TIMEOUT) return PIPELINE_FRAME_TIMEOUT;
+    if (rc != AMQP_STATUS_OK) return PIPELINE_FRAME_ERROR;
+    if (frame.frame_type != AMQP_FRAME_METHOD) return PIPELINE_FRAME_OTHER;
+    switch (frame.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+        amqp_basic_ack_t *m = (amqp_basic_ack_t *)frame.payload.method.decoded;
+        *tag = m->delivery_tag;
+        *multiple = m->multiple;
+        return PIPELINE_FRAME_ACK;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+        amqp_basic_nack_t *m = (amqp_basic_nack_t *)frame.payload.method.decoded;
+        *tag = m->delivery_tag;
+        *multiple = m->multiple;
+        return PIPELINE_FRAME_NACK;
+    }
+    case AMQP_BASIC_RETURN_METHOD: {
+        amqp_message_t msg;
+        amqp_rpc_reply_t r = amqp_read_message(c, ch, &msg, 0);
+        if (!pipeline_reply_ok(r)) return PIPELINE_FRAME_ERROR;
+        if (returned_len > 0) {
+            size_t n = 0;
+            if (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+                n = msg.properties.message_id.len < returned_len - 1 ? msg.properties.message_id.len
+                                                                     : returned_len - 1;
+                memcpy(returned_id, msg.properties.message_id.bytes, n);
+            }
+            returned_id[n] = 0;
+        }
+        amqp_destroy_message(&msg);
+        return PIPELINE_FRAME_RETURN;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD:
+        return PIPELINE_FRAME_CLOSED;
+    default:
+        return PIPELINE_FRAME_OTHER;
+    }
+}
+
+/// Reads the integer header `name` of a delivered message; returns 0 when absent.
+static inline int pipeline_header_i64(const amqp_basic_properties_t *p, const char *name, int64_t *out) {
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG)) return 0;
+    size_t len = strlen(name);
+    for (int i = 0; i < p->headers.num_entries; i++) {
+        const amqp_table_entry_t *e = &p->headers.entries[i];
+        if (e->key.len != len || memcmp(e->key.bytes, name, len) != 0) continue;
+        switch (e->value.kind) {
+        case AMQP_FIELD_KIND_I64: *out = e->value.value.i64; return 1;
+        case AMQP_FIELD_KIND_U64: *out = (int64_t)e->value.value.u64; return 1;
+        case AMQP_FIELD_KIND_I32: *out = e->value.value.i32; return 1;
+        case AMQP_FIELD_KIND_TIMESTAMP: *out = (int64_t)e->value.value.u64; return 1;
+        default: return 0;
+        }
+    }
+    return 0;
+}
+
+/// Copies the message id of a delivered message into `buf`; returns its length (0 if absent).
+static inline size_t pipeline_message_id(const amqp_basic_properties_t *p, char *buf, size_t len) {
+    if (len == 0) return 0;
+    size_t n = 0;
+    if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+        n = p->message_id.len < len - 1 ? p->message_id.len : len - 1;
+        memcpy(buf, p->message_id.bytes, n);
+    }
+    buf[n] = 0;
+    return n;
+}
+
+/// Consumes with a timeout. Returns 1 with an envelope, 0 on timeout, -1 on a
+/// broken connection or channel (status in `status`).
+static inline int pipeline_consume(amqp_connection_state_t c, amqp_envelope_t *env, int timeout_ms,
+                                   int *status) {
+    struct timeval tv;
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    amqp_maybe_release_buffers(c);
+    amqp_rpc_reply_t r = amqp_consume_message(c, env, &tv, 0);
+    *status = 0;
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) return 1;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+        *status = r.library_error;
+        if (r.library_error == AMQP_STATUS_TIMEOUT) return 0;
+        if (r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+            // A frame other than basic.deliver: a close, or something we ignore.
+            amqp_frame_t frame;
+            if (amqp_simple_wait_frame(c, &frame) != AMQP_STATUS_OK) return -1;
+            if (frame.frame_type == AMQP_FRAME_METHOD &&
+                (frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+                 frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
+                *status = AMQP_STATUS_CONNECTION_CLOSED;
+                return -1;
+            }
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,62 @@
+import AMQPClient
+import Foundation
+import Metrics
+import PipelineCore
+
+/// The bridge from both listeners to the broker: a reading is accepted only
+/// once the broker confirmed it into the quorum queue.
+public final class ReadingAcceptor: Sendable {
+    public enum Transport: String, Sendable { case http, tcp }
+
+    let publisher: ConfirmPublisher
+
+    public init(publisher: ConfirmPublisher) {
+        self.publisher = publisher
+    }
+
+    static func message(for reading: Reading, acceptedAtMs: Int64) -> OutgoingMessage {
+        OutgoingMessage(body: ReadingCodec.encode(reading), messageID: reading.messageID, acceptedAtMs: acceptedAtMs)
+    }
+
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Publishes all readings; returns once all are confirmed.
+    public func accept(_ readings: [Reading], via transport: Transport) async throws(AMQPError) {
+        let start = ContinuousClock.now
+        let now = Self.nowMs
+        do {
+            try await publisher.publish(readings.map { Self.message(for: $0, acceptedAtMs: now) })
+            record(transport, "accepted", count: readings.count, since: start)
+        } catch {
+            record(transport, "unconfirmed", count: readings.count, since: start)
+            throw error
+        }
+    }
+
+    /// Publishes one reading; `completion` runs on the publisher's thread.
+    public func accept(
+        _ reading: Reading, via transport: Transport, completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
+    ) {
+        let start = ContinuousClock.now
+        publisher.publish(Self.message(for: reading, acceptedAtMs: Self.nowMs)) { [self] result in
+            switch result {
+            case .success: record(transport, "accepted", count: 1, since: start)
+            case .failure: record(transport, "unconfirmed", count: 1, since: start)
+            }
+            completion(result)
+        }
+    }
+
+    /// Counts a refused input (bad JSON, invalid reading, too large …).
+    public func recordRejected(_ transport: Transport, reason: String) {
+        Counter(label: "ingest_readings_total", dimensions: [("transport", transport.rawValue), ("result", reason)])
+            .increment()
+    }
+
+    private func record(_ transport: Transport, _ result: String, count: Int, since start: ContinuousClock.Instant) {
+        Counter(label: "ingest_readings_total", dimensions: [("transport", transport.rawValue), ("result", result)])
+            .increment(by: count)
+        Timer(label: "ingest_ack_latency_seconds", dimensions: [("transport", transport.rawValue)])
+            .recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+    }
+}

@@ -1,0 +1,67 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PipelineCore
+import ServiceLifecycle
+
+/// The raw TCP listener (optionally TLS) for devices that keep a connection open.
+public final class TCPIngestServer: Service, Sendable {
+    /// Sent through each connection's pipeline on graceful shutdown.
+    struct Drain {}
+
+    private let host: String
+    private let port: Int
+    private let tls: NIOSSLContext?
+    private let acceptor: ReadingAcceptor
+    private let logger: Logger
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let bound = NIOLockedValueBox<Int?>(nil)
+
+    public init(host: String, port: Int, tls: TLSConfiguration?, acceptor: ReadingAcceptor, logger: Logger) throws {
+        self.host = host
+        self.port = port
+        self.tls = try tls.map { try NIOSSLContext(configuration: $0) }
+        self.acceptor = acceptor
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0), once running.
+    public var boundPort: Int? { bound.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let tls = self.tls
+        let acceptor = self.acceptor
+        let connections = self.connections
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: ReadingLimits.maxLineBytes)))
+                    try sync.addHandler(ReadingLineHandler(acceptor: acceptor))
+                    let id = ObjectIdentifier(channel)
+                    connections.withLockedValue { $0[id] = channel }
+                    channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                }
+            }
+            .bind(host: host, port: port).get()
+        bound.withLockedValue { $0 = server.localAddress?.port }
+        logger.info("TCP ingest listening", metadata: ["address": "\(host):\(server.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
+
+        await withGracefulShutdownHandler {
+            try? await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+        // Let open connections finish the replies they owe, then close them.
+        let open = connections.withLockedValue { Array($0.values) }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+        for channel in open { try? await channel.closeFuture.get() }
+        logger.info("TCP ingest stopped")
+    }
+}

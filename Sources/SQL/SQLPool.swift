@@ -1,0 +1,56 @@
+import Foundation
+import NIOPosix
+
+/// A small pool of connections whose blocking calls run on a dedicated
+/// thread pool, never on the event loops or Swift's cooperative threads.
+public final class SQLPool: @unchecked Sendable {
+    private let conninfo: String
+    private let applicationName: String
+    private let threads: NIOThreadPool
+    private let lock = NSLock()
+    private var idle: [SQLConnection] = []
+    private let statementTimeoutMs: Int
+
+    /// `size` connections at most, one per worker thread.
+    public init(conninfo: String, size: Int = 4, statementTimeoutMs: Int = 5000, applicationName: String = "pipeline") {
+        self.conninfo = conninfo
+        self.applicationName = applicationName
+        self.statementTimeoutMs = statementTimeoutMs
+        threads = NIOThreadPool(numberOfThreads: max(1, size))
+        threads.start()
+    }
+
+    /// Runs `body` with a connection on a pool thread. A connection that broke is discarded.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        try await threads.runIfActive { [self] in
+            let connection = try checkout()
+            defer { checkin(connection) }
+            return try body(connection)
+        }
+    }
+
+    /// Closes idle connections and stops the worker threads.
+    public func shutdown() async {
+        lock.withLock { idle.removeAll() }
+        try? await threads.shutdownGracefully()
+    }
+
+    private func checkout() throws -> SQLConnection {
+        lock.lock()
+        let c = idle.popLast()
+        lock.unlock()
+        if let c { return c }
+        let connection = try SQLConnection(conninfo, applicationName: applicationName)
+        if statementTimeoutMs > 0 {
+            try connection.execute("SET statement_timeout = \(statementTimeoutMs)")
+        }
+        return connection
+    }
+
+    private func checkin(_ c: SQLConnection) {
+        guard !c.broken else { return }
+        lock.lock()
+        idle.append(c)
+        lock.unlock()
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Prometheus
+
+/// What `/readyz` reports: ready only when every dependency is reachable.
+public struct Readiness: Sendable {
+    public var ready: Bool
+    public var checks: [String: String]
+
+    public init(ready: Bool, checks: [String: String]) {
+        self.ready = ready
+        self.checks = checks
+    }
+}
+
+/// `/healthz`, `/readyz`, `/metrics` and the optional `/kill`, mounted by every service.
+public enum OperationalRoutes {
+    public static func add<Context: RequestContext>(
+        to router: Router<Context>, killEnabled: Bool, readiness: @escaping @Sendable () async -> Readiness
+    ) {
+        // Liveness: the process serves requests. Dependencies are /readyz's business,
+        // since restarting this process would not bring them back.
+        router.get("/healthz") { _, _ in JSONResponse.make(.ok, "{\"status\":\"ok\"}") }
+        router.get("/readyz") { _, _ in
+            let r = await readiness()
+            let checks = r.checks.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
+            return JSONResponse.make(
+                r.ready ? .ok : .serviceUnavailable, "{\"ready\":\(r.ready),\"checks\":{\(checks)}}")
+        }
+        router.get("/metrics") { _, _ in
+            let registry = PrometheusSetup.registry
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.post("/kill") { _, _ -> Response in
+            guard killEnabled else { return JSONResponse.error(.notFound, "not found") }
+            // Chaos testing: die at once, without answering, like a crashed pod.
+            exit(137)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
+
+/// Installs swift-metrics' Prometheus backend once per process; every service
+/// serves the same registry on `/metrics`.
+public enum PrometheusSetup {
+    private static let state = NIOLockedValueBox<PrometheusCollectorRegistry?>(nil)
+
+    /// The process-wide registry, bootstrapping the metrics system on first use.
+    public static var registry: PrometheusCollectorRegistry {
+        state.withLockedValue { current in
+            if let current { return current }
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                .milliseconds(2500), .seconds(5), .seconds(10),
+            ]
+            MetricsSystem.bootstrap(factory)
+            current = registry
+            return registry
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import PipelineCore
+import SQL
+
+/// A reading as the analyzer stores it, with ingest's acceptance time.
+public struct IncomingReading: Sendable {
+    public var reading: Reading
+    public var acceptedAtMs: Int64?
+
+    public init(reading: Reading, acceptedAtMs: Int64?) {
+        self.reading = reading
+        self.acceptedAtMs = acceptedAtMs
+    }
+}
+
+/// An anomaly to store or serve.
+public struct AnomalyRecord: Sendable, Equatable {
+    public var deviceID: String
+    public var seq: Int64
+    public var metric: String
+    public var ts: String
+    public var value: Double
+    public var score: Double?
+    public var median: Double
+    public var mad: Double
+    public var window: Int
+    public var detectedAt: String?
+
+    public init(
+        deviceID: String, seq: Int64, metric: String, ts: String, value: Double, score: Double?, median: Double,
+        mad: Double, window: Int, detectedAt: String? = nil
+    ) {
+        self.deviceID = deviceID
+        self.seq = seq
+        self.metric = metric
+        self.ts = ts
+        self.value = value
+        self.score = score
+        self.median = median
+        self.mad = mad
+        self.window = window
+        self.detectedAt = detectedAt
+    }
+}
+
+/// Identifies a reading: the idempotency key.
+public struct ReadingKey: Hashable, Sendable {
+    public var deviceID: String
+    public var seq: Int64
+
+    public init(deviceID: String, seq: Int64) {
+        self.deviceID = deviceID
+        self.seq = seq
+    }
+}
+
+/// The analyzer's statements. Each runs inside the caller's transaction.
+public enum ReadingStore {
+    /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
+    static let rowsPerStatement = 1000
+
+    /// Inserts the readings that are not stored yet and their metric values;
+    /// returns the keys that were new. A key already present (a redelivery)
+    /// is left as it is, together with the anomalies committed with it.
+    public static func insert(_ batch: [IncomingReading], on db: SQLConnection) throws -> Set<ReadingKey> {
+        var inserted = Set<ReadingKey>()
+        var seen = Set<ReadingKey>()
+        let unique = batch.filter { seen.insert(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)).inserted }
+        for chunk in unique.chunked(rowsPerStatement) {
+            var sql = "INSERT INTO readings (device_id, seq, ts, metrics, accepted_at) VALUES "
+            var params: [String?] = []
+            params.reserveCapacity(chunk.count * 5)
+            for (i, item) in chunk.enumerated() {
+                let p = i * 5
+                if i > 0 { sql += "," }
+                sql += "($\(p + 1),$\(p + 2)::INT8,$\(p + 3)::TIMESTAMPTZ,$\(p + 4)::JSONB,"
+                sql += "to_timestamp($\(p + 5)::FLOAT8 / 1000.0))"
+                let r = item.reading
+                params.append(r.deviceID)
+                params.append(String(r.seq))
+                params.append(r.ts)
+                params.append(metricsJSON(r.metrics))
+                params.append(item.acceptedAtMs.map { String($0) })
+            }
+            sql += " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
+            let rows = try db.execute(sql, params)
+            for row in rows.rows {
+                if let d = row[0], let s = row[1].flatMap({ Int64($0) }) {
+                    inserted.insert(ReadingKey(deviceID: d, seq: s))
+                }
+            }
+        }
+        let values = unique.filter { inserted.contains(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)) }
+            .flatMap { item in item.reading.metrics.map { (item.reading.deviceID, $0.key, item.reading.seq, $0.value) } }
+        for chunk in values.chunked(rowsPerStatement) {
+            var sql = "INSERT INTO metric_values (device_id, metric, seq, value) VALUES "
+            var params: [String?] = []
+            params.reserveCapacity(chunk.count * 4)
+            for (i, v) in chunk.enumerated() {
+                let p = i * 4
+                if i > 0 { sql += "," }
+                sql += "($\(p + 1),$\(p + 2),$\(p + 3)::INT8,$\(p + 4)::FLOAT8)"
+                params.append(v.0)
+                params.append(v.1)
+                params.append(String(v.2))
+                params.append(ReadingCodec.jsonNumber(v.3))
+            }
+            sql += " ON CONFLICT (device_id, metric, seq) DO NOTHING"
+            try db.execute(sql, params)
+        }
+        return inserted
+    }
+
+    /// The newest `limit` values of one device and metric with seq below `belowSeq`, newest first.
+    public static func window(
+        deviceID: String, metric: String, belowSeq: Int64, limit: Int, on db: SQLConnection
+    ) throws -> [(seq: Int64, value: Double)] {
+        let rows = try db.execute(
+            """
+            SELECT seq, value FROM metric_values
+            WHERE device_id = $1 AND metric = $2 AND seq < $3::INT8
+            ORDER BY seq DESC LIMIT $4::INT8
+            """, [deviceID, metric, String(belowSeq), String(limit)])
+        return rows.rows.compactMap { row in
+            guard let s = row[0].flatMap({ Int64($0) }), let v = row[1].flatMap({ Double($0) }) else { return nil }
+            return (s, v)
+        }
+    }
+
+    /// Stores anomalies; one already present for the same (device, seq, metric) is kept.
+    public static func insertAnomalies(_ anomalies: [AnomalyRecord], on db: SQLConnection) throws {
+        for chunk in anomalies.chunked(rowsPerStatement) {
+            var sql = "INSERT INTO anomalies (device_id, seq, metric, ts, value, score, median, mad, window_size) VALUES "
+            var params: [String?] = []
+            for (i, a) in chunk.enumerated() {
+                let p = i * 9
+                if i > 0 { sql += "," }
+                sql += "($\(p + 1),$\(p + 2)::INT8,$\(p + 3),$\(p + 4)::TIMESTAMPTZ,$\(p + 5)::FLOAT8,"
+                sql += "$\(p + 6)::FLOAT8,$\(p + 7)::FLOAT8,$\(p + 8)::FLOAT8,$\(p + 9)::INT4)"
+                params += [
+                    a.deviceID, String(a.seq), a.metric, a.ts, ReadingCodec.jsonNumber(a.value),
+                    a.score.map(ReadingCodec.jsonNumber), ReadingCodec.jsonNumber(a.median),
+                    ReadingCodec.jsonNumber(a.mad), String(a.window),
+                ]
+            }
+            sql += " ON CONFLICT (device_id, seq, metric) DO NOTHING"
+            try db.execute(sql, params)
+        }
+    }
+
+    static func metricsJSON(_ metrics: [String: Double]) -> String {
+        "{" + metrics.keys.sorted().map { "\"\($0)\":\(ReadingCodec.jsonNumber(metrics[$0]!))" }.joined(separator: ",") + "}"
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

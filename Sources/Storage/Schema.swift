@@ -1,0 +1,74 @@
+import SQL
+
+/// The database schema, as idempotent statements that run on every start.
+///
+/// Every statement is accepted by both PostgreSQL 15 and CockroachDB; where the
+/// two behave differently the note beside the statement says how.
+public enum Schema {
+    public static let statements: [String] = [
+        // One row per reading: (device_id, seq) is the idempotency key.
+        // INT8/FLOAT8/TEXT/JSONB/TIMESTAMPTZ mean the same in both databases; no SERIAL.
+        """
+        CREATE TABLE IF NOT EXISTS readings (
+            device_id   TEXT        NOT NULL,
+            seq         INT8        NOT NULL,
+            ts          TIMESTAMPTZ NOT NULL,
+            metrics     JSONB       NOT NULL,
+            accepted_at TIMESTAMPTZ,
+            stored_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (device_id, seq)
+        )
+        """,
+        // The values of each metric, keyed so that a window (the newest values of
+        // one device and metric below a seq) is one index range scan.
+        """
+        CREATE TABLE IF NOT EXISTS metric_values (
+            device_id TEXT   NOT NULL,
+            metric    TEXT   NOT NULL,
+            seq       INT8   NOT NULL,
+            value     FLOAT8 NOT NULL,
+            PRIMARY KEY (device_id, metric, seq)
+        )
+        """,
+        // One row per anomalous (reading, metric). score is NULL when the window
+        // had no spread at all (see the anomaly rule).
+        """
+        CREATE TABLE IF NOT EXISTS anomalies (
+            device_id   TEXT        NOT NULL,
+            seq         INT8        NOT NULL,
+            metric      TEXT        NOT NULL,
+            ts          TIMESTAMPTZ NOT NULL,
+            value       FLOAT8      NOT NULL,
+            score       FLOAT8,
+            median      FLOAT8      NOT NULL,
+            mad         FLOAT8      NOT NULL,
+            window_size INT4        NOT NULL,
+            detected_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (device_id, seq, metric)
+        )
+        """,
+        // Newest-first listing with a keyset cursor. CockroachDB stores DESC
+        // index columns natively; PostgreSQL scans the index either way.
+        "CREATE INDEX IF NOT EXISTS anomalies_newest ON anomalies (detected_at DESC, device_id, seq, metric)",
+        "CREATE INDEX IF NOT EXISTS anomalies_by_device ON anomalies (device_id, detected_at DESC, seq, metric)",
+    ]
+
+    /// Applies the schema. Safe to run twice, and from several processes at
+    /// once: PostgreSQL can report a concurrent CREATE ... IF NOT EXISTS as a
+    /// unique violation (23505) or duplicate object (42P07), which is retried.
+    public static func migrate(_ connection: SQLConnection) throws {
+        for statement in statements {
+            var attempt = 0
+            while true {
+                do {
+                    try connection.execute(statement)
+                    break
+                } catch {
+                    let raced = ["23505", "42P07", "42710", "40001"].contains(error.sqlState ?? "")
+                    guard raced, attempt < 5 else { throw error }
+                    attempt += 1
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import AMQPClient
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import ServiceSupport
+
+/// Options shared by the services.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Address to listen on (env: LISTEN_HOST).")
+    var host: String = Env.string("LISTEN_HOST") ?? "0.0.0.0"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env: LOG_LEVEL).")
+    var logLevel: String = Env.string("LOG_LEVEL") ?? "info"
+
+    @Flag(inversion: .prefixedEnableDisable, help: "Serve POST /kill, which exits at once, for chaos tests (env: KILL_ENABLED).")
+    var kill: Bool = Env.bool("KILL_ENABLED") ?? false
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+/// Broker options.
+struct BrokerOptions: ParsableArguments {
+    @Option(name: .customLong("amqp-url"), help: "Broker node URLs, comma-separated, tried in turn (env: AMQP_URL).")
+    var amqpURL: String = Env.string("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+
+    @Option(help: "The readings quorum queue (env: AMQP_QUEUE).")
+    var queue: String = Env.string("AMQP_QUEUE") ?? "readings"
+
+    @Option(help: "Deliveries before a message is dead-lettered (env: AMQP_DELIVERY_LIMIT).")
+    var deliveryLimit: Int = Env.int("AMQP_DELIVERY_LIMIT") ?? 5
+
+    var configuration: AMQPConfiguration {
+        AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue, deliveryLimit: deliveryLimit)
+    }
+}
+
+/// Database options.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "libpq connection string or URL; several hosts allowed (env: DATABASE_URL).")
+    var databaseURL: String = Env.string("DATABASE_URL") ?? "postgresql://postgres@127.0.0.1:5432/pipeline"
+}
+
+/// Runs services in one group that shuts down gracefully on SIGTERM or SIGINT.
+func runServices(_ services: [any Service], logger: Logger) async throws {
+    _ = PrometheusSetup.registry
+    let group = ServiceGroup(
+        configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    try await group.run()
+}

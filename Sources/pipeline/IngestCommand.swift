@@ -1,0 +1,41 @@
+import ArgumentParser
+import Ingest
+import ServiceSupport
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Accept readings over HTTP(S) and TCP; acknowledge after the broker's confirm.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var broker: BrokerOptions
+
+    @Option(help: "HTTP(S) port (env: INGEST_HTTP_PORT).")
+    var httpPort: Int = Env.int("INGEST_HTTP_PORT") ?? 8443
+
+    @Option(help: "TCP line-protocol port (env: INGEST_TCP_PORT).")
+    var tcpPort: Int = Env.int("INGEST_TCP_PORT") ?? 7070
+
+    @Option(help: "PEM certificate; with --tls-key, both listeners speak TLS (env: TLS_CERT).")
+    var tlsCert: String = Env.string("TLS_CERT") ?? ""
+
+    @Option(help: "PEM private key (env: TLS_KEY).")
+    var tlsKey: String = Env.string("TLS_KEY") ?? ""
+
+    @Option(help: "Seconds to wait for a broker confirm before answering 503 / nack (env: CONFIRM_TIMEOUT).")
+    var confirmTimeout: Int = Env.int("CONFIRM_TIMEOUT") ?? 5
+
+    func validate() throws {
+        if tlsCert.isEmpty != tlsKey.isEmpty { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() async throws {
+        let logger = common.logger("ingest")
+        let service = try IngestService(
+            configuration: .init(
+                host: common.host, httpPort: httpPort, tcpPort: tcpPort, amqp: broker.configuration,
+                tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
+                confirmTimeout: .seconds(confirmTimeout)),
+            logger: logger)
+        try await runServices(service.services, logger: logger)
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The pipeline's one executable: each service is a subcommand.
+@main
+struct Pipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Fault-tolerant IoT ingestion pipeline.",
+        discussion: """
+            Every option can also be set by the environment variable named in its help; a flag wins over the variable.
+            """,
+        subcommands: [IngestCommand.self, AnalyzerCommand.self, AlertsCommand.self, MigrateCommand.self]
+    )
+}
