@@ -1,0 +1,179 @@
+import AMQPClient
+import Alerts
+import Analyzer
+import Foundation
+import Ingest
+import Logging
+import NIOPosix
+import NIOSSL
+import SQL
+import ServiceLifecycle
+import ServiceSupport
+import SimulatorKit
+import Testing
+
+/// The real broker and database started by `make test` (scripts/stack.sh),
+/// with a fresh database and queue per test, and the three services running
+/// in-process on free ports.
+struct TestStack {
+    let amqpURL: String
+    let databaseURL: String
+    let adminURL: String
+    let queue: String
+    let database: String
+    let certificate: String
+    let key: String
+    let httpPort: Int
+    let tcpPort: Int
+    let alertsPort: Int
+    let analyzerPort: Int
+
+    static func environment(_ name: String) throws -> String {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
+            throw StackError("\(name) is not set: run the integration tests through `make test`, which starts the local stack")
+        }
+        return v
+    }
+
+    struct StackError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Creates a database and names a queue for one test; generates a TLS certificate.
+    static func make() throws -> TestStack {
+        let amqp = try environment("AMQP_URL")
+        let admin = try environment("DATABASE_URL")
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let database = "t_\(suffix)"
+        let c = try SQLConnection(admin)
+        try c.execute("CREATE DATABASE \(database)")
+        let url = replacingDatabase(in: admin, with: database)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-test-\(suffix)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (cert, key) = try makeCertificate(in: dir)
+        return TestStack(
+            amqpURL: amqp, databaseURL: url, adminURL: admin, queue: "readings-\(suffix)", database: database,
+            certificate: cert, key: key, httpPort: try freePort(), tcpPort: try freePort(), alertsPort: try freePort(),
+            analyzerPort: try freePort())
+    }
+
+    static func replacingDatabase(in url: String, with name: String) -> String {
+        guard let slash = url.range(of: "/", options: .backwards, range: url.range(of: "://")!.upperBound..<url.endIndex)
+        else { return url + "/" + name }
+        let rest = url[slash.upperBound...]
+        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
+        return String(url[..<slash.upperBound]) + name + query
+    }
+
+    static func makeCertificate(in dir: String) throws -> (String, String) {
+        let cert = dir + "/cert.pem"
+        let key = dir + "/key.pem"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
+            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw StackError("openssl failed") }
+        return (cert, key)
+    }
+
+    static func freePort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress!.port!
+    }
+
+    var amqp: AMQPConfiguration {
+        AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue)
+    }
+
+    static var logger: Logger {
+        var l = Logger(label: "test")
+        l.logLevel = .warning
+        return l
+    }
+
+    func ingest() throws -> IngestService {
+        try IngestService(
+            configuration: .init(
+                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, amqp: amqp, tlsCertificatePath: certificate,
+                tlsKeyPath: key),
+            logger: Self.logger)
+    }
+
+    func analyzer() -> AnalyzerService {
+        AnalyzerService(
+            configuration: .init(amqp: amqp, databaseURL: databaseURL), host: "127.0.0.1", port: analyzerPort,
+            logger: Self.logger)
+    }
+
+    func alerts() -> AlertsService {
+        AlertsService(configuration: .init(host: "127.0.0.1", port: alertsPort, databaseURL: databaseURL), logger: Self.logger)
+    }
+
+    /// Runs `body` while the given services run; shuts them down gracefully afterwards.
+    func running<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
+        _ = PrometheusSetup.registry
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: Self.logger))
+        let task = Task { try await group.run() }
+        do {
+            let value = try await body()
+            await group.triggerGracefulShutdown()
+            try await task.value
+            return value
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+            throw error
+        }
+    }
+
+    /// Waits until `condition` holds, polling; fails the test after `timeout`.
+    func eventually(
+        _ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw StackError("timed out waiting for: \(what)")
+    }
+
+    func db() throws -> SQLConnection { try SQLConnection(databaseURL) }
+
+    func count(_ sql: String, _ params: [String?] = []) throws -> Int {
+        let value = try db().execute(sql, params).rows.first?.first ?? nil
+        return Int(value ?? "0") ?? 0
+    }
+
+    func tlsContext() throws -> NIOSSLContext {
+        var c = TLSConfiguration.makeClientConfiguration()
+        c.trustRoots = .file(certificate)
+        return try NIOSSLContext(configuration: c)
+    }
+
+    func https() async throws -> HTTPConnection {
+        try await HTTPConnection.connect(host: "localhost", port: httpPort, tls: tlsContext())
+    }
+
+    func tcp() async throws -> LineConnection {
+        try await LineConnection.connect(host: "127.0.0.1", port: tcpPort, tls: tlsContext())
+    }
+
+    func alertsClient() async throws -> HTTPConnection {
+        try await HTTPConnection.connect(host: "127.0.0.1", port: alertsPort, tls: nil)
+    }
+
+    func dropDatabase() {
+        guard let c = try? SQLConnection(adminURL) else { return }
+        _ = try? c.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+    }
+}

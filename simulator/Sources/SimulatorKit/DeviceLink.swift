@@ -1,0 +1,58 @@
+import Foundation
+import NIOSSL
+import PipelineCore
+
+/// What became of one attempt to deliver a reading.
+enum Outcome: Sendable {
+    case acked
+    /// Refused; `retry` tells whether sending it again can help (503, 429, nack) or not (400).
+    case refused(reason: String, retry: Bool)
+}
+
+/// One device's connection to one target, over either protocol.
+enum DeviceLink: Sendable {
+    case line(LineConnection)
+    case http(HTTPConnection)
+
+    static func connect(_ target: Target, tls: NIOSSLContext?) async throws -> DeviceLink {
+        if target.isHTTP {
+            return .http(try await HTTPConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil))
+        }
+        return .line(try await LineConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil))
+    }
+
+    var isActive: Bool {
+        switch self {
+        case .line(let c): return c.isActive
+        case .http(let c): return c.isActive
+        }
+    }
+
+    func close() async {
+        switch self {
+        case .line(let c): await c.close()
+        case .http(let c): await c.close()
+        }
+    }
+
+    func send(_ reading: Reading) async throws -> Outcome {
+        let body = ReadingCodec.encode(reading)
+        switch self {
+        case .line(let c):
+            let reply = try await c.send(String(decoding: body, as: UTF8.self))
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any] else {
+                return .refused(reason: "unreadable reply '\(reply.prefix(100))'", retry: true)
+            }
+            if let ack = object["ack"] as? NSNumber, ack.int64Value == reading.seq { return .acked }
+            let error = object["error"] as? String ?? "reply '\(reply.prefix(100))'"
+            return .refused(reason: "nack: \(error)", retry: true)
+        case .http(let c):
+            let reply = try await c.request(.POST, "/v1/readings", headers: [("Content-Type", "application/json")], body: body)
+            switch reply.status {
+            case 202: return .acked
+            case 429, 500...599: return .refused(reason: "HTTP \(reply.status): \(reply.body.prefix(200))", retry: true)
+            default: return .refused(reason: "HTTP \(reply.status): \(reply.body.prefix(200))", retry: false)
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A response as the simulator and the tests need it.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: String
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
+
+/// A persistent HTTP/1.1 (or HTTPS) connection; requests go one at a time.
+public final class HTTPConnection: Sendable {
+    struct Request {
+        var head: HTTPRequestHead
+        var body: ByteBuffer?
+        var promise: EventLoopPromise<HTTPReply>
+    }
+
+    let channel: any Channel
+    let host: String
+
+    init(channel: any Channel, host: String) {
+        self.channel = channel
+        self.host = host
+    }
+
+    public static func connect(
+        host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(5)
+    ) async throws -> HTTPConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        let serverName = host.first?.isNumber == true ? nil : host
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(HTTPClientHandler())
+                }
+            }
+            .connect(host: host, port: port).get()
+        return HTTPConnection(channel: channel, host: host)
+    }
+
+    /// Sends a request and returns the whole response.
+    public func request(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) async throws -> HTTPReply {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: host)
+        for (k, v) in headers { head.headers.add(name: k, value: v) }
+        if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
+        let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
+        channel.writeAndFlush(Request(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+final class HTTPClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPConnection.Request
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var pending = CircularBuffer<EventLoopPromise<HTTPReply>>()
+    private var head: HTTPResponseHead?
+    private var body = ByteBuffer()
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = Self.unwrapOutboundIn(data)
+        pending.append(request.promise)
+        context.write(Self.wrapOutboundOut(.head(request.head)), promise: nil)
+        if let body = request.body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.write(Self.wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.clear()
+        case .body(var b):
+            body.writeBuffer(&b)
+        case .end:
+            guard let h = head, let promise = pending.popFirst() else { return }
+            head = nil
+            promise.succeed(
+                HTTPReply(status: Int(h.status.code), headers: h.headers.map { ($0.name, $0.value) }, body: String(buffer: body)))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        while let p = pending.popFirst() { p.fail(LineClientHandler.ConnectionClosed()) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        while let p = pending.popFirst() { p.fail(error) }
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,104 @@
+import NIOCore
+import NIOExtras
+import NIOPosix
+import NIOSSL
+
+/// A persistent TCP (or TCP+TLS) connection speaking the line protocol.
+/// Requests may be pipelined; replies complete them in order.
+public final class LineConnection: Sendable {
+    struct Request {
+        var line: ByteBuffer
+        var promise: EventLoopPromise<String>
+    }
+
+    let channel: any Channel
+
+    init(channel: any Channel) { self.channel = channel }
+
+    /// Connects; `tls` adds a TLS client handler that verifies `host` against the trust roots.
+    public static func connect(
+        host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(5)
+    ) async throws -> LineConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        let serverName = host.first?.isNumber == true ? nil : host
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                    try sync.addHandler(LineClientHandler())
+                }
+            }
+            .connect(host: host, port: port).get()
+        return LineConnection(channel: channel)
+    }
+
+    /// Sends one line (a newline is appended) and returns the reply line.
+    public func send(_ line: String) async throws -> String {
+        let promise = channel.eventLoop.makePromise(of: String.self)
+        var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
+        buffer.writeString(line)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        channel.writeAndFlush(Request(line: buffer, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends raw bytes without waiting for anything (for tests of malformed input).
+    public func sendRaw(_ bytes: [UInt8], expectReply: Bool) async throws -> String? {
+        let promise = channel.eventLoop.makePromise(of: String.self)
+        channel.writeAndFlush(Request(line: ByteBuffer(bytes: bytes), promise: promise), promise: nil)
+        if !expectReply { promise.succeed(""); return nil }
+        return try await promise.futureResult.get()
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Matches reply lines to requests in order; fails what is pending when the connection goes.
+final class LineClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = LineConnection.Request
+    typealias OutboundOut = ByteBuffer
+
+    struct ConnectionClosed: Error, CustomStringConvertible {
+        var description: String { "connection closed" }
+    }
+
+    private var pending = CircularBuffer<EventLoopPromise<String>>()
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = Self.unwrapOutboundIn(data)
+        pending.append(request.promise)
+        context.write(Self.wrapOutboundOut(request.line), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = String(buffer: Self.unwrapInboundIn(data))
+        if let promise = pending.popFirst() {
+            promise.succeed(line)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(ConnectionClosed())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: any Error) {
+        while let p = pending.popFirst() { p.fail(error) }
+    }
+}

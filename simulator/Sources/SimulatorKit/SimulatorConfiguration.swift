@@ -1,0 +1,49 @@
+import PipelineCore
+
+/// One simulator run.
+public struct SimulatorConfiguration: Sendable {
+    public var devices: Int
+    /// Seconds between readings of one device.
+    public var interval: Duration
+    public var targets: [Target]
+    /// How long devices produce readings; nil runs until cancelled.
+    public var duration: Duration?
+    public var anomalyRate: Double
+    public var seed: UInt64
+    public var devicePrefix: String
+    /// First seq of every device; defaults to the start time in ms so later runs continue each history.
+    public var seqStart: Int64
+    public var retry: RetrySchedule
+    /// A reply that takes longer counts as a failed attempt.
+    public var replyTimeout: Duration
+    /// PEM file of the CA to trust for TLS targets; nil uses the system roots.
+    public var caFile: String?
+    /// Skip certificate verification (local experiments only).
+    public var insecure: Bool
+
+    public init(
+        devices: Int = 100, interval: Duration = .seconds(10), targets: [Target], duration: Duration? = .seconds(60),
+        anomalyRate: Double = 0.01, seed: UInt64 = 1, devicePrefix: String = "dev-", seqStart: Int64,
+        retry: RetrySchedule = .default, replyTimeout: Duration = .seconds(15), caFile: String? = nil,
+        insecure: Bool = false
+    ) {
+        self.devices = devices
+        self.interval = interval
+        self.targets = targets
+        self.duration = duration
+        self.anomalyRate = anomalyRate
+        self.seed = seed
+        self.devicePrefix = devicePrefix
+        self.seqStart = seqStart
+        self.retry = retry
+        self.replyTimeout = replyTimeout
+        self.caFile = caFile
+        self.insecure = insecure
+    }
+
+    public func deviceID(_ index: Int) -> String {
+        let digits = String(index)
+        let width = max(4, String(devices - 1).count)
+        return devicePrefix + String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
