@@ -105,6 +105,11 @@ public final class Simulator: Sendable {
                     await link?.close()
                     link = nil
                 }
+                if Task.isCancelled {
+                    stats.failed()
+                    logger.warning("reading interrupted", metadata: ["device": "\(id)", "seq": "\(reading.seq)"])
+                    break
+                }
                 attempt += 1
                 guard retryable, let delay = configuration.retry.delay(beforeRetry: attempt) else {
                     stats.failed()

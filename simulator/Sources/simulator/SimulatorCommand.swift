@@ -70,9 +70,21 @@ struct SimulatorCommand: AsyncParsableCommand {
             devicePrefix: devicePrefix, seqStart: seqStart, caFile: caFile.isEmpty ? nil : caFile, insecure: insecure)
         let simulator = try Simulator(configuration: config, logger: logger)
         logger.info("starting", metadata: ["devices": "\(devices)", "targets": "\(targets)", "interval": "\(interval)s"])
-        let result = await simulator.run { line in
-            FileHandle.standardError.write(Data("simulator: \(line)\n".utf8))
+        let run = Task {
+            await simulator.run { line in
+                FileHandle.standardError.write(Data("simulator: \(line)\n".utf8))
+            }
         }
+        // Ctrl-C or SIGTERM: stop sending, count readings still in flight as failed, write the report.
+        let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { run.cancel() }
+            source.resume()
+            return source
+        }
+        let result = await run.value
+        signals.forEach { $0.cancel() }
         if !report.isEmpty {
             try result.json(ackedPairsFile: ackedFile.isEmpty ? nil : ackedFile).write(to: URL(fileURLWithPath: report))
         }

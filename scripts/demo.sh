@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# make demo: the whole pipeline on this machine. Installs what is missing,
+# builds, starts the local stack, ingest (HTTPS + TCP/TLS), analyzer and
+# alerts, then 100 simulated devices. Runs until Ctrl-C, or DEMO_SECONDS;
+# then prints a summary and stops what it started.
+#
+# Environment: DEMO_SECONDS (0 = until Ctrl-C), DEMO_DEVICES (100),
+# DEMO_INTERVAL (10 s), DEMO_ANOMALY_RATE (0.01), DEMO_SEED (1), and the
+# services' ports INGEST_HTTP_PORT (8443), INGEST_TCP_PORT (7070),
+# ANALYZER_PORT (9100), ALERTS_PORT (8080).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+LOCAL="$ROOT/.local"
+RUN="$LOCAL/demo"
+mkdir -p "$RUN" "$LOCAL/tls"
+
+DEMO_SECONDS="${DEMO_SECONDS:-0}"
+DEVICES="${DEMO_DEVICES:-100}"
+INTERVAL="${DEMO_INTERVAL:-10}"
+export INGEST_HTTP_PORT="${INGEST_HTTP_PORT:-8443}" INGEST_TCP_PORT="${INGEST_TCP_PORT:-7070}"
+export ANALYZER_PORT="${ANALYZER_PORT:-9100}" ALERTS_PORT="${ALERTS_PORT:-8080}"
+export LISTEN_HOST=127.0.0.1
+
+say() { printf 'demo: %s\n' "$*" >&2; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+scripts/install-deps.sh
+for p in "$INGEST_HTTP_PORT" "$INGEST_TCP_PORT" "$ANALYZER_PORT" "$ALERTS_PORT"; do
+  if port_busy "$p"; then say "port $p is in use (another demo?); stop it or set the *_PORT variables"; exit 1; fi
+done
+
+say "building (debug)…"
+swift build --product pipeline
+swift build --product simulator
+BIN="$(swift build --show-bin-path)"
+
+# Stop only what this run started.
+PIDS=()
+STARTED_STACK=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ "$STARTED_STACK" = 1 ]; then scripts/stack.sh down >/dev/null 2>&1 || true; fi
+  say "stopped (logs in $RUN)"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if scripts/stack.sh env >/dev/null 2>&1; then
+  say "using the running local stack"
+else
+  STARTED_STACK=1
+fi
+eval "$(scripts/stack.sh up)"
+export AMQP_URL DATABASE_URL
+
+# A self-signed certificate for HTTPS and TCP+TLS, for this machine only.
+export TLS_CERT="$LOCAL/tls/cert.pem" TLS_KEY="$LOCAL/tls/key.pem"
+if [ ! -s "$TLS_CERT" ] || [ ! -s "$TLS_KEY" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS_KEY" -out "$TLS_CERT" -days 365 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+fi
+
+"$BIN/pipeline" migrate >/dev/null
+for svc in ingest analyzer alerts; do
+  "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
+  PIDS+=($!)
+done
+
+ready() { curl -fsS --cacert "$TLS_CERT" "$1" >/dev/null 2>&1; }
+for url in "https://localhost:$INGEST_HTTP_PORT/readyz" "http://127.0.0.1:$ANALYZER_PORT/readyz" "http://127.0.0.1:$ALERTS_PORT/readyz"; do
+  for _ in $(seq 100); do ready "$url" && break; sleep 0.2; done
+  ready "$url" || { say "not ready: $url (see $RUN/*.log)"; exit 1; }
+done
+
+say "pipeline is up"
+say "  alerts page:   http://127.0.0.1:$ALERTS_PORT/"
+say "  anomalies API: http://127.0.0.1:$ALERTS_PORT/v1/anomalies"
+say "  metrics:       https://localhost:$INGEST_HTTP_PORT/metrics  http://127.0.0.1:$ANALYZER_PORT/metrics  http://127.0.0.1:$ALERTS_PORT/metrics"
+say "  logs:          $RUN/{ingest,analyzer,alerts,simulator}.log"
+if [ "$DEMO_SECONDS" = 0 ]; then
+  say "$DEVICES devices sending every ${INTERVAL}s over TCP+TLS and HTTPS; Ctrl-C to stop"
+else
+  say "$DEVICES devices sending every ${INTERVAL}s over TCP+TLS and HTTPS for ${DEMO_SECONDS}s"
+fi
+
+rm -f "$RUN/report.json" "$RUN/acked.csv"
+set +e
+"$BIN/simulator" --devices "$DEVICES" --interval "$INTERVAL" --duration "$DEMO_SECONDS" \
+  --anomaly-rate "${DEMO_ANOMALY_RATE:-0.01}" --seed "${DEMO_SEED:-1}" \
+  --targets "tls://127.0.0.1:$INGEST_TCP_PORT,https://localhost:$INGEST_HTTP_PORT" --ca-file "$TLS_CERT" \
+  --report "$RUN/report.json" --acked-file "$RUN/acked.csv" 2> >(tee "$RUN/simulator.log" | grep --line-buffered 'simulator:' >&2)
+set -e
+trap 'exit 130' INT TERM
+[ -s "$RUN/report.json" ] || { say "the simulator wrote no report"; exit 1; }
+
+# Wait for the analyzer to store everything that was acknowledged.
+stored() {
+  psql "$DATABASE_URL" -qtAX -v ON_ERROR_STOP=1 <<SQL
+CREATE TEMP TABLE acked (device_id TEXT, seq INT8);
+\copy acked FROM '$RUN/acked.csv' WITH (FORMAT csv)
+SELECT (SELECT count(*) FROM acked),
+       (SELECT count(*) FROM acked a JOIN readings r USING (device_id, seq)),
+       (SELECT count(*) FROM anomalies n JOIN acked a USING (device_id, seq));
+SQL
+}
+say "waiting for the analyzer to store every acknowledged reading…"
+for _ in $(seq 120); do
+  IFS='|' read -r ACKED STORED ANOMALIES < <(stored)
+  [ "$ACKED" = "$STORED" ] && break
+  sleep 0.5
+done
+
+python3 - "$RUN/report.json" "$ACKED" "$STORED" "$ANOMALIES" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+acked, stored, anomalies = (int(x) for x in sys.argv[2:5])
+lat = r.get("ack_latency_ms", {})
+print()
+print("summary")
+print(f"  devices            {r['devices']}")
+print(f"  readings sent      {r['sent']}")
+print(f"  acknowledged       {r['acked']}")
+print(f"  failed             {r['failed']}")
+print(f"  retries            {r['retries']}")
+print(f"  ack latency        p50 {lat.get('p50', '-')} ms, p99 {lat.get('p99', '-')} ms")
+print(f"  stored in database {stored} of {acked} acknowledged" + ("  (all stored)" if stored == acked else "  (MISSING!)"))
+print(f"  anomalies          {anomalies} flagged, {len(r['injected_anomalies'])} injected")
+sys.exit(0 if stored == acked == r["acked"] else 1)
+PY

@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# The embedded local stack: one RabbitMQ node and one PostgreSQL server,
+# run as unprivileged processes on 127.0.0.1, with all state in STACK_DIR.
+#
+#   scripts/stack.sh up       start (or find) the stack; print the export lines
+#   scripts/stack.sh env      print the export lines of the running stack
+#   scripts/stack.sh status   show what runs
+#   scripts/stack.sh down [--purge]   stop it; --purge also deletes STACK_DIR
+#   scripts/stack.sh ctl ARGS...      rabbitmqctl ARGS against the stack's node
+#
+#   eval "$(scripts/stack.sh up)"   sets AMQP_URL and DATABASE_URL.
+#
+# Environment:
+#   STACK_DIR              state directory (default <repo>/.local/stack);
+#                          stacks with different STACK_DIRs run side by side
+#   STACK_RABBIT_PLUGINS   plugins to enable, comma-separated
+#                          (default rabbitmq_management,rabbitmq_prometheus;
+#                          "" for none: about 1 s faster to start)
+#   PG_BIN                 PostgreSQL server binaries (default: version 15)
+#
+# Only `up`/`env` write to stdout; progress and errors go to stderr.
+# Processes are only ever signalled by the PIDs recorded in stack.env, and
+# only while their start time still matches (safe after a reboot).
+set -euo pipefail
+
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$SCRIPTS")"
+STACK_DIR="$(realpath -m "${STACK_DIR:-$REPO/.local/stack}")"
+ENV_FILE="$STACK_DIR/stack.env"
+
+RABBIT_BIN=/usr/lib/rabbitmq/bin
+WANT_PLUGINS="${STACK_RABBIT_PLUGINS-rabbitmq_management,rabbitmq_prometheus}"
+RABBIT_PLUGINS="$WANT_PLUGINS"   # of the running stack, once stack.env is loaded
+PG_BIN="${PG_BIN:-}"
+PG_OS_USER=postgres       # when root, PostgreSQL runs as this user
+RABBIT_OS_USER=rabbitmq   # when root, RabbitMQ and its epmd run as this user
+PG_DB=pipeline
+
+T0="${EPOCHREALTIME/./}"
+# Progress on stderr, with the time since the script started.
+log() {
+  local us=$(( ${EPOCHREALTIME/./} - T0 ))
+  printf 'stack: [%d.%01ds] %s\n' $((us / 1000000)) $((us / 100000 % 10)) "$*" >&2
+}
+die() { log "error: $*"; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# ---------------------------------------------------------------- processes
+
+# Start time of a process (field 22 of /proc/PID/stat), empty if gone.
+proc_start() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  local -a fields
+  read -r -a fields <<<"${stat##*) }"   # drop "pid (comm) ": comm may hold spaces
+  printf '%s' "${fields[19]}"
+}
+
+# "PID:STARTTIME" for a live process.
+proc_id() { printf '%s:%s' "$1" "$(proc_start "$1")"; }
+
+# True when the recorded "PID:STARTTIME" is still the same live process
+# (a reused PID after a reboot does not count). Zombies count as gone.
+alive() {
+  local pid="${1%%:*}" start="${1#*:}"
+  [ -n "$pid" ] && [ -n "$start" ] || return 1
+  [ "$(proc_start "$pid")" = "$start" ] || return 1
+  ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
+
+# Wait up to $2 seconds for the recorded process $1 to exit.
+wait_gone() {
+  local id="$1" deadline=$((SECONDS + $2))
+  while alive "$id"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# Signal a recorded process: TERM, then KILL after $2 seconds.
+stop_pid() {
+  local id="$1" grace="$2" name="$3"
+  alive "$id" || return 0
+  kill -TERM "${id%%:*}" 2>/dev/null || true
+  if ! wait_gone "$id" "$grace"; then
+    log "$name did not stop in ${grace}s: SIGKILL"
+    kill -KILL "${id%%:*}" 2>/dev/null || true
+    wait_gone "$id" 5 || log "$name (pid ${id%%:*}) still alive"
+  fi
+}
+
+# Run a command as the given OS user when we are root, else as ourselves.
+# The working directory is / so the other user can always access it.
+as_user() {
+  local user="$1"; shift
+  if is_root; then
+    (cd / && exec runuser -u "$user" -- "$@")
+  else
+    (cd / && exec "$@")
+  fi
+}
+
+# Replace the current (sub)shell by a daemon in its own session, as the
+# given OS user when we are root. Neither setsid (we are no group leader)
+# nor setpriv forks, so `$!` of `(exec_daemon ...) &` is the daemon's PID.
+exec_daemon() {
+  local user="$1"; shift
+  cd /
+  if is_root; then
+    exec setsid setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
+  else
+    exec setsid "$@"
+  fi
+}
+
+# Make $1 and its ancestors traversable by user $2, from / downwards,
+# changing only the directories that block (e.g. a mktemp -d of mode 700).
+make_traversable() {
+  local target="$1" user="$2" dir="" part
+  is_root || return 0
+  local -a parts
+  IFS=/ read -r -a parts <<<"${target#/}"
+  for part in "${parts[@]}"; do
+    dir="$dir/$part"
+    if ! runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
+      log "chmod go+x $dir (so $user can reach the stack)"
+      chmod go+x "$dir"
+    fi
+  done
+}
+
+# ---------------------------------------------------------------- ports
+
+# True when something accepts connections on 127.0.0.1:$1.
+port_busy() {
+  timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Print N distinct free loopback ports. They are drawn below the kernel's
+# ephemeral range, so outgoing connections cannot take them meanwhile.
+pick_ports() {
+  local n="$1" lo=20000 hi=60000 eph_lo _
+  read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range || true
+  if [ -n "${eph_lo:-}" ] && [ "$eph_lo" -gt $((lo + 1000)) ]; then
+    hi=$((eph_lo - 1))
+  fi
+  local -a ports=()
+  local p tries=0
+  while [ "${#ports[@]}" -lt "$n" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 1000 ] || die "no free ports found in $lo-$hi"
+    p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+    [[ " ${ports[*]} " == *" $p "* ]] && continue
+    port_busy "$p" && continue
+    ports+=("$p")
+  done
+  printf '%s\n' "${ports[@]}"
+}
+
+# ---------------------------------------------------------------- state
+
+# Take the machine-wide start lock on fd 8 (a file any user can lock:
+# flock works on a read-only descriptor).
+start_lock() {
+  local f=/tmp/.pipeline-stack-start.lock
+  [ -e "$f" ] || (umask 0; : >>"$f") 2>/dev/null || true
+  exec 8<"$f" || die "cannot open $f"
+  if ! flock -n 8; then
+    log "waiting for another stack to finish starting"
+    flock -w 300 8 || die "timed out waiting for $f"
+  fi
+}
+
+# Load stack.env into the current shell; false when there is none.
+load_env() {
+  [ -f "$ENV_FILE" ] || return 1
+  # shellcheck source=/dev/null
+  . "$ENV_FILE"
+  pg_refresh_pid
+}
+
+# PostgreSQL may have been restarted (pg_ctl restart, as chaos tests do):
+# follow its own PID file, if it names a postmaster of our data directory.
+pg_refresh_pid() {
+  local pid
+  pid="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || return 0
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $PG_DATA "; then
+    PG_PID="$(proc_id "$pid")"
+  fi
+}
+
+running() {
+  load_env && alive "${PG_PID:-}" && alive "${EPMD_PID:-}" && alive "${RABBIT_PID:-}"
+}
+
+print_exports() {
+  printf 'export AMQP_URL=%s\n' "$AMQP_URL"
+  printf 'export DATABASE_URL=%s\n' "$DATABASE_URL"
+}
+
+write_env() {
+  local tmp="$ENV_FILE.tmp" v
+  {
+    echo "# written by scripts/stack.sh up; removed by down"
+    for v in STACK_DIR PG_BIN PG_PORT PG_DATA PG_SOCK PG_PID \
+             EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS \
+             AMQP_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
+             AMQP_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
+      printf '%s=%q\n' "$v" "${!v}"
+    done
+  } >"$tmp"
+  mv "$tmp" "$ENV_FILE"
+  print_exports >"$STACK_DIR/env.sh"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+find_pg_bin() {
+  [ -n "$PG_BIN" ] && return 0
+  if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+    PG_BIN=/usr/lib/postgresql/15/bin
+  else   # fall back to the newest installed version
+    PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+  fi
+  [ -x "$PG_BIN/postgres" ] || die "PostgreSQL server binaries not found (set PG_BIN)"
+}
+
+pg_start() {
+  find_pg_bin
+  PG_DATA="$STACK_DIR/pg/data"
+  PG_SOCK="$STACK_DIR/pg/sock"
+  # A Unix socket path is limited to 107 bytes: use a short one if needed.
+  if [ "$(( ${#PG_SOCK} + 20 ))" -gt 107 ]; then
+    PG_SOCK="/tmp/stack-pg-$(dir_hash)"
+  fi
+  mkdir -p "$STACK_DIR/pg/data" "$STACK_DIR/pg/log" "$PG_SOCK"
+  chmod 700 "$PG_DATA"
+  if is_root; then
+    chown -R "$PG_OS_USER:" "$STACK_DIR/pg" "$PG_SOCK"
+    make_traversable "$STACK_DIR/pg" "$PG_OS_USER"
+    make_traversable "$PG_SOCK" "$PG_OS_USER"
+  fi
+
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    log "initdb $PG_DATA"
+    as_user "$PG_OS_USER" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres \
+      --auth=trust --locale=C --encoding=UTF8 --no-instructions \
+      >"$STACK_DIR/pg/log/initdb.log" 2>&1 \
+      || { tail -n 20 "$STACK_DIR/pg/log/initdb.log" >&2; die "initdb failed"; }
+  fi
+
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  # Dev settings: loopback only, private socket dir, fsync stays on.
+  local opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_SOCK"
+  opts+=" -c max_connections=200"
+  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" start -w -t 60 -D "$PG_DATA" \
+    -l "$STACK_DIR/pg/log/postgres.log" -o "$opts" \
+    </dev/null >/dev/null 2>&1 8<&- 9>&- \
+    || { tail -n 20 "$STACK_DIR/pg/log/postgres.log" >&2; die "PostgreSQL did not start"; }
+  PG_PID="$(proc_id "$(head -n1 "$PG_DATA/postmaster.pid")")"
+
+  local exists
+  exists="$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+            -XtAc "select 1 from pg_database where datname = '$PG_DB'")"
+  if [ "$exists" != 1 ]; then
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$PG_DB"
+  fi
+}
+
+pg_stop() {
+  alive "${PG_PID:-}" || return 0
+  log "stopping PostgreSQL (pid ${PG_PID%%:*})"
+  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 30 \
+    >/dev/null 2>&1 || true
+  stop_pid "$PG_PID" 10 PostgreSQL   # only if pg_ctl could not stop it
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+
+# Short stable id of this STACK_DIR, for the node name.
+dir_hash() { printf '%s' "$STACK_DIR" | md5sum | cut -c1-8; }
+
+# Export the environment every RabbitMQ program of this stack needs
+# (server, rabbitmqctl, rabbitmq-diagnostics, rabbitmq-plugins, epmd).
+rabbit_env() {
+  local r="$STACK_DIR/rabbit"
+  export HOME="$r/home"                       # holds the private cookie
+  export ERL_EPMD_PORT="$EPMD_PORT"           # our own epmd
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_NODENAME="$RABBIT_NODE"
+  export RABBITMQ_USE_LONGNAME=false
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT="$AMQP_PORT"
+  export RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
+  export RABBITMQ_MNESIA_BASE="$r/mnesia"
+  export RABBITMQ_LOG_BASE="$r/log"
+  export RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf"
+  export RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins"
+  export RABBITMQ_PID_FILE="$r/rabbit.pid"
+  export RABBITMQ_CONF_ENV_FILE=/nonexistent
+  export ERL_CRASH_DUMP="$r/log/erl_crash.dump"
+  # Distribution (node and CLI tools) on loopback only.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+rabbit_user() { if is_root; then echo "$RABBIT_OS_USER"; else id -un; fi; }
+
+# Write the node's config files (ports change at every start).
+rabbit_write_config() {
+  local r="$STACK_DIR/rabbit" plugins=()
+  IFS=',' read -r -a plugins <<<"$RABBIT_PLUGINS"
+  {
+    echo "# written by scripts/stack.sh up"
+    echo "loopback_users = none"
+    echo "log.file.level = info"
+    echo "log.console = false"
+    # Keys of a plugin's schema are only valid when the plugin is enabled.
+    if [[ ",$RABBIT_PLUGINS," == *,rabbitmq_management,* ]]; then
+      echo "management.tcp.ip = 127.0.0.1"
+      echo "management.tcp.port = $RABBIT_MGMT_PORT"
+    fi
+    if [[ ",$RABBIT_PLUGINS," == *,rabbitmq_prometheus,* ]]; then
+      echo "prometheus.tcp.ip = 127.0.0.1"
+      echo "prometheus.tcp.port = $RABBIT_PROM_PORT"
+    fi
+  } >"$r/rabbitmq.conf"
+  local IFS=,
+  printf '[%s].\n' "${plugins[*]}" >"$r/enabled_plugins"
+}
+
+# A fresh random Erlang cookie, private to this stack.
+rabbit_cookie() {
+  local cookie="$STACK_DIR/rabbit/home/.erlang.cookie"
+  [ -s "$cookie" ] && return 0
+  (umask 077; head -c 32 /dev/urandom | md5sum | cut -c1-20 | tr a-f A-F >"$cookie")
+  chmod 400 "$cookie"
+}
+
+rabbit_start() {
+  local r="$STACK_DIR/rabbit" user
+  user="$(rabbit_user)"
+  mkdir -p "$r/home" "$r/mnesia" "$r/log"
+  rabbit_cookie
+  rabbit_write_config
+  rm -f "$r/rabbit.pid"
+  if is_root; then
+    chown -R "$user:" "$r"
+    make_traversable "$r" "$user"
+  fi
+  rabbit_env
+
+  log "starting epmd on 127.0.0.1:$EPMD_PORT"
+  (exec_daemon "$user" epmd -port "$EPMD_PORT" -address 127.0.0.1) \
+    </dev/null >>"$r/log/epmd.log" 2>&1 8<&- 9>&- &
+  EPMD_PID="$(proc_id $!)"
+  for _ in {1..50}; do port_busy "$EPMD_PORT" && break; sleep 0.1; done
+  port_busy "$EPMD_PORT" || die "epmd did not start (see $r/log/epmd.log)"
+
+  log "starting RabbitMQ $RABBIT_NODE on 127.0.0.1:$AMQP_PORT (plugins: ${RABBIT_PLUGINS:-none})"
+  (exec_daemon "$user" "$RABBIT_BIN/rabbitmq-server") \
+    </dev/null >>"$r/log/console.log" 2>&1 8<&- 9>&- &
+  # $! is the rabbitmq-server shell script, which stays as the parent of
+  # the Erlang VM (it forwards signals); the VM writes its PID file early.
+  RABBIT_WRAPPER_PID="$(proc_id $!)"
+  if ! rabbit_wait; then
+    tail -n 15 "$r/log/console.log" >&2
+    die "RabbitMQ did not start (logs in $r/log)"
+  fi
+  RABBIT_PID="$(proc_id "$(cat "$r/rabbit.pid")")"
+  alive "$RABBIT_PID" || die "RabbitMQ died after start (logs in $r/log)"
+}
+
+# Wait until the node has booted; fail at once if it dies meanwhile
+# (`rabbitmq-diagnostics wait` alone would wait for its whole timeout).
+rabbit_wait() {
+  "$RABBIT_BIN/rabbitmq-diagnostics" -q -n "$RABBIT_NODE" wait \
+    "$STACK_DIR/rabbit/rabbit.pid" --timeout 120 </dev/null >&2 8<&- 9>&- &
+  local waiter=$!
+  while kill -0 "$waiter" 2>/dev/null; do
+    if ! alive "$RABBIT_WRAPPER_PID"; then
+      kill "$waiter" 2>/dev/null || true
+      wait "$waiter" 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.2
+  done
+  wait "$waiter"
+}
+
+rabbit_stop() {
+  local r="$STACK_DIR/rabbit"
+  if alive "${RABBIT_PID:-}"; then
+    log "stopping RabbitMQ $RABBIT_NODE (pid ${RABBIT_PID%%:*})"
+    rabbit_env
+    # RabbitMQ 3.10 pitfall: with the management agent loaded (a dependency
+    # of rabbitmq_prometheus and rabbitmq_management), its rabbit_event
+    # handler stalls the shutdown for 5 s. Removing it first avoids that.
+    if [ -n "$RABBIT_PLUGINS" ]; then
+      timeout 20 "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" eval \
+        'gen_event:delete_handler(rabbit_event, rabbit_mgmt_db_handler, []).' \
+        </dev/null >/dev/null 2>&1 || true
+    fi
+    # SIGTERM makes the Erlang VM shut RabbitMQ down gracefully (the same
+    # path as `rabbitmqctl stop`, without a CLI boot and its 1 s polling).
+    stop_pid "$RABBIT_PID" 60 RabbitMQ
+  fi
+  stop_pid "${RABBIT_WRAPPER_PID:-}" 5 rabbitmq-server-script
+  if alive "${EPMD_PID:-}"; then
+    log "stopping epmd (pid ${EPMD_PID%%:*})"
+    stop_pid "$EPMD_PID" 5 epmd
+  fi
+  rm -f "$r/rabbit.pid"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_up() {
+  "$SCRIPTS/install-deps.sh" >&2
+  if running; then
+    log "already running in $STACK_DIR"
+    print_exports
+    return 0
+  fi
+  # Leftovers of a partly running stack: stop them first.
+  if load_env; then stop_all; fi
+
+  # One start at a time on this machine: a stack's ports are all bound
+  # before the next one picks its own, so two stacks never pick the same.
+  start_lock
+  local ports
+  mapfile -t ports < <(pick_ports 6)
+  [ "${#ports[@]}" -eq 6 ] || die "could not pick free ports"
+  PG_PORT=${ports[0]} AMQP_PORT=${ports[1]} RABBIT_DIST_PORT=${ports[2]}
+  RABBIT_MGMT_PORT=${ports[3]} RABBIT_PROM_PORT=${ports[4]} EPMD_PORT=${ports[5]}
+  RABBIT_NODE="rabbit-$(dir_hash)@localhost"
+  RABBIT_PLUGINS="$WANT_PLUGINS"
+  PG_PID="" EPMD_PID="" RABBIT_PID="" RABBIT_WRAPPER_PID=""
+  AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+  DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$PG_DB"
+  RABBIT_MGMT_URL="" RABBIT_PROM_URL=""
+  [[ ",$RABBIT_PLUGINS," == *,rabbitmq_management,* ]] \
+    && RABBIT_MGMT_URL="http://127.0.0.1:$RABBIT_MGMT_PORT/"
+  [[ ",$RABBIT_PLUGINS," == *,rabbitmq_prometheus,* ]] \
+    && RABBIT_PROM_URL="http://127.0.0.1:$RABBIT_PROM_PORT/metrics"
+
+  # On failure, stop whatever this run started.
+  trap 'if [ $? -ne 0 ]; then log "start failed: stopping what was started"; stop_all; fi' EXIT
+  pg_start
+  write_env     # record PostgreSQL now, so a failure below can be undone
+  rabbit_start
+  write_env
+  trap - EXIT
+  exec 8<&-     # release the start lock
+  log "stack up ($STACK_DIR)"
+  print_exports
+}
+
+stop_all() {
+  set +e
+  rabbit_stop
+  pg_stop
+  rm -f "$ENV_FILE" "$STACK_DIR/env.sh"
+  set -e
+}
+
+cmd_down() {
+  local purge=no
+  case "${1:-}" in
+    "") ;;
+    --purge) purge=yes ;;
+    *) die "usage: stack.sh down [--purge]" ;;
+  esac
+  if load_env; then
+    stop_all
+  else
+    log "nothing running in $STACK_DIR"
+  fi
+  if [ "$purge" = yes ] && [ -d "$STACK_DIR" ]; then
+    log "removing $STACK_DIR"
+    rm -rf "$STACK_DIR" "/tmp/stack-pg-$(dir_hash)"
+  fi
+}
+
+cmd_env() {
+  running || die "no stack running in $STACK_DIR"
+  print_exports
+}
+
+cmd_status() {
+  if ! load_env; then
+    echo "stack $STACK_DIR: not running"
+    return 1
+  fi
+  local state ok=0
+  show() {   # name id detail
+    if alive "$2"; then state=running; else state=STOPPED; ok=1; fi
+    printf '  %-11s %-8s pid %-8s %s\n' "$1" "$state" "${2%%:*}" "$3"
+  }
+  echo "stack $STACK_DIR:"
+  show postgresql "${PG_PID:-}" "${DATABASE_URL:-}"
+  show rabbitmq "${RABBIT_PID:-}" "${AMQP_URL:-} node ${RABBIT_NODE:-}"
+  show epmd "${EPMD_PID:-}" "127.0.0.1:${EPMD_PORT:-}"
+  [ -z "${RABBIT_MGMT_URL:-}" ] || echo "  management  $RABBIT_MGMT_URL"
+  [ -z "${RABBIT_PROM_URL:-}" ] || echo "  prometheus  $RABBIT_PROM_URL"
+  return "$ok"
+}
+
+cmd_ctl() {
+  running || die "no stack running in $STACK_DIR"
+  rabbit_env
+  exec 9>&-     # do not hold the lock while rabbitmqctl runs
+  exec "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" "$@"
+}
+
+main() {
+  local cmd="${1:-}"
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+    up|down|env|status|ctl) ;;
+    *) die "usage: stack.sh up|down [--purge]|env|status|ctl ARGS..." ;;
+  esac
+  # Paths go through sh -c (pg_ctl) and the RabbitMQ scripts: keep them plain.
+  case "$STACK_DIR" in
+    *[[:space:]\'\"\\\$\`]*) die "STACK_DIR must not contain spaces or quotes: $STACK_DIR" ;;
+  esac
+  if [ "$cmd" != up ] && [ ! -d "$STACK_DIR" ]; then
+    "cmd_$cmd" "$@"     # nothing there: nothing to lock
+    return
+  fi
+  mkdir -p "$STACK_DIR"
+  # One up/down at a time per STACK_DIR; env/status/ctl wait for them.
+  # (fd 9 is closed in the daemons, so they do not keep the lock.)
+  exec 9>>"$STACK_DIR/.lock"
+  local mode=-x
+  case "$cmd" in env|status|ctl) mode=-s ;; esac
+  flock "$mode" -w 300 9 || die "another stack.sh holds $STACK_DIR/.lock"
+  "cmd_$cmd" "$@"
+}
+
+main "$@"
