@@ -42,9 +42,7 @@ public final class AMQPConsumer {
                 amqp_basic_qos(c.state, c.channel, 0, UInt16(clamping: prefetch), 0)
                 try c.check("basic.qos")
                 let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-                amqp_basic_consume(
-                    c.state, c.channel, amqp_cstring_bytes(configuration.queue), amqp_cstring_bytes(tag), 0, 0, 0,
-                    amqp_empty_table)
+                pipeline_basic_consume(c.state, c.channel, configuration.queue, tag)
                 try c.check("basic.consume")
                 connection = c
                 consumerTag = tag
@@ -106,7 +104,7 @@ public final class AMQPConsumer {
     public func disconnect() {
         guard let c = connection else { return }
         if let tag = consumerTag {
-            amqp_basic_cancel(c.state, c.channel, amqp_cstring_bytes(tag))
+            pipeline_basic_cancel(c.state, c.channel, tag)
         }
         c.close()
         connection = nil

@@ -227,19 +227,19 @@ final class AnalyzerWorker: @unchecked Sendable {
     }
 
     private func setBroker(down why: String) {
-        let was = state.withLockedValue { s in
+        let (was, previous) = state.withLockedValue { s in
             defer { s.brokerUp = false; s.brokerError = why }
-            return s.brokerUp
+            return (s.brokerUp, s.brokerError)
         }
-        if was { logger.warning("broker connection lost", metadata: ["reason": "\(why)"]) }
+        if was || previous != why { logger.warning("broker unavailable", metadata: ["reason": "\(why)"]) }
     }
 
     private func setDatabase(down why: String) {
-        let was = state.withLockedValue { s in
+        let (was, previous) = state.withLockedValue { s in
             defer { s.databaseUp = false; s.databaseError = why }
-            return s.databaseUp
+            return (s.databaseUp, s.databaseError)
         }
-        if was { logger.warning("database connection lost", metadata: ["reason": "\(why)"]) }
+        if was || previous != why { logger.warning("database unavailable", metadata: ["reason": "\(why)"]) }
     }
 
     /// Backoff between reconnect attempts: 250 ms, 500 ms … capped at 5 s, cut short by stop().

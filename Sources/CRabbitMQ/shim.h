@@ -208,6 +208,18 @@ static inline size_t pipeline_message_id(const amqp_basic_properties_t *p, char 
     return n;
 }
 
+/// basic.consume with manual acks. Strings are passed as C strings so Swift's
+/// temporary bridging pointers stay valid for the whole call.
+static inline void pipeline_basic_consume(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
+                                          const char *consumer_tag) {
+    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(consumer_tag), 0, 0, 0,
+                       amqp_empty_table);
+}
+
+static inline void pipeline_basic_cancel(amqp_connection_state_t c, amqp_channel_t ch, const char *consumer_tag) {
+    amqp_basic_cancel(c, ch, amqp_cstring_bytes(consumer_tag));
+}
+
 /// Consumes with a timeout. Returns 1 with an envelope, 0 on timeout, -1 on a
 /// broken connection or channel (status in `status`).
 static inline int pipeline_consume(amqp_connection_state_t c, amqp_envelope_t *env, int timeout_ms,

@@ -96,7 +96,7 @@ struct TestStack {
 
     static var logger: Logger {
         var l = Logger(label: "test")
-        l.logLevel = .warning
+        l.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return l
     }
 
