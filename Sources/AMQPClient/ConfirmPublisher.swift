@@ -1,6 +1,7 @@
 import CRabbitMQ
 import Foundation
 import Logging
+import Metrics
 
 /// A message for the readings queue.
 public struct OutgoingMessage: Sendable {
@@ -20,12 +21,15 @@ public struct OutgoingMessage: Sendable {
 /// Publishes persistent messages with publisher confirms on a connection that
 /// lives on its own thread (rabbitmq-c is blocking).
 ///
-/// Requests queue up while a batch is on the wire; the thread then publishes
-/// everything queued as the next batch and reads confirms (honouring
-/// `multiple`) until each message of the batch is acked, nacked, returned or
-/// timed out. Every request completes exactly once, and only an ack from the
-/// broker completes it successfully. On any connection failure the thread
-/// reconnects in the background, rotating through the configured nodes.
+/// Publishing is pipelined: the thread publishes whatever is queued as soon as
+/// it can, keeps up to `maxInFlight` messages awaiting their confirm, and
+/// completes each request the moment its own confirm arrives (`basic.ack`,
+/// honouring `multiple`). A `basic.nack`, a `basic.return` (unroutable), a lost
+/// connection or no confirm within `confirmTimeout` completes it with an
+/// error instead: only the broker's ack ever completes a request successfully,
+/// and every request completes exactly once. On connection loss the thread
+/// reconnects in the background, rotating through the configured nodes;
+/// meanwhile requests fail at once instead of waiting.
 public final class ConfirmPublisher: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<Void, AMQPError>) -> Void
 
@@ -36,7 +40,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     private let configuration: AMQPConfiguration
     private let logger: Logger
-    private let maxBatch: Int
+    private let maxInFlight: Int
     private let confirmTimeout: Duration
 
     // Guarded by `condition`.
@@ -50,11 +54,11 @@ public final class ConfirmPublisher: @unchecked Sendable {
     private var finished = false
 
     public init(
-        configuration: AMQPConfiguration, maxBatch: Int = 2000, confirmTimeout: Duration = .seconds(5),
+        configuration: AMQPConfiguration, maxInFlight: Int = 10_000, confirmTimeout: Duration = .seconds(5),
         logger: Logger
     ) {
         self.configuration = configuration
-        self.maxBatch = maxBatch
+        self.maxInFlight = maxInFlight
         self.confirmTimeout = confirmTimeout
         self.logger = logger
     }
@@ -112,7 +116,6 @@ public final class ConfirmPublisher: @unchecked Sendable {
                 finished = true
             }
             condition.unlock()
-            // Poll for the thread to finish; shutdown is rare and short.
             Thread.detachNewThread { [self] in
                 condition.lock()
                 while !finished { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05)) }
@@ -136,64 +139,107 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     // MARK: - Publisher thread
 
+    /// One open connection and the messages awaiting their confirm on it.
+    private final class Link {
+        struct Entry {
+            var request: Request
+            var sentAt: ContinuousClock.Instant
+        }
+
+        let connection: AMQPConnection
+        var outstanding: [UInt64: Entry] = [:]
+        /// No unresolved tag is lower than this.
+        var lowest: UInt64 = 1
+        /// Message ids the broker returned as unroutable; their ack follows.
+        var returned: Set<String> = []
+
+        init(_ connection: AMQPConnection) { self.connection = connection }
+
+        var oldest: ContinuousClock.Instant? { outstanding[lowest]?.sentAt }
+
+        func advance() {
+            while lowest < connection.nextDeliveryTag && outstanding[lowest] == nil { lowest += 1 }
+        }
+    }
+
     private func run() {
-        var connection: AMQPConnection?
+        var link: Link?
         var nextAttempt = ContinuousClock.now
         var failures = 0
         var nodeIndex = 0
+        let inFlightGauge = Gauge(label: "amqp_publishes_in_flight")
+
+        func drop(_ l: Link, _ error: AMQPError, _ why: String) {
+            l.connection.abandon()
+            let entries = l.outstanding.values
+            l.outstanding.removeAll()
+            link = nil
+            markDisconnected(why)
+            for e in entries { e.request.completion(.failure(error)) }
+            nextAttempt = ContinuousClock.now
+            nodeIndex += 1
+        }
 
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping {
-                if connection == nil && ContinuousClock.now >= nextAttempt { break }
-                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.25))
-                if queue.isEmpty, let c = connection, !stopping {
-                    // Idle: let rabbitmq-c exchange heartbeats and notice a closed connection.
-                    condition.unlock()
-                    if !Self.idlePoll(c) {
-                        connection = nil
-                        markDisconnected("connection to \(c.endpoint) lost while idle")
-                        nextAttempt = ContinuousClock.now
+            if link?.outstanding.isEmpty ?? true {
+                while queue.isEmpty && !stopping {
+                    if link == nil && ContinuousClock.now >= nextAttempt { break }
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: 0.25))
+                    if queue.isEmpty, !stopping, let l = link {
+                        // Idle: let rabbitmq-c exchange heartbeats and notice a closed connection.
+                        condition.unlock()
+                        if !readConfirms(l, waitMs: 0) {
+                            drop(l, .connection("connection lost"), "connection to \(l.connection.endpoint) lost while idle")
+                        }
+                        condition.lock()
                     }
-                    condition.lock()
                 }
             }
-            if queue.isEmpty && stopping {
+            let outstanding = link?.outstanding.count ?? 0
+            if stopping && queue.isEmpty && outstanding == 0 {
                 condition.unlock()
                 break
             }
-            let take = min(queue.count, maxBatch)
+            let take = min(queue.count, max(maxInFlight - outstanding, 0))
             let batch = Array(queue.prefix(take))
             queue.removeFirst(take)
-            inFlight = batch.count
+            inFlight = outstanding + batch.count
             condition.unlock()
+            inFlightGauge.record(outstanding + batch.count)
 
-            if connection == nil, ContinuousClock.now >= nextAttempt {
-                (connection, nodeIndex) = connect(startingAt: nodeIndex)
-                if connection == nil {
+            if link == nil, !stopping || !batch.isEmpty, ContinuousClock.now >= nextAttempt {
+                let (c, index) = connect(startingAt: nodeIndex)
+                nodeIndex = index
+                if let c {
+                    link = Link(c)
+                    failures = 0
+                } else {
                     failures += 1
                     nextAttempt = ContinuousClock.now + min(.milliseconds(250) * failures, .seconds(5))
+                }
+            }
+            if !batch.isEmpty {
+                if let l = link {
+                    if let why = publish(batch, on: l) {
+                        drop(l, .connection(why), why)
+                    }
                 } else {
-                    failures = 0
+                    let why = currentError()
+                    for r in batch { r.completion(.failure(.unavailable(why))) }
                 }
             }
-            if let c = connection {
-                if !publish(batch, on: c) {
-                    connection = nil
-                    nextAttempt = ContinuousClock.now
-                    nodeIndex += 1
+            if let l = link, !l.outstanding.isEmpty {
+                // Wait a little for confirms only when nothing new is queued.
+                if !readConfirms(l, waitMs: batch.isEmpty ? 2 : 0) {
+                    drop(l, .connection("connection lost"), "connection to \(l.connection.endpoint) lost")
+                } else if let oldest = l.oldest, ContinuousClock.now - oldest > confirmTimeout {
+                    drop(l, .timeout, "no confirm within \(confirmTimeout)")
                 }
-            } else {
-                let why = currentError()
-                for r in batch { r.completion(.failure(.unavailable(why))) }
             }
-            condition.lock()
-            inFlight = 0
-            condition.unlock()
         }
-        if let c = connection {
-            c.close()
-        }
+        link?.connection.close()
+        inFlightGauge.record(0)
         condition.lock()
         connected = false
         finished = true
@@ -231,13 +277,12 @@ public final class ConfirmPublisher: @unchecked Sendable {
     private func markDisconnected(_ why: String) {
         condition.lock()
         let wasConnected = connected
+        let previous = lastError
         connected = false
         lastError = why
         condition.unlock()
-        if wasConnected {
+        if wasConnected || previous != why {
             logger.warning("publisher disconnected", metadata: ["reason": "\(why)"])
-        } else {
-            logger.debug("publisher cannot connect", metadata: ["reason": "\(why)"])
         }
     }
 
@@ -247,97 +292,73 @@ public final class ConfirmPublisher: @unchecked Sendable {
         return lastError
     }
 
-    /// Publishes a batch and waits for its confirms. Returns false when the
-    /// connection must be dropped; every request is completed either way.
-    private func publish(_ batch: [Request], on c: AMQPConnection) -> Bool {
-        var results = [Result<Void, AMQPError>?](repeating: nil, count: batch.count)
-        var unresolved = batch.count
-        var healthy = true
-        defer {
-            if !healthy {
-                c.abandon()
-            }
-            for (i, r) in batch.enumerated() {
-                r.completion(results[i] ?? .failure(.connection("not confirmed")))
-            }
-        }
-        // Delivery tags count publishes on the channel, starting at 1.
-        let firstTag = c.nextDeliveryTag
-        for r in batch {
+    /// Publishes every request of the batch; returns why when the connection broke.
+    private func publish(_ batch: [Request], on l: Link) -> String? {
+        let now = ContinuousClock.now
+        for (i, r) in batch.enumerated() {
             let rc = r.message.body.withUnsafeBytes { body in
                 pipeline_publish(
-                    c.state, c.channel, configuration.queue, body.baseAddress, body.count, r.message.messageID,
-                    r.message.acceptedAtMs)
+                    l.connection.state, l.connection.channel, configuration.queue, body.baseAddress, body.count,
+                    r.message.messageID, r.message.acceptedAtMs)
             }
             if rc != AMQP_STATUS_OK.rawValue {
                 let why = "publish: \(AMQPConnection.statusString(rc))"
-                markDisconnected(why)
-                healthy = false
-                for i in results.indices where results[i] == nil { results[i] = .failure(.connection(why)) }
-                return false
+                for rest in batch[i...] { rest.completion(.failure(.connection(why))) }
+                return why
             }
-            c.nextDeliveryTag += 1
+            l.outstanding[l.connection.nextDeliveryTag] = Link.Entry(request: r, sentAt: now)
+            l.connection.nextDeliveryTag += 1
         }
-        var returned = Set<String>()
-        let deadline = ContinuousClock.now + confirmTimeout
+        return nil
+    }
+
+    /// Reads the frames that arrived (waiting up to `waitMs` for the first) and
+    /// completes the requests they confirm. False when the connection is gone.
+    private func readConfirms(_ l: Link, waitMs: Int32) -> Bool {
         var tag: UInt64 = 0
         var multiple: Int32 = 0
         var status: Int32 = 0
         var returnedID = [CChar](repeating: 0, count: 256)
-        while unresolved > 0 {
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero {
-                markDisconnected("confirm timeout after \(confirmTimeout)")
-                healthy = false
-                for i in results.indices where results[i] == nil { results[i] = .failure(.timeout) }
-                return false
-            }
-            let ms = Int32(min(max(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000, 1), 1000))
+        let confirmLatency = Timer(label: "amqp_confirm_latency_seconds")
+        var wait = waitMs
+        for _ in 0..<10_000 {
             let kind = pipeline_wait_confirm(
-                c.state, c.channel, ms, &tag, &multiple, &returnedID, returnedID.count, &status)
+                l.connection.state, l.connection.channel, wait, &tag, &multiple, &returnedID, returnedID.count, &status)
+            wait = 0
             switch kind {
             case PIPELINE_FRAME_ACK, PIPELINE_FRAME_NACK:
-                let isAck = kind == PIPELINE_FRAME_ACK
-                let last = Int(Int64(tag) - Int64(firstTag))
-                guard last >= 0, last < batch.count else { continue }
-                let range = multiple != 0 ? 0...last : last...last
-                for i in range where results[i] == nil {
-                    if !isAck {
-                        results[i] = .failure(.nacked)
-                    } else if returned.contains(batch[i].message.messageID) {
-                        results[i] = .failure(.returned)
-                    } else {
-                        results[i] = .success(())
+                let now = ContinuousClock.now
+                var resolved: [Link.Entry] = []
+                if multiple != 0 {
+                    var t = l.lowest
+                    while t <= tag {
+                        if let e = l.outstanding.removeValue(forKey: t) { resolved.append(e) }
+                        t += 1
                     }
-                    unresolved -= 1
+                } else if let e = l.outstanding.removeValue(forKey: tag) {
+                    resolved.append(e)
+                }
+                l.advance()
+                for e in resolved {
+                    if kind == PIPELINE_FRAME_NACK {
+                        e.request.completion(.failure(.nacked))
+                    } else if l.returned.remove(e.request.message.messageID) != nil {
+                        e.request.completion(.failure(.returned))
+                    } else {
+                        confirmLatency.recordNanoseconds(Int64((now - e.sentAt) / .nanoseconds(1)))
+                        e.request.completion(.success(()))
+                    }
                 }
             case PIPELINE_FRAME_RETURN:
-                returned.insert(String(nulTerminated: returnedID))
-            case PIPELINE_FRAME_TIMEOUT, PIPELINE_FRAME_OTHER:
+                l.returned.insert(String(nulTerminated: returnedID))
+            case PIPELINE_FRAME_OTHER:
                 continue
+            case PIPELINE_FRAME_TIMEOUT:
+                amqp_maybe_release_buffers(l.connection.state)
+                return true
             default:
-                let why = kind == PIPELINE_FRAME_CLOSED
-                    ? "broker closed the channel" : AMQPConnection.statusString(status)
-                markDisconnected(why)
-                healthy = false
-                for i in results.indices where results[i] == nil { results[i] = .failure(.connection(why)) }
                 return false
             }
-        }
-        amqp_maybe_release_buffers(c.state)
-        return true
-    }
-
-    /// Processes pending frames without blocking; false when the connection is gone.
-    private static func idlePoll(_ c: AMQPConnection) -> Bool {
-        var tag: UInt64 = 0
-        var multiple: Int32 = 0
-        var status: Int32 = 0
-        var returnedID = [CChar](repeating: 0, count: 8)
-        let kind = pipeline_wait_confirm(c.state, c.channel, 0, &tag, &multiple, &returnedID, returnedID.count, &status)
-        if kind == PIPELINE_FRAME_ERROR || kind == PIPELINE_FRAME_CLOSED {
-            c.abandon()
-            return false
         }
         return true
     }
