@@ -66,6 +66,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
+                "SQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,10 +76,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libcrypto for the HMAC of device tokens.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "DeviceAuth", dependencies: ["CCrypto", "PipelineCore"], swiftSettings: swiftSettings),
         .target(
             name: "Ingest",
             dependencies: [
-                "PipelineCore", "AMQPClient", "ServiceSupport",
+                "PipelineCore", "AMQPClient", "ServiceSupport", "DeviceAuth", "SQL", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "pipeline",
             dependencies: [
-                "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "ServiceSupport",
+                "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "ServiceSupport", "DeviceAuth", "PipelineCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

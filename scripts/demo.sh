@@ -68,7 +68,14 @@ if [ ! -s "$TLS_CERT" ] || [ ! -s "$TLS_KEY" ]; then
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 fi
 
+# Device authentication: a signing secret for this machine, and a token per simulated device.
+export DEVICE_TOKEN_SECRET_FILE="$LOCAL/token-secret"
+if [ ! -s "$DEVICE_TOKEN_SECRET_FILE" ]; then
+  (umask 077; "$BIN/pipeline" token secret >"$DEVICE_TOKEN_SECRET_FILE")
+fi
+
 "$BIN/pipeline" migrate >/dev/null
+"$BIN/simulator" --devices "$DEVICES" --print-device-ids | "$BIN/pipeline" token issue --csv - >"$RUN/tokens.csv"
 for svc in ingest analyzer alerts; do
   "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
   PIDS+=($!)
@@ -96,7 +103,7 @@ set +e
 "$BIN/simulator" --devices "$DEVICES" --interval "$INTERVAL" --duration "$DEMO_SECONDS" \
   --anomaly-rate "${DEMO_ANOMALY_RATE:-0.01}" --seed "${DEMO_SEED:-1}" \
   --targets "tls://127.0.0.1:$INGEST_TCP_PORT,https://localhost:$INGEST_HTTP_PORT" --ca-file "$TLS_CERT" \
-  --report "$RUN/report.json" --acked-file "$RUN/acked.csv" 2> >(tee "$RUN/simulator.log" | grep --line-buffered 'simulator:' >&2)
+  --tokens "$RUN/tokens.csv" --report "$RUN/report.json" --acked-file "$RUN/acked.csv" 2> >(tee "$RUN/simulator.log" | grep --line-buffered 'simulator:' >&2)
 set -e
 trap 'exit 130' INT TERM
 [ -s "$RUN/report.json" ] || { say "the simulator wrote no report"; exit 1; }

@@ -34,13 +34,3 @@ public struct AlertsService {
 
     public var services: [any Service] { [PoolService(pool: pool), http] }
 }
-
-/// Closes the pool after the HTTP server stopped.
-struct PoolService: Service {
-    let pool: SQLPool
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await pool.shutdown()
-    }
-}

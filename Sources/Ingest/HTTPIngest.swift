@@ -4,10 +4,13 @@ import Hummingbird
 import PipelineCore
 import ServiceSupport
 
-/// `POST /v1/readings`: validates the whole body, publishes every reading and
-/// answers 202 only after the broker confirmed all of them.
+/// `POST /v1/readings`: authenticates the device, validates the whole body,
+/// applies the rate limit, publishes every reading and answers 202 only after
+/// the broker confirmed all of them.
 public enum HTTPIngest {
-    public static func addRoutes<Context: RequestContext>(to router: Router<Context>, acceptor: ReadingAcceptor) {
+    public static func addRoutes<Context: RequestContext>(
+        to router: Router<Context>, acceptor: ReadingAcceptor, admission: Admission
+    ) {
         router.post("/v1/readings") { request, _ -> Response in
             let contentType = request.headers[.contentType]?.lowercased() ?? ""
             guard contentType.hasPrefix("application/json") else {
@@ -18,6 +21,24 @@ public enum HTTPIngest {
                 acceptor.recordRejected(.http, reason: "too_large")
                 return JSONResponse.error(.contentTooLarge, "body exceeds \(ReadingLimits.maxBodyBytes) bytes")
             }
+
+            var device: String?
+            if let authenticator = admission.authenticator {
+                guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+                    acceptor.recordRejected(.http, reason: "unauthorized")
+                    return JSONResponse.error(.unauthorized, "missing Authorization: Bearer <device token>")
+                }
+                switch await authenticator.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) {
+                case .authorized(let d): device = d
+                case .unauthorized(let why):
+                    acceptor.recordRejected(.http, reason: "unauthorized")
+                    return JSONResponse.error(.unauthorized, why)
+                case .unavailable(let why):
+                    acceptor.recordRejected(.http, reason: "auth_unavailable")
+                    return JSONResponse.error(.serviceUnavailable, why, retryAfter: 5)
+                }
+            }
+
             var request = request
             let body: ByteBuffer
             do {
@@ -31,8 +52,16 @@ public enum HTTPIngest {
                 readings = try ReadingCodec.decodeBody(Data(body.readableBytesView))
             } catch {
                 acceptor.recordRejected(.http, reason: "invalid")
-                let index = error.index.map { ",\"index\":\($0)" } ?? ""
-                return JSONResponse.make(.badRequest, "{\"error\":\(jsonString(error.message))\(index)}")
+                return errorWithIndex(.badRequest, error.message, error.index)
+            }
+            switch admission.admit(readings, device: device) {
+            case .admitted: break
+            case .wrongDevice(let index, let message):
+                acceptor.recordRejected(.http, reason: "unauthorized")
+                return errorWithIndex(.unauthorized, message, readings.count > 1 ? index : nil)
+            case .limited(let retryAfter, let message):
+                acceptor.recordRejected(.http, reason: "rate_limited")
+                return JSONResponse.error(.tooManyRequests, message, retryAfter: retryAfter)
             }
             do throws(AMQPError) {
                 try await acceptor.accept(readings, via: .http)
@@ -41,5 +70,10 @@ public enum HTTPIngest {
             }
             return JSONResponse.make(.accepted, "{\"accepted\":\(readings.count)}")
         }
+    }
+
+    static func errorWithIndex(_ status: HTTPResponse.Status, _ message: String, _ index: Int?) -> Response {
+        let i = index.map { ",\"index\":\($0)" } ?? ""
+        return JSONResponse.make(status, "{\"error\":\(jsonString(message))\(i)}")
     }
 }

@@ -1,4 +1,5 @@
 import AMQPClient
+import DeviceAuth
 
 /// Everything ingest needs; the `pipeline ingest` command fills it from flags and environment.
 public struct IngestConfiguration: Sendable {
@@ -12,11 +13,28 @@ public struct IngestConfiguration: Sendable {
     public var killEnabled: Bool
     /// How long a publish may wait for the broker's confirm before the device gets 503 / a nack.
     public var confirmTimeout: Duration
+    /// Device authentication: the signing secret, and where token generations are kept. Nil turns it off.
+    public var auth: Auth?
+    /// Per-device limit in readings per second and the burst allowed; nil turns it off.
+    public var rateLimit: (rate: Double, burst: Double)?
+    /// A TCP connection that sends nothing for this long is closed.
+    public var idleTimeout: Duration
+
+    public struct Auth: Sendable {
+        public var secret: DeviceTokenSecret
+        public var databaseURL: String
+
+        public init(secret: DeviceTokenSecret, databaseURL: String) {
+            self.secret = secret
+            self.databaseURL = databaseURL
+        }
+    }
 
     public init(
         host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
-        confirmTimeout: Duration = .seconds(5)
+        confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
+        idleTimeout: Duration = .seconds(120)
     ) {
         self.host = host
         self.httpPort = httpPort
@@ -26,6 +44,9 @@ public struct IngestConfiguration: Sendable {
         self.tlsKeyPath = tlsKeyPath
         self.killEnabled = killEnabled
         self.confirmTimeout = confirmTimeout
+        self.auth = auth
+        self.rateLimit = rateLimit
+        self.idleTimeout = idleTimeout
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }

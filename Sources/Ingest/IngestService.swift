@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import SQL
 import ServiceSupport
 
 /// Wires ingest: the publisher, the HTTP(S) and TCP listeners. The services
@@ -13,33 +14,63 @@ public struct IngestService {
     public let publisher: ConfirmPublisher
     public let tcp: TCPIngestServer
     public let http: any Service
+    public let authenticator: DeviceAuthenticator?
+    let pool: SQLPool?
 
     public init(configuration c: IngestConfiguration, logger: Logger) throws {
         publisher = ConfirmPublisher(configuration: c.amqp, confirmTimeout: c.confirmTimeout, logger: logger)
         let acceptor = ReadingAcceptor(publisher: publisher)
+        if let auth = c.auth {
+            let pool = SQLPool(conninfo: auth.databaseURL, size: 2, statementTimeoutMs: 2000, applicationName: "pipeline-ingest")
+            self.pool = pool
+            authenticator = DeviceAuthenticator(secret: auth.secret, pool: pool, logger: logger)
+        } else {
+            pool = nil
+            authenticator = nil
+        }
+        let admission = Admission(
+            authenticator: authenticator, limiter: c.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) })
         var tls: TLSConfiguration?
         if let cert = c.tlsCertificatePath, let key = c.tlsKeyPath {
             tls = try TLSFiles.serverConfiguration(certificatePath: cert, keyPath: key)
         }
-        tcp = try TCPIngestServer(host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, logger: logger)
+        tcp = try TCPIngestServer(
+            host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, admission: admission, idleTimeout: c.idleTimeout,
+            logger: logger)
 
         let router = Router()
         let publisher = self.publisher
+        let authenticator = self.authenticator
         OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
             let up = publisher.isConnected
-            return Readiness(ready: up, checks: ["broker": up ? "ok" : "unreachable"])
+            var checks = ["broker": up ? "ok" : "unreachable"]
+            var ready = up
+            if let authenticator {
+                // Until the credentials were loaded once, no token can be checked.
+                let (loaded, detail) = authenticator.status
+                checks["credentials"] = loaded ? "ok (\(detail))" : detail
+                ready = ready && loaded
+            }
+            return Readiness(ready: ready, checks: checks)
         }
-        HTTPIngest.addRoutes(to: router, acceptor: acceptor)
+        HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission)
         let configuration = ApplicationConfiguration(
             address: .hostname(c.host, port: c.httpPort), serverName: "pipeline-ingest")
         if let tls {
-            http = Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls),
-                               configuration: configuration, logger: logger)
+            http = Application(
+                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                logger: logger)
         } else {
             http = Application(router: router, configuration: configuration, logger: logger)
         }
     }
 
-    /// In start order; a ServiceGroup stops them in reverse.
-    public var services: [any Service] { [PublisherService(publisher: publisher), tcp, http] }
+    /// In start order; a ServiceGroup stops them in reverse: listeners first,
+    /// then the publisher (after its last confirm), then the credential cache.
+    public var services: [any Service] {
+        var list: [any Service] = []
+        if let pool { list.append(PoolService(pool: pool)) }
+        if let authenticator { list.append(authenticator) }
+        return list + [PublisherService(publisher: publisher), tcp, http]
+    }
 }

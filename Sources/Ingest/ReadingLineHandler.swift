@@ -4,26 +4,113 @@ import NIOCore
 import PipelineCore
 
 /// Serves the TCP line protocol on one connection. Lines may be pipelined:
-/// each reading is published as soon as it is read, and replies are written in
-/// the order the lines arrived, each only after its broker confirm.
+/// each reading is published as soon as it is read (after the connection's
+/// authentication resolved), and replies are written in the order the lines
+/// arrived, each only after its broker confirm.
 final class ReadingLineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let acceptor: ReadingAcceptor
+    private let admission: Admission
     /// Completes when every reply so far has been written.
     private var tail: EventLoopFuture<Void>?
+    /// The device this connection authenticated as; nil until an auth line succeeded.
+    private var device: EventLoopFuture<String?>?
     private var closing = false
+    private var sawLine = false
 
-    init(acceptor: ReadingAcceptor) {
+    init(acceptor: ReadingAcceptor, admission: Admission) {
         self.acceptor = acceptor
+        self.admission = admission
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let line = Self.unwrapInboundIn(data)
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        enqueueReply(reply(to: line, on: context.eventLoop), context: context)
+        let first = !sawLine
+        sawLine = true
+        let eventLoop = context.eventLoop
+        switch LineRequest.parse(Data(line.readableBytesView)) {
+        case .failure(let error):
+            acceptor.recordRejected(.tcp, reason: "invalid")
+            enqueueReply(eventLoop.makeSucceededFuture(error.reply), context: context)
+        case .success(.auth(let token)):
+            guard first else {
+                enqueueReply(eventLoop.makeSucceededFuture(.error("auth must be the first line")), context: context)
+                return
+            }
+            authenticate(token, context: context)
+        case .success(.reading(let reading)):
+            if admission.authenticator != nil {
+                let device = self.device ?? eventLoop.makeSucceededFuture(nil)
+                let channel = context.channel
+                enqueueReply(
+                    device.assumeIsolated().flatMap { [self] d in
+                        guard let d else {
+                            // No valid auth line: refuse and close after this reply.
+                            acceptor.recordRejected(.tcp, reason: "unauthorized")
+                            closeAfterReplies(channel)
+                            return eventLoop.makeSucceededFuture(.unauthorized)
+                        }
+                        return publish(reading, device: d, on: eventLoop)
+                    }.nonisolated(), context: context)
+            } else {
+                enqueueReply(publish(reading, device: nil, on: eventLoop), context: context)
+            }
+        }
+    }
+
+    private func authenticate(_ token: String, context: ChannelHandlerContext) {
+        let eventLoop = context.eventLoop
+        guard let authenticator = admission.authenticator else {
+            enqueueReply(eventLoop.makeSucceededFuture(.authOK), context: context)
+            return
+        }
+        let verdict = eventLoop.makePromise(of: DeviceAuthenticator.Verdict.self)
+        verdict.completeWithTask { await authenticator.verify(token) }
+        device = verdict.futureResult.map { v in
+            if case .authorized(let d) = v { return d }
+            return nil
+        }
+        let reply = verdict.futureResult.map { [acceptor] v -> LineReply in
+            switch v {
+            case .authorized: return .authOK
+            case .unauthorized:
+                acceptor.recordRejected(.tcp, reason: "unauthorized")
+                return .unauthorized
+            case .unavailable(let why):
+                acceptor.recordRejected(.tcp, reason: "auth_unavailable")
+                return .error(why)
+            }
+        }
+        enqueueReply(reply, context: context)
+        let channel = context.channel
+        verdict.futureResult.assumeIsolated().whenSuccess { [self] v in
+            if case .authorized = v { return }
+            closeAfterReplies(channel)
+        }
+    }
+
+    private func publish(_ reading: Reading, device: String?, on eventLoop: any EventLoop) -> EventLoopFuture<LineReply> {
+        switch admission.admit([reading], device: device) {
+        case .admitted: break
+        case .wrongDevice(_, let message):
+            acceptor.recordRejected(.tcp, reason: "unauthorized")
+            return eventLoop.makeSucceededFuture(.nack(seq: reading.seq, error: message))
+        case .limited(let retryAfter, let message):
+            acceptor.recordRejected(.tcp, reason: "rate_limited")
+            return eventLoop.makeSucceededFuture(.nack(seq: reading.seq, error: message, retryAfter: retryAfter))
+        }
+        let promise = eventLoop.makePromise(of: LineReply.self)
+        acceptor.accept(reading, via: .tcp) { result in
+            switch result {
+            case .success: promise.succeed(.ack(seq: reading.seq))
+            case .failure(let error): promise.succeed(.nack(seq: reading.seq, error: error.description, retryAfter: 1))
+            }
+        }
+        return promise.futureResult
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -33,20 +120,24 @@ final class ReadingLineHandler: ChannelInboundHandler {
             let reply = LineReply.error("line exceeds \(ReadingLimits.maxLineBytes) bytes; closing")
             enqueueReply(context.eventLoop.makeSucceededFuture(reply), context: context)
         }
-        closing = true
-        let channel = context.channel
-        (tail ?? context.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+        closeAfterReplies(context.channel)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TCPIngestServer.Drain {
             // Graceful shutdown: answer what was read, then close.
-            closing = true
-            let channel = context.channel
-            (tail ?? context.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+            closeAfterReplies(context.channel)
+        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            enqueueReply(context.eventLoop.makeSucceededFuture(.error("idle timeout; closing")), context: context)
+            closeAfterReplies(context.channel)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    private func closeAfterReplies(_ channel: any Channel) {
+        closing = true
+        (tail ?? channel.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func enqueueReply(_ reply: EventLoopFuture<LineReply>, context: ChannelHandlerContext) {
@@ -55,25 +146,6 @@ final class ReadingLineHandler: ChannelInboundHandler {
         tail = previous.flatMap { reply }.flatMap { r in
             channel.writeAndFlush(ByteBuffer(string: r.line))
         }.recover { _ in }
-    }
-
-    private func reply(to line: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<LineReply> {
-        switch LineRequest.parse(Data(line.readableBytesView)) {
-        case .failure(let error):
-            acceptor.recordRejected(.tcp, reason: "invalid")
-            return eventLoop.makeSucceededFuture(error.reply)
-        case .success(.auth):
-            // Device authentication is not enforced yet: the token is accepted.
-            return eventLoop.makeSucceededFuture(.authOK)
-        case .success(.reading(let reading)):
-            let promise = eventLoop.makePromise(of: LineReply.self)
-            acceptor.accept(reading, via: .tcp) { result in
-                switch result {
-                case .success: promise.succeed(.ack(seq: reading.seq))
-                case .failure(let error): promise.succeed(.nack(seq: reading.seq, error: error.description))
-                }
-            }
-            return promise.futureResult
-        }
+        if closing { closeAfterReplies(channel) }
     }
 }

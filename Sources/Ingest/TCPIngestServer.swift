@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -15,15 +16,22 @@ public final class TCPIngestServer: Service, Sendable {
     private let port: Int
     private let tls: NIOSSLContext?
     private let acceptor: ReadingAcceptor
+    private let admission: Admission
+    private let idleTimeout: Duration
     private let logger: Logger
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let bound = NIOLockedValueBox<Int?>(nil)
 
-    public init(host: String, port: Int, tls: TLSConfiguration?, acceptor: ReadingAcceptor, logger: Logger) throws {
+    public init(
+        host: String, port: Int, tls: TLSConfiguration?, acceptor: ReadingAcceptor, admission: Admission,
+        idleTimeout: Duration, logger: Logger
+    ) throws {
         self.host = host
         self.port = port
         self.tls = try tls.map { try NIOSSLContext(configuration: $0) }
         self.acceptor = acceptor
+        self.admission = admission
+        self.idleTimeout = idleTimeout
         self.logger = logger
     }
 
@@ -33,7 +41,10 @@ public final class TCPIngestServer: Service, Sendable {
     public func run() async throws {
         let tls = self.tls
         let acceptor = self.acceptor
+        let admission = self.admission
+        let idle = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
         let connections = self.connections
+        let openGauge = Gauge(label: "ingest_tcp_connections")
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,11 +53,14 @@ public final class TCPIngestServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: ReadingLimits.maxLineBytes)))
-                    try sync.addHandler(ReadingLineHandler(acceptor: acceptor))
+                    try sync.addHandler(ReadingLineHandler(acceptor: acceptor, admission: admission))
                     let id = ObjectIdentifier(channel)
-                    connections.withLockedValue { $0[id] = channel }
-                    channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                    openGauge.record(connections.withLockedValue { $0[id] = channel; return $0.count })
+                    channel.closeFuture.whenComplete { _ in
+                        openGauge.record(connections.withLockedValue { $0.removeValue(forKey: id); return $0.count })
+                    }
                 }
             }
             .bind(host: host, port: port).get()

@@ -2,15 +2,18 @@
 /// ingest server and the simulator so both ends agree on the format.
 public enum LineReply: Sendable, Equatable {
     case ack(seq: Int64)
-    case nack(seq: Int64?, error: String)
+    case nack(seq: Int64?, error: String, retryAfter: Int? = nil)
     case error(String)
     case authOK
+    /// The reply to a failed `{"auth":…}` line; the server closes afterwards.
+    public static let unauthorized = LineReply.error("unauthorized")
 
     public var line: String {
         switch self {
         case .ack(let seq): return "{\"ack\":\(seq)}\n"
-        case .nack(let seq, let error):
-            return "{\"nack\":\(seq.map(String.init) ?? "null"),\"error\":\(jsonString(error))}\n"
+        case .nack(let seq, let error, let retryAfter):
+            let retry = retryAfter.map { ",\"retry_after\":\($0)" } ?? ""
+            return "{\"nack\":\(seq.map(String.init) ?? "null"),\"error\":\(jsonString(error))\(retry)}\n"
         case .error(let message): return "{\"error\":\(jsonString(message))}\n"
         case .authOK: return "{\"ok\":true}\n"
         }

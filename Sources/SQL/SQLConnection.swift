@@ -22,6 +22,8 @@ public final class SQLConnection {
             throw SQLError(sqlState: nil, message: "cannot connect to the database: \(message)", connectionLost: true)
         }
         conn = c
+        // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
         // Every timestamp this project reads back is rendered in UTC.
         try execute("SET TIME ZONE 'UTC'")
     }

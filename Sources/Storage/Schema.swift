@@ -47,6 +47,17 @@ public enum Schema {
             PRIMARY KEY (device_id, seq, metric)
         )
         """,
+        // The current token generation of each device: a token of an older
+        // generation, or of a revoked device, is refused by ingest.
+        """
+        CREATE TABLE IF NOT EXISTS device_tokens (
+            device_id  TEXT        NOT NULL PRIMARY KEY,
+            generation INT8        NOT NULL,
+            revoked    BOOL        NOT NULL DEFAULT false,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS device_tokens_updated ON device_tokens (updated_at)",
         // Newest-first listing with a keyset cursor. CockroachDB stores DESC
         // index columns natively; PostgreSQL scans the index either way.
         "CREATE INDEX IF NOT EXISTS anomalies_newest ON anomalies (detected_at DESC, device_id, seq, metric)",

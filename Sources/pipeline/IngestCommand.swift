@@ -24,8 +24,23 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a broker confirm before answering 503 / nack (env: CONFIRM_TIMEOUT).")
     var confirmTimeout: Int = Env.int("CONFIRM_TIMEOUT") ?? 5
 
+    @OptionGroup var auth: AuthOptions
+
+    @Option(help: "Readings per second allowed per device; 0 turns the limit off (env: RATE_LIMIT).")
+    var rateLimit: Double = Env.string("RATE_LIMIT").flatMap(Double.init) ?? 50
+
+    @Option(help: "Readings a device may send at once above its rate (env: RATE_BURST).")
+    var rateBurst: Double = Env.string("RATE_BURST").flatMap(Double.init) ?? 1000
+
+    @Option(help: "Seconds after which a silent TCP connection is closed (env: IDLE_TIMEOUT).")
+    var idleTimeout: Int = Env.int("IDLE_TIMEOUT") ?? 120
+
     func validate() throws {
         if tlsCert.isEmpty != tlsKey.isEmpty { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard rateLimit >= 0, rateBurst >= 1, idleTimeout >= 1, confirmTimeout >= 1 else {
+            throw ValidationError("--rate-limit must be >= 0, --rate-burst, --idle-timeout and --confirm-timeout >= 1")
+        }
+        _ = try auth.configuration()
     }
 
     func run() async throws {
@@ -34,7 +49,8 @@ struct IngestCommand: AsyncParsableCommand {
             configuration: .init(
                 host: common.host, httpPort: httpPort, tcpPort: tcpPort, amqp: broker.configuration,
                 tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
-                confirmTimeout: .seconds(confirmTimeout)),
+                confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
+                rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout)),
             logger: logger)
         try await runServices(service.services, logger: logger)
     }

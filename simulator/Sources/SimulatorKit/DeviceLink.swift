@@ -9,29 +9,45 @@ enum Outcome: Sendable {
     case refused(reason: String, retry: Bool)
 }
 
+/// The server refused the device's token.
+struct AuthRefused: Error, CustomStringConvertible {
+    var reply: String
+    var description: String { "authentication refused: \(reply)" }
+}
+
 /// One device's connection to one target, over either protocol.
 enum DeviceLink: Sendable {
     case line(LineConnection)
-    case http(HTTPConnection)
+    case http(HTTPConnection, token: String?)
 
-    static func connect(_ target: Target, tls: NIOSSLContext?) async throws -> DeviceLink {
+    /// Connects; on TCP a token is presented at once with the `{"auth":…}` line.
+    static func connect(_ target: Target, tls: NIOSSLContext?, token: String?) async throws -> DeviceLink {
         if target.isHTTP {
-            return .http(try await HTTPConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil))
+            let c = try await HTTPConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil)
+            return .http(c, token: token)
         }
-        return .line(try await LineConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil))
+        let c = try await LineConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil)
+        if let token {
+            let reply = try await c.send("{\"auth\":\(jsonString(token))}")
+            guard reply == #"{"ok":true}"# else {
+                await c.close()
+                throw AuthRefused(reply: reply)
+            }
+        }
+        return .line(c)
     }
 
     var isActive: Bool {
         switch self {
         case .line(let c): return c.isActive
-        case .http(let c): return c.isActive
+        case .http(let c, _): return c.isActive
         }
     }
 
     func close() async {
         switch self {
         case .line(let c): await c.close()
-        case .http(let c): await c.close()
+        case .http(let c, _): await c.close()
         }
     }
 
@@ -46,8 +62,10 @@ enum DeviceLink: Sendable {
             if let ack = object["ack"] as? NSNumber, ack.int64Value == reading.seq { return .acked }
             let error = object["error"] as? String ?? "reply '\(reply.prefix(100))'"
             return .refused(reason: "nack: \(error)", retry: true)
-        case .http(let c):
-            let reply = try await c.request(.POST, "/v1/readings", headers: [("Content-Type", "application/json")], body: body)
+        case .http(let c, let token):
+            var headers = [("Content-Type", "application/json")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            let reply = try await c.request(.POST, "/v1/readings", headers: headers, body: body)
             switch reply.status {
             case 202: return .acked
             case 429, 500...599: return .refused(reason: "HTTP \(reply.status): \(reply.body.prefix(200))", retry: true)

@@ -89,7 +89,8 @@ public final class Simulator: Sendable {
                 do {
                     if link == nil || link?.isActive == false {
                         await link?.close()
-                        link = try await DeviceLink.connect(configuration.targets[targetIndex], tls: tls)
+                        link = try await DeviceLink.connect(
+                            configuration.targets[targetIndex], tls: tls, token: configuration.tokens[id])
                     }
                     let outcome = try await withDeadline(configuration.replyTimeout) { [link] in try await link!.send(reading) }
                     if case .refused(let reason, let retry) = outcome {
@@ -100,6 +101,9 @@ public final class Simulator: Sendable {
                         stats.acked(id, reading.seq, latencyMs: ms)
                         break
                     }
+                } catch let refused as AuthRefused {
+                    cause = refused.description
+                    retryable = !refused.reply.contains("\"unauthorized\"")
                 } catch {
                     cause = "\(error)"
                     await link?.close()

@@ -20,12 +20,14 @@ public struct SimulatorConfiguration: Sendable {
     public var caFile: String?
     /// Skip certificate verification (local experiments only).
     public var insecure: Bool
+    /// Device id → token, for ingest with device authentication on.
+    public var tokens: [String: String]
 
     public init(
         devices: Int = 100, interval: Duration = .seconds(10), targets: [Target], duration: Duration? = .seconds(60),
         anomalyRate: Double = 0.01, seed: UInt64 = 1, devicePrefix: String = "dev-", seqStart: Int64,
         retry: RetrySchedule = .default, replyTimeout: Duration = .seconds(15), caFile: String? = nil,
-        insecure: Bool = false
+        insecure: Bool = false, tokens: [String: String] = [:]
     ) {
         self.devices = devices
         self.interval = interval
@@ -39,6 +41,7 @@ public struct SimulatorConfiguration: Sendable {
         self.replyTimeout = replyTimeout
         self.caFile = caFile
         self.insecure = insecure
+        self.tokens = tokens
     }
 
     public func deviceID(_ index: Int) -> String {

@@ -47,6 +47,12 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Flag(help: "Do not verify TLS certificates (local experiments only).")
     var insecure = false
 
+    @Option(help: "CSV file of `device_id,token` lines (from `pipeline token issue`) (env: SIM_TOKENS).")
+    var tokens: String = env("SIM_TOKENS") ?? ""
+
+    @Flag(name: .customLong("print-device-ids"), help: "Print the device ids of this configuration, one per line, and exit (to issue their tokens).")
+    var printDeviceIDs = false
+
     @Option(help: "Log level (env: LOG_LEVEL).")
     var logLevel: String = env("LOG_LEVEL") ?? "info"
 
@@ -63,11 +69,24 @@ struct SimulatorCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "simulator")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let config = SimulatorConfiguration(
+        var config = SimulatorConfiguration(
             devices: devices, interval: .milliseconds(Int64(interval * 1000)),
             targets: targets.split(separator: ",").compactMap { Target(String($0)) },
             duration: duration > 0 ? .milliseconds(Int64(duration * 1000)) : nil, anomalyRate: anomalyRate, seed: seed,
             devicePrefix: devicePrefix, seqStart: seqStart, caFile: caFile.isEmpty ? nil : caFile, insecure: insecure)
+        if printDeviceIDs {
+            for i in 0..<devices { print(config.deviceID(i)) }
+            return
+        }
+        if !tokens.isEmpty {
+            guard let text = try? String(contentsOfFile: tokens, encoding: .utf8) else {
+                throw ValidationError("cannot read the tokens file '\(tokens)'")
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let parts = line.split(separator: ",", maxSplits: 1)
+                if parts.count == 2 { config.tokens[String(parts[0])] = String(parts[1]) }
+            }
+        }
         let simulator = try Simulator(configuration: config, logger: logger)
         logger.info("starting", metadata: ["devices": "\(devices)", "targets": "\(targets)", "interval": "\(interval)s"])
         let run = Task {

@@ -1,0 +1,71 @@
+import SQL
+
+/// The state of one device's credential.
+public struct DeviceCredential: Sendable, Equatable {
+    public var deviceID: String
+    public var generation: Int64
+    public var revoked: Bool
+
+    public init(deviceID: String, generation: Int64, revoked: Bool) {
+        self.deviceID = deviceID
+        self.generation = generation
+        self.revoked = revoked
+    }
+}
+
+/// Statements behind `pipeline token` and ingest's credential cache.
+public enum DeviceTokenStore {
+    /// Starts a new generation for the device (invalidating its older tokens) and returns it.
+    public static func issue(_ deviceID: String, on db: SQLConnection) throws -> Int64 {
+        let rows = try db.execute(
+            """
+            INSERT INTO device_tokens (device_id, generation, revoked, updated_at) VALUES ($1, 1, false, now())
+            ON CONFLICT (device_id) DO UPDATE
+              SET generation = device_tokens.generation + 1, revoked = false, updated_at = now()
+            RETURNING generation
+            """, [deviceID])
+        guard let g = rows.rows.first?.first.flatMap({ $0 }).flatMap({ Int64($0) }) else {
+            throw SQLError(sqlState: nil, message: "no generation returned", connectionLost: false)
+        }
+        return g
+    }
+
+    /// Invalidates every token of the device.
+    public static func revoke(_ deviceID: String, on db: SQLConnection) throws {
+        try db.execute(
+            """
+            INSERT INTO device_tokens (device_id, generation, revoked, updated_at) VALUES ($1, 1, true, now())
+            ON CONFLICT (device_id) DO UPDATE
+              SET generation = device_tokens.generation + 1, revoked = true, updated_at = now()
+            """, [deviceID])
+    }
+
+    /// One device's credential, nil when it never had a token.
+    public static func lookup(_ deviceID: String, on db: SQLConnection) throws -> DeviceCredential? {
+        try db.execute("SELECT device_id, generation, revoked FROM device_tokens WHERE device_id = $1", [deviceID])
+            .rows.first.flatMap(credential(from:))
+    }
+
+    /// Credentials changed since `since` (a database timestamp as text; nil for all), and
+    /// the timestamp to pass next time.
+    public static func changes(since: String?, on db: SQLConnection) throws -> ([DeviceCredential], String?) {
+        let newest = try db.execute("SELECT max(updated_at)::TEXT FROM device_tokens").rows.first?.first ?? nil
+        let rows: SQLRows
+        if let since {
+            // Overlap by a minute: a transaction may commit a little after its now().
+            rows = try db.execute(
+                """
+                SELECT device_id, generation, revoked FROM device_tokens
+                WHERE updated_at > $1::TIMESTAMPTZ - INTERVAL '1 minute'
+                """, [since])
+        } else {
+            rows = try db.execute("SELECT device_id, generation, revoked FROM device_tokens")
+        }
+        return (rows.rows.compactMap(credential(from:)), newest ?? since)
+    }
+
+    static func credential(from r: [String?]) -> DeviceCredential? {
+        guard let d = r[0], let g = r[1].flatMap({ Int64($0) }), let revoked = r[2] else { return nil }
+        return DeviceCredential(deviceID: d, generation: g, revoked: revoked == "t" || revoked == "true")
+    }
+}
