@@ -141,7 +141,9 @@ let package = Package(
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Ingest", "Analyzer", "Alerts", "Storage", "SQL", "AMQPClient", "SimulatorKit", "ServiceSupport"],
+            dependencies: [
+                "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "AMQPClient", "SimulatorKit", "ServiceSupport", "DeviceAuth",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -9,44 +9,37 @@ final class AMQPConnection {
     let endpoint: String
     /// The delivery tag the next publish gets on this channel (confirm mode counts from 1).
     var nextDeliveryTag: UInt64 = 1
-    private var closed = false
+    /// What is open, so `close()` sends only the frames that make sense.
+    private var loggedIn = false
+    private var channelOpen = false
 
-    /// Opens a TCP connection, logs in and opens channel 1.
+    /// Opens a TCP connection, logs in and opens channel 1. On failure the
+    /// half-open connection is released by `deinit` (which Swift runs when an
+    /// initializer throws after every property was set).
     init(url: String, configuration: AMQPConfiguration) throws(AMQPError) {
         guard let info = Endpoint(url: url) else { throw .unavailable("invalid AMQP URL '\(Endpoint.redacted(url))'") }
         guard !info.tls else { throw .unavailable("amqps:// is not supported yet; use amqp://") }
         guard let state = amqp_new_connection() else { throw .unavailable("out of memory") }
         self.state = state
         self.endpoint = "\(info.host):\(info.port)"
-        guard let socket = amqp_tcp_socket_new(state) else {
-            amqp_destroy_connection(state)
-            throw .unavailable("cannot create socket")
-        }
+        guard let socket = amqp_tcp_socket_new(state) else { throw .unavailable("cannot create socket") }
         let timeoutMs = Int(configuration.connectTimeout.components.seconds * 1000)
             + Int(configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         let rc = amqp_socket_open_noblock(socket, info.host, Int32(info.port), &tv)
         if rc != AMQP_STATUS_OK.rawValue {
-            amqp_destroy_connection(state)
-            throw .unavailable("\(endpoint): \(String(cString: amqp_error_string2(rc)))")
+            throw .unavailable("\(endpoint): \(Self.statusString(rc))")
         }
         amqp_set_handshake_timeout(state, &tv)
         amqp_set_rpc_timeout(state, &tv)
         let login = pipeline_amqp_login(
             state, info.vhost, 131_072, Int32(configuration.heartbeatSeconds), info.user, info.password)
-        if !Self.ok(login) {
-            let why = Self.describe(login)
-            amqp_destroy_connection(state)
-            throw .unavailable("\(endpoint): login failed: \(why)")
-        }
+        guard Self.ok(login) else { throw .unavailable("\(endpoint): login failed: \(Self.describe(login))") }
+        loggedIn = true
         amqp_channel_open(state, channel)
         let reply = amqp_get_rpc_reply(state)
-        if !Self.ok(reply) {
-            let why = Self.describe(reply)
-            amqp_connection_close(state, AMQP_REPLY_SUCCESS)
-            amqp_destroy_connection(state)
-            throw .unavailable("\(endpoint): channel open failed: \(why)")
-        }
+        guard Self.ok(reply) else { throw .unavailable("\(endpoint): channel open failed: \(Self.describe(reply))") }
+        channelOpen = true
     }
 
     deinit {
@@ -68,14 +61,17 @@ final class AMQPConnection {
 
     /// Closes channel and connection politely; safe to call twice.
     func close() {
-        guard !closed else { return }
-        closed = true
-        amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
-        amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        if channelOpen { amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS) }
+        if loggedIn { amqp_connection_close(state, AMQP_REPLY_SUCCESS) }
+        channelOpen = false
+        loggedIn = false
     }
 
     /// Marks the connection unusable without talking to the broker (after a socket error).
-    func abandon() { closed = true }
+    func abandon() {
+        channelOpen = false
+        loggedIn = false
+    }
 
     func check(_ what: String) throws(AMQPError) {
         let reply = amqp_get_rpc_reply(state)

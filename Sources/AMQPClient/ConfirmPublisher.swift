@@ -237,6 +237,10 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     drop(l, .timeout, "no confirm within \(confirmTimeout)")
                 }
             }
+            let stillOutstanding = link?.outstanding.count ?? 0
+            condition.lock()
+            inFlight = stillOutstanding
+            condition.unlock()
         }
         link?.connection.close()
         inFlightGauge.record(0)

@@ -106,7 +106,8 @@ public final class DeviceAuthenticator: Service, Sendable {
                 }
                 if changed { logger.warning("cannot refresh device credentials", metadata: ["error": "\(message)"]) }
             }
-            try? await Task.sleep(for: refreshInterval)
+            let interval = refreshInterval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

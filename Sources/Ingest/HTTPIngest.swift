@@ -22,6 +22,16 @@ public enum HTTPIngest {
                 return JSONResponse.error(.contentTooLarge, "body exceeds \(ReadingLimits.maxBodyBytes) bytes")
             }
 
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: ReadingLimits.maxBodyBytes)
+            } catch {
+                acceptor.recordRejected(.http, reason: "too_large")
+                return JSONResponse.error(.contentTooLarge, "body exceeds \(ReadingLimits.maxBodyBytes) bytes")
+            }
+            // The body is read first even for a request that fails authentication, so the
+            // connection stays usable for the device's next request.
             var device: String?
             if let authenticator = admission.authenticator {
                 guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
@@ -39,14 +49,6 @@ public enum HTTPIngest {
                 }
             }
 
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: ReadingLimits.maxBodyBytes)
-            } catch {
-                acceptor.recordRejected(.http, reason: "too_large")
-                return JSONResponse.error(.contentTooLarge, "body exceeds \(ReadingLimits.maxBodyBytes) bytes")
-            }
             let readings: [Reading]
             do throws(ReadingError) {
                 readings = try ReadingCodec.decodeBody(Data(body.readableBytesView))

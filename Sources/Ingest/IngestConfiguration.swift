@@ -23,10 +23,13 @@ public struct IngestConfiguration: Sendable {
     public struct Auth: Sendable {
         public var secret: DeviceTokenSecret
         public var databaseURL: String
+        /// How often revocations and new tokens are picked up.
+        public var refreshInterval: Duration
 
-        public init(secret: DeviceTokenSecret, databaseURL: String) {
+        public init(secret: DeviceTokenSecret, databaseURL: String, refreshInterval: Duration = .seconds(5)) {
             self.secret = secret
             self.databaseURL = databaseURL
+            self.refreshInterval = refreshInterval
         }
     }
 

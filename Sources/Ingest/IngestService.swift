@@ -23,7 +23,8 @@ public struct IngestService {
         if let auth = c.auth {
             let pool = SQLPool(conninfo: auth.databaseURL, size: 2, statementTimeoutMs: 2000, applicationName: "pipeline-ingest")
             self.pool = pool
-            authenticator = DeviceAuthenticator(secret: auth.secret, pool: pool, logger: logger)
+            authenticator = DeviceAuthenticator(
+                secret: auth.secret, pool: pool, refreshInterval: auth.refreshInterval, logger: logger)
         } else {
             pool = nil
             authenticator = nil

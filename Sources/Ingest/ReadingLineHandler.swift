@@ -135,9 +135,13 @@ final class ReadingLineHandler: ChannelInboundHandler {
         }
     }
 
+    /// Stops reading lines and closes once every reply owed so far is written. Runs on
+    /// the next tick, so a reply being enqueued right now is part of `tail` too.
     private func closeAfterReplies(_ channel: any Channel) {
         closing = true
-        (tail ?? channel.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+        channel.eventLoop.assumeIsolated().execute { [self] in
+            (tail ?? channel.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     private func enqueueReply(_ reply: EventLoopFuture<LineReply>, context: ChannelHandlerContext) {
@@ -146,6 +150,5 @@ final class ReadingLineHandler: ChannelInboundHandler {
         tail = previous.flatMap { reply }.flatMap { r in
             channel.writeAndFlush(ByteBuffer(string: r.line))
         }.recover { _ in }
-        if closing { closeAfterReplies(channel) }
     }
 }

@@ -6,7 +6,8 @@ import Testing
 /// The whole path on the real broker and database: HTTPS and TCP ingest with
 /// publisher confirms, the analyzer storing idempotently and flagging the
 /// spike, the alerts API serving it, and bad input refused with nothing stored.
-@Suite(.serialized) struct PipelineEndToEndTests {
+extension Integration {
+@Suite struct PipelineEndToEndTests {
     static func reading(_ device: String, _ seq: Int64, _ metrics: [String: Double]) -> Reading {
         let ts = Timestamp.format(epochMicros: 1_795_593_600_000_000 + seq * 1_000_000)
         return Reading(deviceID: device, seq: seq, ts: ts, metrics: metrics)
@@ -187,4 +188,5 @@ import Testing
             await marker.close()
         }
     }
+}
 }

@@ -8,7 +8,8 @@ import Testing
 
 /// The simulator against the real services: what it reports as acknowledged
 /// is exactly what the database holds.
-@Suite(.serialized) struct SimulatorEndToEndTests {
+extension Integration {
+@Suite struct SimulatorEndToEndTests {
     @Test func simulatedFleetIsStoredExactlyAsAcknowledged() async throws {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
@@ -51,4 +52,5 @@ import Testing
         try Schema.migrate(db)
         #expect(try stack.count("SELECT count(*) FROM readings") == 1)
     }
+}
 }

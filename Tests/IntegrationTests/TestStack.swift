@@ -1,4 +1,6 @@
 import AMQPClient
+import DeviceAuth
+import Storage
 import Alerts
 import Analyzer
 import Foundation
@@ -100,12 +102,64 @@ struct TestStack {
         return l
     }
 
-    func ingest() throws -> IngestService {
+    /// The signing secret of device tokens in tests.
+    static let secret = DeviceTokenSecret("integration-test-secret-0123456789")!
+
+    func ingest(
+        auth: Bool = false, rateLimit: (rate: Double, burst: Double)? = (50, 1000), idleTimeout: Duration = .seconds(120)
+    ) throws -> IngestService {
         try IngestService(
             configuration: .init(
                 host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, amqp: amqp, tlsCertificatePath: certificate,
-                tlsKeyPath: key),
+                tlsKeyPath: key, confirmTimeout: .seconds(3),
+                auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL, refreshInterval: .seconds(1)) : nil, rateLimit: rateLimit,
+                idleTimeout: idleTimeout),
             logger: Self.logger)
+    }
+
+    /// Issues a token the way `pipeline token issue` does.
+    func issueToken(_ deviceID: String) throws -> String {
+        let db = try db()
+        try Schema.migrate(db)
+        return DeviceToken(deviceID: deviceID, generation: try DeviceTokenStore.issue(deviceID, on: db)).string(secret: Self.secret)
+    }
+
+    func revokeToken(_ deviceID: String) throws {
+        try DeviceTokenStore.revoke(deviceID, on: try db())
+    }
+
+    /// Makes the test database refuse (or accept again) every new connection, superusers included.
+    func setDatabase(allowConnections: Bool) throws {
+        let admin = try SQLConnection(adminURL)
+        try admin.execute("ALTER DATABASE \(database) ALLOW_CONNECTIONS \(allowConnections)")
+        if !allowConnections {
+            try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [database])
+        }
+    }
+
+    /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`).
+    func stackctl(_ args: String...) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.root + "/scripts/stack.sh")
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw StackError("scripts/stack.sh \(args.joined(separator: " ")) failed") }
+    }
+
+    /// The package root, found from this file's path.
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The built `pipeline` executable (make test builds it before the tests).
+    static var pipelineBinary: String {
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pipeline").path
+        return FileManager.default.isExecutableFile(atPath: bin) ? bin : root + "/.build/debug/pipeline"
     }
 
     func analyzer() -> AnalyzerService {
