@@ -220,3 +220,33 @@ extension Integration {
         }
     }
 }
+
+extension Integration.IngestTests {
+    @Test func metricsDescribeTrafficInPrometheusFormat() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let ingest = try stack.ingest()
+        try await stack.running(ingest.services) {
+            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            let http = try await stack.https()
+            #expect(try await post(http, [Self.reading("metrics-1", 1)]).status == 202)
+            let tcp = try await stack.tcp()
+            #expect(try await tcp.send(Self.line(Self.reading("metrics-2", 1))) == #"{"ack":1}"#)
+            #expect(try await tcp.send("nonsense").contains("error"))
+            let metrics = try await http.request(.GET, "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+            for name in [
+                #"ingest_readings_total{transport="http",result="accepted"}"#,
+                #"ingest_readings_total{transport="tcp",result="accepted"}"#,
+                #"ingest_readings_total{transport="tcp",result="invalid"}"#,
+                "ingest_ack_latency_seconds_bucket", "amqp_confirm_latency_seconds_bucket", "amqp_publishes_in_flight",
+                "ingest_tcp_connections",
+            ] {
+                #expect(metrics.body.contains(name), "missing \(name)")
+            }
+            await tcp.close()
+            await http.close()
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import PipelineCore
+import SimulatorKit
+import Testing
+
+extension Integration {
+    /// The real `pipeline ingest` executable: `/kill`, SIGTERM, and `/metrics`.
+    @Suite struct IngestProcessTests {
+        /// Starts `pipeline ingest` on the test stack's broker, plain HTTP and TCP.
+        func launch(_ stack: TestStack, kill: Bool) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
+            p.arguments = ["ingest", "--host", "127.0.0.1", "--http-port", "\(stack.httpPort)", "--tcp-port", "\(stack.tcpPort)"]
+                + (kill ? ["--enable-kill"] : [])
+            var env = ProcessInfo.processInfo.environment
+            env["AMQP_QUEUE"] = stack.queue
+            env["DEVICE_AUTH"] = "off"
+            env["LOG_LEVEL"] = "warning"
+            env.removeValue(forKey: "TLS_CERT")
+            env.removeValue(forKey: "TLS_KEY")
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        func waitReady(_ stack: TestStack) async throws {
+            try await stack.eventually("ingest process ready") {
+                let c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+                defer { Task { await c.close() } }
+                return try await c.request(.GET, "/readyz").status == 200
+            }
+        }
+
+        func waitExit(_ p: Process, within: Duration) async throws -> Int32 {
+            let deadline = ContinuousClock.now + within
+            while p.isRunning {
+                guard ContinuousClock.now < deadline else {
+                    p.interrupt()
+                    throw TestStack.StackError("process did not exit within \(within)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return p.terminationStatus
+        }
+
+        @Test func killIsNotFoundUnlessEnabledAndThenExitsAtOnce() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let quiet = try launch(stack, kill: false)
+            try await waitReady(stack)
+            var c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+            #expect(try await c.request(.POST, "/kill").status == 404)
+            await c.close()
+            quiet.terminate()
+            #expect(try await waitExit(quiet, within: .seconds(15)) == 0)
+
+            let p = try launch(stack, kill: true)
+            try await waitReady(stack)
+            c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+            await #expect(throws: (any Error).self) { _ = try await c.request(.POST, "/kill") }
+            #expect(try await waitExit(p, within: .seconds(5)) == 137)
+        }
+
+        @Test func sigtermAnswersEveryReadingInFlightThenExits() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let p = try launch(stack, kill: false)
+            try await waitReady(stack)
+            let tcp = try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil)
+            let readings = (0..<300).map {
+                Reading(deviceID: "term-1", seq: Int64($0), ts: "2026-11-25T08:00:00Z", metrics: ["hr": 70])
+            }
+            // Pipeline 300 lines; signal as soon as the first reply is back, with the rest still in flight.
+            let replies = Task {
+                try await withThrowingTaskGroup(of: (Int64, String).self) { group in
+                    for r in readings {
+                        group.addTask { (r.seq, try await tcp.send(String(decoding: ReadingCodec.encode(r), as: UTF8.self))) }
+                    }
+                    var first = true
+                    var all: [(Int64, String)] = []
+                    for try await reply in group {
+                        if first { p.terminate(); first = false }
+                        all.append(reply)
+                    }
+                    return all
+                }
+            }
+            let all = try await replies.value
+            #expect(all.count == 300)
+            #expect(all.allSatisfy { $0.1 == "{\"ack\":\($0.0)}" })
+            #expect(try await waitExit(p, within: .seconds(15)) == 0)
+            try await stack.eventually("connection closed by the server", timeout: .seconds(5)) { !tcp.isActive }
+        }
+    }
+}
