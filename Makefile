@@ -1,5 +1,5 @@
 # Every target only calls a script in scripts/; see README.md.
-.PHONY: all build demo test stack-up stack-down clean
+.PHONY: all build demo test bench stack-up stack-down clean
 
 all: build
 
@@ -14,6 +14,10 @@ demo:
 ## The whole test suite against the real broker and database (what CI runs).
 test:
 	@scripts/test.sh
+
+## Benchmarks: a table of figures, also written to bench-results.json (BENCH_ONLY=name,… for a subset).
+bench:
+	@scripts/bench.sh
 
 ## Start / stop the local RabbitMQ and PostgreSQL alone: eval "$$(make -s stack-up)"
 stack-up:

@@ -113,6 +113,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // make bench: figures of each part, beside the raw capacity of the same broker and database.
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "SQL", "Storage", "ServiceSupport", "SimulatorKit",
+                "PipelineCore",
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The device simulator: device models, connections, retry loop, report.
         .target(
             name: "SimulatorKit",

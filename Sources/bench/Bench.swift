@@ -1,0 +1,140 @@
+import AMQPClient
+import DeviceAuth
+import Foundation
+import Ingest
+import Logging
+import NIOSSL
+import SQL
+import ServiceLifecycle
+import ServiceSupport
+import Storage
+
+/// `make bench`: measures the parts of the pipeline on this machine and
+/// writes the figures to bench-results.json (merged with earlier parts, so
+/// `BENCH_ONLY` can refresh a subset).
+@main
+struct Bench {
+    static func env(_ name: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    static func main() async throws {
+        guard let amqpURL = env("AMQP_URL"), let databaseURL = env("DATABASE_URL"), let cert = env("BENCH_TLS_CERT"),
+            let key = env("BENCH_TLS_KEY")
+        else {
+            FileHandle.standardError.write(Data("run through `make bench` (needs AMQP_URL, DATABASE_URL, BENCH_TLS_CERT, BENCH_TLS_KEY)\n".utf8))
+            exit(2)
+        }
+        let only = Set((env("BENCH_ONLY") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        func wanted(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
+        let seconds = Double(env("BENCH_SECONDS") ?? "") ?? 10
+        let output = env("BENCH_OUTPUT") ?? "bench-results.json"
+        var results: [String: Any] = [:]
+        var table: [(String, String)] = []
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        _ = PrometheusSetup.registry
+
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let sample = Array(IngestLoad.reading("dev-0001", 1).utf8)
+
+        if wanted("raw_confirm") || wanted("ingest_tcp") || wanted("ingest_https") {
+            let queue = "bench-raw-\(suffix)"
+            let rate = try RawConfirmBench.run(url: amqpURL, queue: queue, messages: 100_000, window: 1000, body: sample)
+            RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"])
+            results["raw_confirm_per_s"] = rate.rounded()
+            table.append(("raw confirms (1 connection, window 1000)", String(format: "%.0f msg/s", rate)))
+        }
+
+        if wanted("ingest_tcp") || wanted("ingest_https") {
+            let queue = "bench-ingest-\(suffix)"
+            let secret = DeviceTokenSecret("bench-secret-0123456789abcdef")!
+            let db = try SQLConnection(databaseURL)
+            try Schema.migrate(db)
+            let devices = try (0..<200).map { i -> (id: String, token: String) in
+                let id = "bench-\(suffix)-\(i)"
+                return (id, DeviceToken(deviceID: id, generation: try DeviceTokenStore.issue(id, on: db)).string(secret: secret))
+            }
+            let httpPort = 20000 + Int.random(in: 0..<10000)
+            let tcpPort = httpPort + 1
+            let ingest = try IngestService(
+                configuration: .init(
+                    host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort,
+                    amqp: AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue),
+                    tlsCertificatePath: cert, tlsKeyPath: key, auth: .init(secret: secret, databaseURL: databaseURL),
+                    rateLimit: nil),
+                logger: logger)
+            let group = ServiceGroup(configuration: .init(services: ingest.services.map { .init(service: $0) }, logger: logger))
+            let running = Task { try await group.run() }
+            while !(ingest.publisher.isConnected && ingest.authenticator?.status.loaded == true) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.trustRoots = .file(cert)
+            let tls = try NIOSSLContext(configuration: tlsConfiguration)
+            var latencies: [Double] = []
+
+            if wanted("ingest_tcp") {
+                let r = try await IngestLoad.tcp(
+                    host: "127.0.0.1", port: tcpPort, tls: tls, devices: Array(devices.prefix(100)), window: 16,
+                    duration: .milliseconds(Int64(seconds * 1000)))
+                results["ingest_tcp_per_s"] = r.perSecond.rounded()
+                results["ingest_tcp_p50_ms"] = round2(r.percentile(0.5))
+                results["ingest_tcp_p99_ms"] = round2(r.percentile(0.99))
+                results["ingest_tcp_failed"] = r.failed
+                latencies += r.latenciesMs
+                table.append(("ingest TCP+TLS (100 devices × 16 in flight)", String(format: "%.0f readings/s", r.perSecond)))
+                table.append(("  ack latency p50 / p99", String(format: "%.2f / %.2f ms", r.percentile(0.5), r.percentile(0.99))))
+            }
+            if wanted("ingest_https") {
+                let r = try await IngestLoad.https(
+                    host: "localhost", port: httpPort, tls: tls, devices: Array(devices.suffix(200)),
+                    duration: .milliseconds(Int64(seconds * 1000)))
+                results["ingest_https_per_s"] = r.perSecond.rounded()
+                results["ingest_https_p50_ms"] = round2(r.percentile(0.5))
+                results["ingest_https_p99_ms"] = round2(r.percentile(0.99))
+                results["ingest_https_failed"] = r.failed
+                latencies += r.latenciesMs
+                table.append(("ingest HTTPS (200 devices, 1 reading per request)", String(format: "%.0f readings/s", r.perSecond)))
+                table.append(("  ack latency p50 / p99", String(format: "%.2f / %.2f ms", r.percentile(0.5), r.percentile(0.99))))
+            }
+            if !latencies.isEmpty {
+                var all = IngestLoad.Result()
+                all.latenciesMs = latencies
+                results["ingest_ack_p99_ms"] = round2(all.percentile(0.99))
+            }
+            if let raw = results["raw_confirm_per_s"] as? Double {
+                for key in ["ingest_tcp", "ingest_https"] {
+                    if let v = results["\(key)_per_s"] as? Double {
+                        results["\(key)_vs_raw"] = round2(v / raw)
+                        table.append(("\(key.replacingOccurrences(of: "_", with: " ")) / raw confirms", String(format: "%.0f %%", 100 * v / raw)))
+                    }
+                }
+            }
+            await group.triggerGracefulShutdown()
+            try? await running.value
+            RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"])
+        }
+
+        // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
+        var merged = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))) as? [String: Any] ?? [:]
+        for (k, v) in results { merged[k] = v }
+        merged["machine"] = [
+            "cores": ProcessInfo.processInfo.activeProcessorCount,
+            "memory_gib": Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824,
+        ]
+        merged["when"] = ISO8601DateFormatter().string(from: Date())
+        try JSONSerialization.data(withJSONObject: merged, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: output))
+
+        let width = table.map(\.0.count).max() ?? 0
+        print("")
+        for (name, value) in table {
+            print(name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value)
+        }
+        print("\nwritten to \(output)")
+    }
+
+    static func round2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+}

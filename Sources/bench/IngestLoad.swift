@@ -1,0 +1,122 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOSSL
+import PipelineCore
+import SimulatorKit
+
+/// Offered load against a running ingest: many devices, each on its own
+/// connection, for a fixed time; counts acknowledged readings and their latency.
+enum IngestLoad {
+    struct Result {
+        var acked = 0
+        var failed = 0
+        var seconds = 0.0
+        var latenciesMs: [Double] = []
+
+        var perSecond: Double { Double(acked) / seconds }
+
+        func percentile(_ p: Double) -> Double {
+            let sorted = latenciesMs.sorted()
+            guard !sorted.isEmpty else { return .nan }
+            return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+    }
+
+    static func reading(_ device: String, _ seq: Int64) -> String {
+        let r = Reading(
+            deviceID: device, seq: seq, ts: "2026-11-25T08:00:00.250Z",
+            metrics: ["heart_rate": 60 + Double(seq % 40), "spo2": 97])
+        return String(decoding: ReadingCodec.encode(r), as: UTF8.self)
+    }
+
+    /// TCP: each device keeps `window` readings in flight on its connection.
+    static func tcp(
+        host: String, port: Int, tls: NIOSSLContext?, devices: [(id: String, token: String)], window: Int,
+        duration: Duration
+    ) async throws -> Result {
+        let start = ContinuousClock.now
+        let end = start + duration
+        let parts = try await withThrowingTaskGroup(of: Result.self) { group in
+            for d in devices {
+                group.addTask {
+                    let c = try await LineConnection.connect(host: host, port: port, tls: tls)
+                    guard try await c.send("{\"auth\":\(jsonString(d.token))}") == #"{"ok":true}"# else {
+                        throw BenchError("auth refused for \(d.id)")
+                    }
+                    let r = try await withThrowingTaskGroup(of: Result.self) { lanes in
+                        for lane in 0..<window {
+                            lanes.addTask {
+                                var r = Result()
+                                var seq = Int64(lane)
+                                while ContinuousClock.now < end {
+                                    let t0 = ContinuousClock.now
+                                    let reply = try await c.send(reading(d.id, seq))
+                                    if reply == "{\"ack\":\(seq)}" {
+                                        r.acked += 1
+                                        r.latenciesMs.append((ContinuousClock.now - t0) / .milliseconds(1))
+                                    } else {
+                                        r.failed += 1
+                                    }
+                                    seq += Int64(window)
+                                }
+                                return r
+                            }
+                        }
+                        return try await lanes.reduce(into: Result(), merge)
+                    }
+                    await c.close()
+                    return r
+                }
+            }
+            return try await group.reduce(into: Result(), merge)
+        }
+        var result = parts
+        result.seconds = (ContinuousClock.now - start) / .seconds(1)
+        return result
+    }
+
+    /// HTTPS: each device posts one reading at a time on its keep-alive connection.
+    static func https(
+        host: String, port: Int, tls: NIOSSLContext, devices: [(id: String, token: String)], duration: Duration
+    ) async throws -> Result {
+        let start = ContinuousClock.now
+        let end = start + duration
+        var result = try await withThrowingTaskGroup(of: Result.self) { group in
+            for d in devices {
+                group.addTask {
+                    let c = try await HTTPConnection.connect(host: host, port: port, tls: tls)
+                    var r = Result()
+                    var seq: Int64 = 0
+                    let headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(d.token)")]
+                    while ContinuousClock.now < end {
+                        let t0 = ContinuousClock.now
+                        let reply = try await c.request(.POST, "/v1/readings", headers: headers, body: Array(reading(d.id, seq).utf8))
+                        if reply.status == 202 {
+                            r.acked += 1
+                            r.latenciesMs.append((ContinuousClock.now - t0) / .milliseconds(1))
+                        } else {
+                            r.failed += 1
+                        }
+                        seq += 1
+                    }
+                    await c.close()
+                    return r
+                }
+            }
+            return try await group.reduce(into: Result(), merge)
+        }
+        result.seconds = (ContinuousClock.now - start) / .seconds(1)
+        return result
+    }
+
+    static func merge(_ into: inout Result, _ r: Result) {
+        into.acked += r.acked
+        into.failed += r.failed
+        into.latenciesMs += r.latenciesMs
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

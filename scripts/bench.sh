@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make bench: builds the release binaries, starts a private stack (temp dir,
+# free loopback ports), runs the benchmarks and writes bench-results.json.
+# BENCH_ONLY=name,… runs a subset (raw_confirm, ingest_tcp, ingest_https);
+# BENCH_SECONDS sets the length of each load phase (default 10).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/install-deps.sh
+echo "bench: building (release)…" >&2
+swift build -c release --product bench
+BIN="$(swift build -c release --show-bin-path)"
+
+export STACK_DIR
+STACK_DIR="$(mktemp -d /tmp/pipeline-bench-stack.XXXXXX)"
+cleanup() { scripts/stack.sh down --purge >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+eval "$(STACK_RABBIT_PLUGINS="" scripts/stack.sh up)"
+export AMQP_URL DATABASE_URL
+
+export BENCH_TLS_CERT="$STACK_DIR/cert.pem" BENCH_TLS_KEY="$STACK_DIR/key.pem"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BENCH_TLS_KEY" -out "$BENCH_TLS_CERT" -days 2 \
+  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+
+"$BIN/bench"
