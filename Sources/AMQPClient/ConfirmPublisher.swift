@@ -42,6 +42,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
     private let logger: Logger
     private let maxInFlight: Int
     private let confirmTimeout: Duration
+    private let confirmLatency = Timer(label: "amqp_confirm_latency_seconds")
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -323,7 +324,6 @@ public final class ConfirmPublisher: @unchecked Sendable {
         var multiple: Int32 = 0
         var status: Int32 = 0
         var returnedID = [CChar](repeating: 0, count: 256)
-        let confirmLatency = Timer(label: "amqp_confirm_latency_seconds")
         var wait = waitMs
         for _ in 0..<10_000 {
             let kind = pipeline_wait_confirm(

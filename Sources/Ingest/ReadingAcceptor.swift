@@ -9,9 +9,28 @@ public final class ReadingAcceptor: Sendable {
     public enum Transport: String, Sendable { case http, tcp }
 
     let publisher: ConfirmPublisher
+    /// Metric handles made once: looking them up per reading costs a lock and a hash.
+    private let counters: [Transport: [String: Counter]]
+    private let latency: [Transport: Timer]
+
+    static let results = [
+        "accepted", "unconfirmed", "invalid", "too_large", "unsupported_media_type", "unauthorized", "auth_unavailable",
+        "rate_limited",
+    ]
 
     public init(publisher: ConfirmPublisher) {
         self.publisher = publisher
+        var counters: [Transport: [String: Counter]] = [:]
+        var latency: [Transport: Timer] = [:]
+        for t in [Transport.http, .tcp] {
+            for r in Self.results {
+                counters[t, default: [:]][r] = Counter(
+                    label: "ingest_readings_total", dimensions: [("transport", t.rawValue), ("result", r)])
+            }
+            latency[t] = Timer(label: "ingest_ack_latency_seconds", dimensions: [("transport", t.rawValue)])
+        }
+        self.counters = counters
+        self.latency = latency
     }
 
     static func message(for reading: Reading, acceptedAtMs: Int64) -> OutgoingMessage {
@@ -49,14 +68,16 @@ public final class ReadingAcceptor: Sendable {
 
     /// Counts a refused input (bad JSON, invalid reading, too large …).
     public func recordRejected(_ transport: Transport, reason: String) {
-        Counter(label: "ingest_readings_total", dimensions: [("transport", transport.rawValue), ("result", reason)])
-            .increment()
+        counter(transport, reason).increment()
+    }
+
+    private func counter(_ transport: Transport, _ result: String) -> Counter {
+        counters[transport]?[result]
+            ?? Counter(label: "ingest_readings_total", dimensions: [("transport", transport.rawValue), ("result", result)])
     }
 
     private func record(_ transport: Transport, _ result: String, count: Int, since start: ContinuousClock.Instant) {
-        Counter(label: "ingest_readings_total", dimensions: [("transport", transport.rawValue), ("result", result)])
-            .increment(by: count)
-        Timer(label: "ingest_ack_latency_seconds", dimensions: [("transport", transport.rawValue)])
-            .recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+        counter(transport, result).increment(by: count)
+        latency[transport]?.recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
     }
 }

@@ -147,8 +147,23 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private func enqueueReply(_ reply: EventLoopFuture<LineReply>, context: ChannelHandlerContext) {
         let channel = context.channel
         let previous = tail ?? context.eventLoop.makeSucceededVoidFuture()
-        tail = previous.flatMap { reply }.flatMap { r in
-            channel.writeAndFlush(ByteBuffer(string: r.line))
-        }.recover { _ in }
+        tail = previous.flatMap { reply }.assumeIsolated().flatMap { [self] r in
+            let written = channel.write(ByteBuffer(string: r.line))
+            scheduleFlush(channel)
+            return written
+        }.nonisolated().recover { _ in }
+    }
+
+    private var flushScheduled = false
+
+    /// One flush per event-loop tick for all the replies that became ready in it
+    /// (confirms arrive in bursts): one syscall instead of one per reply.
+    private func scheduleFlush(_ channel: any Channel) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        channel.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            channel.flush()
+        }
     }
 }

@@ -6,25 +6,32 @@ public enum LineRequest: Sendable, Equatable {
     case auth(token: String)
     case reading(Reading)
 
-    struct AuthLine: Decodable { var auth: String }
-    struct SeqOnly: Decodable { var seq: Int64? }
-
     /// Parses one line. On failure, `LineRequestError` says whether the line was
     /// JSON at all, and carries the `seq` when one could be read, for the nack.
     public static func parse(_ line: Data) -> Result<LineRequest, LineRequestError> {
-        if let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }), first == UInt8(ascii: "{"),
-            line.count < 4096, let auth = try? JSONDecoder().decode(AuthLine.self, from: line),
-            (try? JSONSerialization.jsonObject(with: line) as? [String: Any])?.count == 1
-        {
-            return .success(.auth(token: auth.auth))
+        if looksLikeAuth(line) {
+            let token: String? = line.withUnsafeBytes { raw in
+                var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
+                return parser.parseAuth()
+            }
+            if let token { return .success(.auth(token: token)) }
         }
-        do {
+        do throws(ReadingError) {
             return .success(.reading(try ReadingCodec.decodeOne(line)))
         } catch {
-            if error.message == "invalid JSON" { return .failure(LineRequestError(message: error.message, isJSON: false, seq: nil)) }
-            let seq = (try? JSONDecoder().decode(SeqOnly.self, from: line))?.seq
-            return .failure(LineRequestError(message: error.message, isJSON: true, seq: seq))
+            return .failure(LineRequestError(message: error.message, isJSON: error.isJSON, seq: error.seq))
         }
+    }
+
+    /// `{` then optional blanks then `"auth"`: cheap, so reading lines are parsed once.
+    static func looksLikeAuth(_ line: Data) -> Bool {
+        var i = line.startIndex
+        func skipBlanks() { while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 } }
+        skipBlanks()
+        guard i < line.endIndex, line[i] == UInt8(ascii: "{") else { return false }
+        i += 1
+        skipBlanks()
+        return line[i...].starts(with: Array(#""auth""#.utf8))
     }
 }
 

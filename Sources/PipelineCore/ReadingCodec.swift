@@ -9,28 +9,35 @@ public enum ReadingCodec {
         guard let first = data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
             throw ReadingError("empty body")
         }
-        if first == UInt8(ascii: "[") {
-            let readings: [Reading]
-            do {
-                readings = try JSONDecoder().decode([Reading].self, from: data)
+        guard first == UInt8(ascii: "[") else { return [try decodeOne(data)] }
+        let result: Result<[Reading], ReadingParser.ArrayFailure> = data.withUnsafeBytes { raw in
+            var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
+            do throws(ReadingParser.ArrayFailure) {
+                return .success(try parser.parseArray())
             } catch {
-                throw readingError(error, inArray: true)
+                return .failure(error)
             }
-            guard (1...ReadingLimits.maxBatch).contains(readings.count) else {
-                throw ReadingError("an array must hold 1-\(ReadingLimits.maxBatch) readings")
-            }
-            return readings
         }
-        return [try decodeOne(data)]
+        switch result {
+        case .success(let readings):
+            guard !readings.isEmpty else { throw ReadingError("an array must hold 1-\(ReadingLimits.maxBatch) readings") }
+            return readings
+        case .failure(let f):
+            throw ReadingError(f.failure.message, index: f.index)
+        }
     }
 
     /// Decodes exactly one reading (a TCP line, or an AMQP message body).
     public static func decodeOne(_ data: Data) throws(ReadingError) -> Reading {
-        do {
-            return try JSONDecoder().decode(Reading.self, from: data)
-        } catch {
-            throw readingError(error, inArray: false)
+        let result: Result<Reading, ReadingError> = data.withUnsafeBytes { raw in
+            var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
+            do throws(ReadingParser.Failure) {
+                return .success(try parser.parseSingle())
+            } catch {
+                return .failure(ReadingError(error.message, seq: parser.seq, isJSON: !error.syntax))
+            }
         }
+        return try result.get()
     }
 
     /// Encodes a reading as compact JSON with sorted metric names.
@@ -50,34 +57,5 @@ public enum ReadingCodec {
     public static func jsonNumber(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return v.description
-    }
-
-    static func readingError(_ error: any Error, inArray: Bool) -> ReadingError {
-        if let field = error as? FieldError {
-            return ReadingError(field.message, index: inArray ? field.codingPath.first?.intValue : nil)
-        }
-        guard let error = error as? DecodingError else { return ReadingError("invalid JSON") }
-        let path: [any CodingKey]
-        let message: String
-        switch error {
-        case .dataCorrupted(let ctx):
-            path = ctx.codingPath
-            let field = ctx.codingPath.filter { $0.intValue == nil }.map(\.stringValue)
-            message = field.first == "metrics" ? "metric values must be finite numbers"
-                : field == ["seq"] ? "seq must be an integer from 0 to 2^53-1"
-                : field.isEmpty ? "invalid JSON" : "field '\(field.joined(separator: "."))' is invalid"
-        case .keyNotFound(let key, let ctx):
-            path = ctx.codingPath
-            message = "missing field '\(key.stringValue)'"
-        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
-            path = ctx.codingPath
-            let field = ctx.codingPath.filter { $0.intValue == nil }.map(\.stringValue).joined(separator: ".")
-            message = field == "seq" ? "seq must be an integer from 0 to 2^53-1"
-                : field.isEmpty ? "expected a JSON object" : "field '\(field)' has the wrong type"
-        @unknown default:
-            return ReadingError("invalid JSON")
-        }
-        let index = inArray ? path.first?.intValue : nil
-        return ReadingError(message, index: index)
     }
 }

@@ -3,10 +3,16 @@
 public struct ReadingError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var index: Int?
+    /// The reading's `seq` when it could be read before the problem was found.
+    public var seq: Int64?
+    /// False when the input was not JSON at all.
+    public var isJSON: Bool
 
-    public init(_ message: String, index: Int? = nil) {
+    public init(_ message: String, index: Int? = nil, seq: Int64? = nil, isJSON: Bool = true) {
         self.message = message
         self.index = index
+        self.seq = seq
+        self.isJSON = isJSON
     }
 
     public var description: String {

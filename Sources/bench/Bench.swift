@@ -56,41 +56,54 @@ struct Bench {
                 let id = "bench-\(suffix)-\(i)"
                 return (id, DeviceToken(deviceID: id, generation: try DeviceTokenStore.issue(id, on: db)).string(secret: secret))
             }
-            let httpPort = 20000 + Int.random(in: 0..<10000)
-            let tcpPort = httpPort + 1
-            let ingest = try IngestService(
-                configuration: .init(
-                    host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort,
-                    amqp: AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue),
-                    tlsCertificatePath: cert, tlsKeyPath: key, auth: .init(secret: secret, databaseURL: databaseURL),
-                    rateLimit: nil),
-                logger: logger)
-            let group = ServiceGroup(configuration: .init(services: ingest.services.map { .init(service: $0) }, logger: logger))
-            let running = Task { try await group.run() }
-            while !(ingest.publisher.isConnected && ingest.authenticator?.status.loaded == true) {
-                try await Task.sleep(for: .milliseconds(100))
-            }
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
             tlsConfiguration.trustRoots = .file(cert)
             let tls = try NIOSSLContext(configuration: tlsConfiguration)
             var latencies: [Double] = []
 
+            /// Runs `body` against an ingest service in this process (TLS on both listeners, or on none).
+            func withIngest<T>(tls: Bool, _ body: (_ httpPort: Int, _ tcpPort: Int) async throws -> T) async throws -> T {
+                let httpPort = 20000 + Int.random(in: 0..<10000)
+                let tcpPort = httpPort + 1
+                let ingest = try IngestService(
+                    configuration: .init(
+                        host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort,
+                        amqp: AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue),
+                        tlsCertificatePath: tls ? cert : nil, tlsKeyPath: tls ? key : nil,
+                        auth: .init(secret: secret, databaseURL: databaseURL), rateLimit: nil),
+                    logger: logger)
+                let group = ServiceGroup(configuration: .init(services: ingest.services.map { .init(service: $0) }, logger: logger))
+                let running = Task { try await group.run() }
+                let publisher = ingest.publisher
+                let authenticator = ingest.authenticator
+                func ready() -> Bool { publisher.isConnected && (authenticator?.status.loaded ?? false) }
+                while !ready() { try await Task.sleep(for: .milliseconds(100)) }
+                let value = try await body(httpPort, tcpPort)
+                await group.triggerGracefulShutdown()
+                try? await running.value
+                return value
+            }
+
             if wanted("ingest_tcp") {
-                let r = try await IngestLoad.tcp(
-                    host: "127.0.0.1", port: tcpPort, tls: tls, devices: Array(devices.prefix(100)), window: 16,
-                    duration: .milliseconds(Int64(seconds * 1000)))
+                let r = try await withIngest(tls: false) { _, tcpPort in
+                    try await IngestLoad.tcp(
+                        host: "127.0.0.1", port: tcpPort, tls: nil, devices: Array(devices.prefix(100)), window: 16,
+                        duration: .milliseconds(Int64(seconds * 1000)))
+                }
                 results["ingest_tcp_per_s"] = r.perSecond.rounded()
                 results["ingest_tcp_p50_ms"] = round2(r.percentile(0.5))
                 results["ingest_tcp_p99_ms"] = round2(r.percentile(0.99))
                 results["ingest_tcp_failed"] = r.failed
                 latencies += r.latenciesMs
-                table.append(("ingest TCP+TLS (100 devices × 16 in flight)", String(format: "%.0f readings/s", r.perSecond)))
+                table.append(("ingest TCP (100 devices × 16 in flight)", String(format: "%.0f readings/s", r.perSecond)))
                 table.append(("  ack latency p50 / p99", String(format: "%.2f / %.2f ms", r.percentile(0.5), r.percentile(0.99))))
             }
             if wanted("ingest_https") {
-                let r = try await IngestLoad.https(
-                    host: "localhost", port: httpPort, tls: tls, devices: Array(devices.suffix(200)),
-                    duration: .milliseconds(Int64(seconds * 1000)))
+                let r = try await withIngest(tls: true) { httpPort, _ in
+                    try await IngestLoad.https(
+                        host: "localhost", port: httpPort, tls: tls, devices: Array(devices.suffix(200)),
+                        duration: .milliseconds(Int64(seconds * 1000)))
+                }
                 results["ingest_https_per_s"] = r.perSecond.rounded()
                 results["ingest_https_p50_ms"] = round2(r.percentile(0.5))
                 results["ingest_https_p99_ms"] = round2(r.percentile(0.99))
@@ -112,8 +125,6 @@ struct Bench {
                     }
                 }
             }
-            await group.triggerGracefulShutdown()
-            try? await running.value
             RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"])
         }
 

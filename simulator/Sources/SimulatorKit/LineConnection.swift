@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -44,9 +45,23 @@ public final class LineConnection: Sendable {
         var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
         buffer.writeString(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        channel.writeAndFlush(Request(line: buffer, promise: promise), promise: nil)
+        let request = Request(line: buffer, promise: promise)
+        channel.eventLoop.execute { [channel, flushScheduled] in
+            // On the event loop, so every line written before the flush runs is part of it.
+            channel.write(request, promise: nil)
+            if !flushScheduled.withLockedValue({ $0 }) {
+                flushScheduled.withLockedValue { $0 = true }
+                channel.eventLoop.execute {
+                    flushScheduled.withLockedValue { $0 = false }
+                    channel.flush()
+                }
+            }
+        }
         return try await promise.futureResult.get()
     }
+
+    /// Lines sent in the same moment share one flush (one syscall).
+    private let flushScheduled = NIOLockedValueBox(false)
 
     /// Sends raw bytes without waiting for anything (for tests of malformed input).
     public func sendRaw(_ bytes: [UInt8], expectReply: Bool) async throws -> String? {
