@@ -33,8 +33,9 @@ public final class ReadingAcceptor: Sendable {
         self.latency = latency
     }
 
-    static func message(for reading: Reading, acceptedAtMs: Int64) -> OutgoingMessage {
-        OutgoingMessage(body: ReadingCodec.encode(reading), messageID: reading.messageID, acceptedAtMs: acceptedAtMs)
+    static func message(for reading: Reading, validatedJSON: [UInt8]? = nil, acceptedAtMs: Int64) -> OutgoingMessage {
+        OutgoingMessage(
+            body: validatedJSON ?? ReadingCodec.encode(reading), messageID: reading.messageID, acceptedAtMs: acceptedAtMs)
     }
 
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -53,11 +54,15 @@ public final class ReadingAcceptor: Sendable {
     }
 
     /// Publishes one reading; `completion` runs on the publisher's thread.
+    /// `validatedJSON`, when given, is the reading exactly as the device sent it
+    /// and as the strict parser accepted it: published as is, it saves re-encoding.
     public func accept(
-        _ reading: Reading, via transport: Transport, completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
+        _ reading: Reading, validatedJSON: [UInt8]? = nil, via transport: Transport,
+        completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
     ) {
         let start = ContinuousClock.now
-        publisher.publish(Self.message(for: reading, acceptedAtMs: Self.nowMs)) { [self] result in
+        let message = Self.message(for: reading, validatedJSON: validatedJSON, acceptedAtMs: Self.nowMs)
+        publisher.publish(message) { [self] result in
             switch result {
             case .success: record(transport, "accepted", count: 1, since: start)
             case .failure: record(transport, "unconfirmed", count: 1, since: start)

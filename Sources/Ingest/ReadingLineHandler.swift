@@ -32,7 +32,8 @@ final class ReadingLineHandler: ChannelInboundHandler {
         let first = !sawLine
         sawLine = true
         let eventLoop = context.eventLoop
-        switch LineRequest.parse(Data(line.readableBytesView)) {
+        let bytes = Data(line.readableBytesView)
+        switch LineRequest.parse(bytes) {
         case .failure(let error):
             acceptor.recordRejected(.tcp, reason: "invalid")
             enqueueReply(eventLoop.makeSucceededFuture(error.reply), context: context)
@@ -54,10 +55,10 @@ final class ReadingLineHandler: ChannelInboundHandler {
                             closeAfterReplies(channel)
                             return eventLoop.makeSucceededFuture(.unauthorized)
                         }
-                        return publish(reading, device: d, on: eventLoop)
+                        return publish(reading, raw: bytes, device: d, on: eventLoop)
                     }.nonisolated(), context: context)
             } else {
-                enqueueReply(publish(reading, device: nil, on: eventLoop), context: context)
+                enqueueReply(publish(reading, raw: bytes, device: nil, on: eventLoop), context: context)
             }
         }
     }
@@ -93,7 +94,9 @@ final class ReadingLineHandler: ChannelInboundHandler {
         }
     }
 
-    private func publish(_ reading: Reading, device: String?, on eventLoop: any EventLoop) -> EventLoopFuture<LineReply> {
+    private func publish(
+        _ reading: Reading, raw: Data, device: String?, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<LineReply> {
         switch admission.admit([reading], device: device) {
         case .admitted: break
         case .wrongDevice(_, let message):
@@ -104,7 +107,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
             return eventLoop.makeSucceededFuture(.nack(seq: reading.seq, error: message, retryAfter: retryAfter))
         }
         let promise = eventLoop.makePromise(of: LineReply.self)
-        acceptor.accept(reading, via: .tcp) { result in
+        acceptor.accept(reading, validatedJSON: Array(raw), via: .tcp) { result in
             switch result {
             case .success: promise.succeed(.ack(seq: reading.seq))
             case .failure(let error): promise.succeed(.nack(seq: reading.seq, error: error.description, retryAfter: 1))

@@ -22,11 +22,10 @@ enum IngestLoad {
         }
     }
 
+    /// A reading as a device would send it (built from a template: the load
+    /// generator shares the machine with ingest, so it should cost little).
     static func reading(_ device: String, _ seq: Int64) -> String {
-        let r = Reading(
-            deviceID: device, seq: seq, ts: "2026-11-25T08:00:00.250Z",
-            metrics: ["heart_rate": 60 + Double(seq % 40), "spo2": 97])
-        return String(decoding: ReadingCodec.encode(r), as: UTF8.self)
+        "{\"device_id\":\"\(device)\",\"seq\":\(seq),\"ts\":\"2026-11-25T08:00:00.250Z\",\"metrics\":{\"heart_rate\":\(60 + seq % 40),\"spo2\":97}}"
     }
 
     /// TCP: each device keeps `window` readings in flight on its connection.
