@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import PipelineCore
 import SimulatorKit
 import Testing
@@ -247,6 +248,51 @@ extension Integration.IngestTests {
             }
             await tcp.close()
             await http.close()
+        }
+    }
+}
+
+extension Integration.IngestTests {
+    @Test func thousandsOfConcurrentConnections() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let ingest = try stack.ingest(tls: false)
+        try await stack.running(ingest.services) {
+            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            // 2,000 devices, each with its own connection, all open at once before any sends.
+            let connections = try await withThrowingTaskGroup(of: LineConnection.self) { group in
+                for _ in 0..<2000 {
+                    group.addTask { try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(connections.allSatisfy { $0.isActive })
+            let acks = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (i, c) in connections.enumerated() {
+                    group.addTask { try await c.send(Self.line(Self.reading("many-\(i)", 1))) == #"{"ack":1}"# }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(acks == 2000)
+            for c in connections { await c.close() }
+        }
+    }
+
+    @Test func publisherFailsOverToTheNextBrokerNode() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        // The first node of the list refuses connections; the second is the real broker.
+        let dead = "amqp://guest:guest@127.0.0.1:\(try TestStack.freePort())/%2f"
+        var amqp = stack.amqp
+        amqp.urls = [dead] + amqp.urls
+        let ingest = try IngestService(
+            configuration: .init(host: "127.0.0.1", httpPort: stack.httpPort, tcpPort: stack.tcpPort, amqp: amqp),
+            logger: TestStack.logger)
+        try await stack.running(ingest.services) {
+            try await stack.eventually("connected through the second node") { ingest.publisher.isConnected }
+            let tcp = try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil)
+            #expect(try await tcp.send(Self.line(Self.reading("failover", 1))) == #"{"ack":1}"#)
+            await tcp.close()
         }
     }
 }

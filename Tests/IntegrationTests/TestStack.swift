@@ -106,12 +106,13 @@ struct TestStack {
     static let secret = DeviceTokenSecret("integration-test-secret-0123456789")!
 
     func ingest(
-        auth: Bool = false, rateLimit: (rate: Double, burst: Double)? = (50, 1000), idleTimeout: Duration = .seconds(120)
+        tls: Bool = true, auth: Bool = false, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
+        idleTimeout: Duration = .seconds(120)
     ) throws -> IngestService {
         try IngestService(
             configuration: .init(
-                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, amqp: amqp, tlsCertificatePath: certificate,
-                tlsKeyPath: key, confirmTimeout: .seconds(3),
+                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, amqp: amqp, tlsCertificatePath: tls ? certificate : nil,
+                tlsKeyPath: tls ? key : nil, confirmTimeout: .seconds(3),
                 auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL, refreshInterval: .seconds(1)) : nil, rateLimit: rateLimit,
                 idleTimeout: idleTimeout),
             logger: Self.logger)
