@@ -119,6 +119,10 @@ let package = Package(
             dependencies: [
                 "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "SQL", "Storage", "ServiceSupport", "SimulatorKit",
                 "PipelineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -86,8 +86,8 @@ struct Bench {
 
             if wanted("ingest_tcp") {
                 let r = try await withIngest(tls: false) { _, tcpPort in
-                    try await IngestLoad.tcp(
-                        host: "127.0.0.1", port: tcpPort, tls: nil, devices: Array(devices.prefix(100)), window: 16,
+                    try await PipelinedLineLoad.run(
+                        host: "127.0.0.1", port: tcpPort, devices: Array(devices.prefix(100)), window: 16,
                         duration: .milliseconds(Int64(seconds * 1000)))
                 }
                 results["ingest_tcp_per_s"] = r.perSecond.rounded()

@@ -28,52 +28,6 @@ enum IngestLoad {
         "{\"device_id\":\"\(device)\",\"seq\":\(seq),\"ts\":\"2026-11-25T08:00:00.250Z\",\"metrics\":{\"heart_rate\":\(60 + seq % 40),\"spo2\":97}}"
     }
 
-    /// TCP: each device keeps `window` readings in flight on its connection.
-    static func tcp(
-        host: String, port: Int, tls: NIOSSLContext?, devices: [(id: String, token: String)], window: Int,
-        duration: Duration
-    ) async throws -> Result {
-        let start = ContinuousClock.now
-        let end = start + duration
-        let parts = try await withThrowingTaskGroup(of: Result.self) { group in
-            for d in devices {
-                group.addTask {
-                    let c = try await LineConnection.connect(host: host, port: port, tls: tls)
-                    guard try await c.send("{\"auth\":\(jsonString(d.token))}") == #"{"ok":true}"# else {
-                        throw BenchError("auth refused for \(d.id)")
-                    }
-                    let r = try await withThrowingTaskGroup(of: Result.self) { lanes in
-                        for lane in 0..<window {
-                            lanes.addTask {
-                                var r = Result()
-                                var seq = Int64(lane)
-                                while ContinuousClock.now < end {
-                                    let t0 = ContinuousClock.now
-                                    let reply = try await c.send(reading(d.id, seq))
-                                    if reply == "{\"ack\":\(seq)}" {
-                                        r.acked += 1
-                                        r.latenciesMs.append((ContinuousClock.now - t0) / .milliseconds(1))
-                                    } else {
-                                        r.failed += 1
-                                    }
-                                    seq += Int64(window)
-                                }
-                                return r
-                            }
-                        }
-                        return try await lanes.reduce(into: Result(), merge)
-                    }
-                    await c.close()
-                    return r
-                }
-            }
-            return try await group.reduce(into: Result(), merge)
-        }
-        var result = parts
-        result.seconds = (ContinuousClock.now - start) / .seconds(1)
-        return result
-    }
-
     /// HTTPS: each device posts one reading at a time on its keep-alive connection.
     static func https(
         host: String, port: Int, tls: NIOSSLContext, devices: [(id: String, token: String)], duration: Duration
