@@ -4,26 +4,45 @@ import NIOCore
 import PipelineCore
 
 /// Serves the TCP line protocol on one connection. Lines may be pipelined:
-/// each reading is published as soon as it is read (after the connection's
+/// each reading is published as soon as it is read (once the connection's
 /// authentication resolved), and replies are written in the order the lines
 /// arrived, each only after its broker confirm.
+///
+/// Every line gets a slot in `owed`, filled when its reply is known; the
+/// filled slots at the head are written together, with one flush per tick.
 final class ReadingLineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    private enum Auth {
+        /// No auth line (yet); with authentication on, a reading now is refused.
+        case none
+        /// The token is being checked; readings wait in `waiting`.
+        case pending
+        case authorized(String)
+        case refused
+    }
+
     private let acceptor: ReadingAcceptor
     private let admission: Admission
-    /// Completes when every reply so far has been written.
-    private var tail: EventLoopFuture<Void>?
-    /// The device this connection authenticated as; nil until an auth line succeeded.
-    private var device: EventLoopFuture<String?>?
+    /// Replies owed, in line order; nil until known. `owedBase` is the slot number of `owed[0]`.
+    private var owed = CircularBuffer<LineReply?>()
+    private var owedBase = 0
+    private var auth = Auth.none
+    /// Readings read while their connection's token was being checked.
+    private var waiting: [(slot: Int, reading: Reading, raw: [UInt8])] = []
     private var closing = false
     private var sawLine = false
+    private var flushScheduled = false
+    private var context: ChannelHandlerContext?
 
     init(acceptor: ReadingAcceptor, admission: Admission) {
         self.acceptor = acceptor
         self.admission = admission
     }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
@@ -31,142 +50,161 @@ final class ReadingLineHandler: ChannelInboundHandler {
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
         let first = !sawLine
         sawLine = true
-        let eventLoop = context.eventLoop
-        let bytes = Data(line.readableBytesView)
-        switch LineRequest.parse(bytes) {
+        let raw = Array(line.readableBytesView)
+        switch LineRequest.parse(Data(raw)) {
         case .failure(let error):
             acceptor.recordRejected(.tcp, reason: "invalid")
-            enqueueReply(eventLoop.makeSucceededFuture(error.reply), context: context)
+            fill(reserve(), error.reply)
         case .success(.auth(let token)):
+            let slot = reserve()
             guard first else {
-                enqueueReply(eventLoop.makeSucceededFuture(.error("auth must be the first line")), context: context)
+                fill(slot, .error("auth must be the first line"))
                 return
             }
-            authenticate(token, context: context)
+            authenticate(token, slot: slot, context: context)
         case .success(.reading(let reading)):
-            if admission.authenticator != nil {
-                let device = self.device ?? eventLoop.makeSucceededFuture(nil)
-                let channel = context.channel
-                enqueueReply(
-                    device.assumeIsolated().flatMap { [self] d in
-                        guard let d else {
-                            // No valid auth line: refuse and close after this reply.
-                            acceptor.recordRejected(.tcp, reason: "unauthorized")
-                            closeAfterReplies(channel)
-                            return eventLoop.makeSucceededFuture(.unauthorized)
-                        }
-                        return publish(reading, raw: bytes, device: d, on: eventLoop)
-                    }.nonisolated(), context: context)
-            } else {
-                enqueueReply(publish(reading, raw: bytes, device: nil, on: eventLoop), context: context)
+            let slot = reserve()
+            guard admission.authenticator != nil else {
+                publish(reading, raw: raw, device: nil, slot: slot)
+                return
+            }
+            switch auth {
+            case .authorized(let device):
+                publish(reading, raw: raw, device: device, slot: slot)
+            case .pending:
+                waiting.append((slot, reading, raw))
+            case .none, .refused:
+                // No valid auth line: refuse and close after this reply.
+                acceptor.recordRejected(.tcp, reason: "unauthorized")
+                fill(slot, .unauthorized)
+                closeWhenAnswered()
             }
         }
     }
 
-    private func authenticate(_ token: String, context: ChannelHandlerContext) {
-        let eventLoop = context.eventLoop
+    private func authenticate(_ token: String, slot: Int, context: ChannelHandlerContext) {
         guard let authenticator = admission.authenticator else {
-            enqueueReply(eventLoop.makeSucceededFuture(.authOK), context: context)
+            fill(slot, .authOK)
             return
         }
-        let verdict = eventLoop.makePromise(of: DeviceAuthenticator.Verdict.self)
+        auth = .pending
+        let verdict = context.eventLoop.makePromise(of: DeviceAuthenticator.Verdict.self)
         verdict.completeWithTask { await authenticator.verify(token) }
-        device = verdict.futureResult.map { v in
-            if case .authorized(let d) = v { return d }
-            return nil
-        }
-        let reply = verdict.futureResult.map { [acceptor] v -> LineReply in
+        verdict.futureResult.assumeIsolated().whenSuccess { [self] v in
             switch v {
-            case .authorized: return .authOK
+            case .authorized(let device):
+                auth = .authorized(device)
+                fill(slot, .authOK)
+                let ready = waiting
+                waiting = []
+                for w in ready { publish(w.reading, raw: w.raw, device: device, slot: w.slot) }
             case .unauthorized:
                 acceptor.recordRejected(.tcp, reason: "unauthorized")
-                return .unauthorized
+                refuse(slot, .unauthorized)
             case .unavailable(let why):
                 acceptor.recordRejected(.tcp, reason: "auth_unavailable")
-                return .error(why)
+                refuse(slot, .error(why))
             }
-        }
-        enqueueReply(reply, context: context)
-        let channel = context.channel
-        verdict.futureResult.assumeIsolated().whenSuccess { [self] v in
-            if case .authorized = v { return }
-            closeAfterReplies(channel)
         }
     }
 
-    private func publish(
-        _ reading: Reading, raw: Data, device: String?, on eventLoop: any EventLoop
-    ) -> EventLoopFuture<LineReply> {
+    /// A failed auth line: its reply, then close; readings sent after it get no reply.
+    private func refuse(_ slot: Int, _ reply: LineReply) {
+        auth = .refused
+        waiting = []
+        let keep = slot - owedBase + 1
+        if owed.count > keep { owed.removeLast(owed.count - keep) }
+        fill(slot, reply)
+        closeWhenAnswered()
+    }
+
+    private func publish(_ reading: Reading, raw: [UInt8], device: String?, slot: Int) {
         switch admission.admit([reading], device: device) {
         case .admitted: break
         case .wrongDevice(_, let message):
             acceptor.recordRejected(.tcp, reason: "unauthorized")
-            return eventLoop.makeSucceededFuture(.nack(seq: reading.seq, error: message))
+            fill(slot, .nack(seq: reading.seq, error: message))
+            return
         case .limited(let retryAfter, let message):
             acceptor.recordRejected(.tcp, reason: "rate_limited")
-            return eventLoop.makeSucceededFuture(.nack(seq: reading.seq, error: message, retryAfter: retryAfter))
+            fill(slot, .nack(seq: reading.seq, error: message, retryAfter: retryAfter))
+            return
         }
-        let promise = eventLoop.makePromise(of: LineReply.self)
-        acceptor.accept(reading, validatedJSON: Array(raw), via: .tcp) { result in
+        guard let eventLoop = context?.eventLoop else { return }
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        acceptor.accept(reading, validatedJSON: raw, via: .tcp) { result in
+            let reply: LineReply
             switch result {
-            case .success: promise.succeed(.ack(seq: reading.seq))
-            case .failure(let error): promise.succeed(.nack(seq: reading.seq, error: error.description, retryAfter: 1))
+            case .success: reply = .ack(seq: reading.seq)
+            case .failure(let error): reply = .nack(seq: reading.seq, error: error.description, retryAfter: 1)
             }
+            eventLoop.execute { handler.value.fill(slot, reply) }
         }
-        return promise.futureResult
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !closing else { return }
         if error is LineFrameDecoder.LineTooLong {
             acceptor.recordRejected(.tcp, reason: "too_large")
-            let reply = LineReply.error("line exceeds \(ReadingLimits.maxLineBytes) bytes; closing")
-            enqueueReply(context.eventLoop.makeSucceededFuture(reply), context: context)
+            fill(reserve(), .error("line exceeds \(ReadingLimits.maxLineBytes) bytes; closing"))
         }
-        closeAfterReplies(context.channel)
+        closeWhenAnswered()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TCPIngestServer.Drain {
             // Graceful shutdown: answer what was read, then close.
-            closeAfterReplies(context.channel)
+            closeWhenAnswered()
         } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            enqueueReply(context.eventLoop.makeSucceededFuture(.error("idle timeout; closing")), context: context)
-            closeAfterReplies(context.channel)
+            fill(reserve(), .error("idle timeout; closing"))
+            closeWhenAnswered()
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
-    /// Stops reading lines and closes once every reply owed so far is written. Runs on
-    /// the next tick, so a reply being enqueued right now is part of `tail` too.
-    private func closeAfterReplies(_ channel: any Channel) {
-        closing = true
-        channel.eventLoop.assumeIsolated().execute { [self] in
-            (tail ?? channel.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+    // MARK: - Replies in order
+
+    private func reserve() -> Int {
+        owed.append(nil)
+        return owedBase + owed.count - 1
+    }
+
+    /// Records a reply and writes every reply that is now due.
+    private func fill(_ slot: Int, _ reply: LineReply) {
+        let index = slot - owedBase
+        guard index >= 0, index < owed.count, let context else { return }
+        owed[owed.index(owed.startIndex, offsetBy: index)] = reply
+        var wrote = false
+        while let head = owed.first, let r = head {
+            owed.removeFirst()
+            owedBase += 1
+            context.write(Self.wrapOutboundOut(ByteBuffer(string: r.line)), promise: nil)
+            wrote = true
         }
+        if wrote { scheduleFlush(context) }
+        if closing && owed.isEmpty { close(context) }
     }
 
-    private func enqueueReply(_ reply: EventLoopFuture<LineReply>, context: ChannelHandlerContext) {
-        let channel = context.channel
-        let previous = tail ?? context.eventLoop.makeSucceededVoidFuture()
-        tail = previous.flatMap { reply }.assumeIsolated().flatMap { [self] r in
-            let written = channel.write(ByteBuffer(string: r.line))
-            scheduleFlush(channel)
-            return written
-        }.nonisolated().recover { _ in }
-    }
-
-    private var flushScheduled = false
-
-    /// One flush per event-loop tick for all the replies that became ready in it
+    /// One flush per event-loop tick for all the replies that became due in it
     /// (confirms arrive in bursts): one syscall instead of one per reply.
-    private func scheduleFlush(_ channel: any Channel) {
+    private func scheduleFlush(_ context: ChannelHandlerContext) {
         guard !flushScheduled else { return }
         flushScheduled = true
-        channel.eventLoop.assumeIsolated().execute { [self] in
+        context.eventLoop.assumeIsolated().execute { [self] in
             flushScheduled = false
-            channel.flush()
+            self.context?.flush()
         }
+    }
+
+    /// Stops reading lines and closes once every reply owed is written.
+    private func closeWhenAnswered() {
+        closing = true
+        if owed.isEmpty, let context { close(context) }
+    }
+
+    private func close(_ context: ChannelHandlerContext) {
+        context.flush()
+        context.close(promise: nil)
     }
 }
