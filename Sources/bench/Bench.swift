@@ -39,7 +39,8 @@ struct Bench {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let sample = Array(IngestLoad.reading("dev-0001", 1).utf8)
 
-        if wanted("raw_confirm") || wanted("ingest_tcp") || wanted("ingest_https") {
+        let ingestParts = ["ingest_tcp", "ingest_https", "ingest_https_batch"]
+        if wanted("raw_confirm") || ingestParts.contains(where: wanted) {
             let queue = "bench-raw-\(suffix)"
             let rate = try RawConfirmBench.run(url: amqpURL, queue: queue, messages: 100_000, window: 1000, body: sample)
             RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"])
@@ -47,7 +48,7 @@ struct Bench {
             table.append(("raw confirms (1 connection, window 1000)", String(format: "%.0f msg/s", rate)))
         }
 
-        if wanted("ingest_tcp") || wanted("ingest_https") {
+        if ingestParts.contains(where: wanted) {
             let queue = "bench-ingest-\(suffix)"
             let secret = DeviceTokenSecret("bench-secret-0123456789abcdef")!
             let db = try SQLConnection(databaseURL)
@@ -112,13 +113,25 @@ struct Bench {
                 table.append(("ingest HTTPS (200 devices, 1 reading per request)", String(format: "%.0f readings/s", r.perSecond)))
                 table.append(("  ack latency p50 / p99", String(format: "%.2f / %.2f ms", r.percentile(0.5), r.percentile(0.99))))
             }
+            if wanted("ingest_https_batch") {
+                let r = try await withIngest(tls: true) { httpPort, _ in
+                    try await IngestLoad.https(
+                        host: "localhost", port: httpPort, tls: tls, devices: Array(devices.suffix(50)), batch: 50,
+                        duration: .milliseconds(Int64(seconds * 1000)))
+                }
+                results["ingest_https_batch_per_s"] = r.perSecond.rounded()
+                results["ingest_https_batch_p50_ms"] = round2(r.percentile(0.5))
+                results["ingest_https_batch_p99_ms"] = round2(r.percentile(0.99))
+                table.append(("ingest HTTPS (50 devices, 50 readings per request)", String(format: "%.0f readings/s", r.perSecond)))
+                table.append(("  request latency p50 / p99", String(format: "%.2f / %.2f ms", r.percentile(0.5), r.percentile(0.99))))
+            }
             if !latencies.isEmpty {
                 var all = IngestLoad.Result()
                 all.latenciesMs = latencies
                 results["ingest_ack_p99_ms"] = round2(all.percentile(0.99))
             }
             if let raw = results["raw_confirm_per_s"] as? Double {
-                for key in ["ingest_tcp", "ingest_https"] {
+                for key in ["ingest_tcp", "ingest_https", "ingest_https_batch"] {
                     if let v = results["\(key)_per_s"] as? Double {
                         results["\(key)_vs_raw"] = round2(v / raw)
                         table.append(("\(key.replacingOccurrences(of: "_", with: " ")) / raw confirms", String(format: "%.0f %%", 100 * v / raw)))
