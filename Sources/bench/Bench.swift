@@ -49,7 +49,6 @@ struct Bench {
         }
 
         if ingestParts.contains(where: wanted) {
-            let queue = "bench-ingest-\(suffix)"
             let secret = DeviceTokenSecret("bench-secret-0123456789abcdef")!
             let db = try SQLConnection(databaseURL)
             try Schema.migrate(db)
@@ -63,7 +62,10 @@ struct Bench {
             var latencies: [Double] = []
 
             /// Runs `body` against an ingest service in this process (TLS on both listeners, or on none).
+            /// Each phase gets a queue of its own, deleted afterwards, so no phase runs against a backlog.
             func withIngest<T>(tls: Bool, _ body: (_ httpPort: Int, _ tcpPort: Int) async throws -> T) async throws -> T {
+                let queue = "bench-ingest-\(suffix)-\(UInt16.random(in: 0...UInt16.max))"
+                defer { RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"]) }
                 let httpPort = 20000 + Int.random(in: 0..<10000)
                 let tcpPort = httpPort + 1
                 let ingest = try IngestService(
@@ -138,7 +140,6 @@ struct Bench {
                     }
                 }
             }
-            RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"])
         }
 
         // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
