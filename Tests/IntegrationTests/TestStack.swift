@@ -232,3 +232,12 @@ struct TestStack {
         _ = try? c.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 }
+
+/// Reads the analyzer's `/readyz` status.
+enum HTTPConnectionForAnalyzer {
+    static func readyz(port: Int) async throws -> Int {
+        let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
+        defer { Task { await c.close() } }
+        return try await c.request(.GET, "/readyz").status
+    }
+}

@@ -1,0 +1,106 @@
+import AMQPClient
+import Foundation
+import PipelineCore
+import SQL
+import Testing
+
+extension Integration {
+    /// The analyzer against the real broker and database, through failures.
+    @Suite struct AnalyzerTests {
+        /// Readings of `devices` devices, `perDevice` each, in seq order per device.
+        static func readings(devices: Int, perDevice: Int, prefix: String) -> [Reading] {
+            (0..<perDevice).flatMap { seq in
+                (0..<devices).map { d in
+                    let hr = seq % 97 == 50 ? 190 : 70 + Double((seq * 31 + d * 7) % 9) - 4
+                    return Reading(
+                        deviceID: "\(prefix)-\(d)", seq: Int64(seq), ts: "2026-11-25T08:00:00Z",
+                        metrics: ["heart_rate": hr, "spo2": 97 + Double((seq + d) % 3) * 0.1])
+                }
+            }
+        }
+
+        /// Publishes with confirms, as ingest does.
+        static func publish(_ readings: [Reading], to stack: TestStack) async throws {
+            let publisher = ConfirmPublisher(configuration: stack.amqp, logger: TestStack.logger)
+            publisher.start()
+            for chunk in stride(from: 0, to: readings.count, by: 1000).map({ readings[$0..<min($0 + 1000, readings.count)] }) {
+                try await publisher.publish(
+                    chunk.map { OutgoingMessage(body: ReadingCodec.encode($0), messageID: $0.messageID, acceptedAtMs: 0) })
+            }
+            await publisher.shutdown()
+        }
+
+        func launchAnalyzer(_ stack: TestStack) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
+            p.arguments = ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())", "--batch-size", "200"]
+            var env = ProcessInfo.processInfo.environment
+            env["AMQP_QUEUE"] = stack.queue
+            env["DATABASE_URL"] = stack.databaseURL
+            env["LOG_LEVEL"] = "warning"
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        @Test func sigkillMidBatchLosesNothingAndDoublesNothing() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let readings = Self.readings(devices: 100, perDevice: 150, prefix: "kill")
+            try await Self.publish(readings, to: stack)
+
+            var analyzer = try launchAnalyzer(stack)
+            // Kill it while it is storing: some rows committed, most not yet.
+            try await stack.eventually("first batches committed") { try stack.count("SELECT count(*) FROM readings") >= 400 }
+            kill(analyzer.processIdentifier, SIGKILL)
+            analyzer.waitUntilExit()
+            let atKill = try stack.count("SELECT count(*) FROM readings")
+            #expect(atKill < readings.count, "the analyzer finished before it was killed; the test proves nothing")
+
+            analyzer = try launchAnalyzer(stack)
+            defer { analyzer.terminate() }
+            try await stack.eventually("every reading stored", timeout: .seconds(120)) {
+                try stack.count("SELECT count(*) FROM readings") == readings.count
+            }
+            #expect(try stack.count("SELECT count(DISTINCT (device_id, seq)) FROM readings") == readings.count)
+            #expect(try stack.count("SELECT count(*) FROM metric_values") == readings.count * 2)
+            #expect(try stack.count("SELECT count(*) FROM anomalies WHERE metric = 'heart_rate'") > 0)
+            analyzer.terminate()
+            analyzer.waitUntilExit()
+            #expect(analyzer.terminationStatus == 0)
+        }
+
+        @Test func databaseOutageUnderLoadLosesNothingAndRecoversByItself() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let first = Self.readings(devices: 50, perDevice: 40, prefix: "outage")
+            try await Self.publish(first, to: stack)
+            let analyzer = stack.analyzer()
+            try await stack.running(analyzer.services) {
+                try await stack.eventually("first readings stored") { try stack.count("SELECT count(*) FROM readings") == first.count }
+
+                try stack.setDatabase(allowConnections: false)
+                let second = Self.readings(devices: 50, perDevice: 80, prefix: "outage").filter { $0.seq >= 40 }
+                do {
+                    try await Self.publish(second, to: stack)
+                    let start = ContinuousClock.now
+                    try await stack.eventually("analyzer reports the outage", timeout: .seconds(10)) {
+                        try await HTTPConnectionForAnalyzer.readyz(port: stack.analyzerPort) == 503
+                    }
+                    try await Task.sleep(until: start + .seconds(10))
+                } catch {
+                    try? stack.setDatabase(allowConnections: true)
+                    throw error
+                }
+                try stack.setDatabase(allowConnections: true)
+
+                try await stack.eventually("everything stored after the outage", timeout: .seconds(60)) {
+                    try stack.count("SELECT count(*) FROM readings") == first.count + second.count
+                }
+                #expect(try await HTTPConnectionForAnalyzer.readyz(port: stack.analyzerPort) == 200)
+                #expect(try stack.count("SELECT count(*) FROM metric_values") == (first.count + second.count) * 2)
+            }
+        }
+    }
+}
