@@ -9,6 +9,8 @@ public struct Delivery: Sendable {
     public var redelivered: Bool
     /// Ingest's acceptance time (`x-ingested-at-ms` header), when present.
     public var acceptedAtMs: Int64?
+    /// Why the analyzer dead-lettered it (`x-pipeline-error` header), on the dead-letter queue.
+    public var deadLetterReason: String?
 }
 
 /// A blocking consumer with manual acks and a prefetch. Like every rabbitmq-c
@@ -20,9 +22,13 @@ public final class AMQPConsumer {
     private var consumerTag: String?
     private var nodeIndex = 0
 
-    public init(configuration: AMQPConfiguration, prefetch: Int) {
+    private let consumesDeadLetters: Bool
+
+    /// With `deadLetters`, consumes the dead-letter queue instead of the main one (for inspection and tests).
+    public init(configuration: AMQPConfiguration, prefetch: Int, deadLetters: Bool = false) {
         self.configuration = configuration
         self.prefetch = prefetch
+        self.consumesDeadLetters = deadLetters
     }
 
     public var isConnected: Bool { connection != nil }
@@ -42,7 +48,8 @@ public final class AMQPConsumer {
                 amqp_basic_qos(c.state, c.channel, 0, UInt16(clamping: prefetch), 0)
                 try c.check("basic.qos")
                 let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-                pipeline_basic_consume(c.state, c.channel, configuration.queue, tag)
+                pipeline_basic_consume(
+                    c.state, c.channel, consumesDeadLetters ? configuration.deadLetterQueue : configuration.queue, tag)
                 try c.check("basic.consume")
                 connection = c
                 consumerTag = tag
@@ -80,9 +87,12 @@ public final class AMQPConsumer {
         let idLength = pipeline_message_id(&envelope.message.properties, &idBuffer, idBuffer.count)
         var acceptedAt: Int64 = 0
         let hasAcceptedAt = pipeline_header_i64(&envelope.message.properties, "x-ingested-at-ms", &acceptedAt) != 0
+        var reasonBuffer = [CChar](repeating: 0, count: 1024)
+        let reasonLength = pipeline_header_string(&envelope.message.properties, "x-pipeline-error", &reasonBuffer, reasonBuffer.count)
         return Delivery(
             tag: envelope.delivery_tag, body: body, messageID: idLength > 0 ? String(nulTerminated: idBuffer) : nil,
-            redelivered: envelope.redelivered != 0, acceptedAtMs: hasAcceptedAt ? acceptedAt : nil)
+            redelivered: envelope.redelivered != 0, acceptedAtMs: hasAcceptedAt ? acceptedAt : nil,
+            deadLetterReason: reasonLength >= 0 ? String(nulTerminated: reasonBuffer) : nil)
     }
 
     /// Acknowledges `tag`, and with `multiple` every earlier unacknowledged delivery too.

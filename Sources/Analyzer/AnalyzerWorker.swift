@@ -15,6 +15,7 @@ final class AnalyzerWorker: @unchecked Sendable {
     private let configuration: AnalyzerConfiguration
     private let logger: Logger
     private let detector: Detector
+    private let deadLetters: DeadLetterPublisher
     private let state = NIOLockedValueBox(State())
 
     struct State {
@@ -29,6 +30,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.detector = Detector(rule: configuration.rule)
+        self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
     }
 
     var snapshot: State { state.withLockedValue { $0 } }
@@ -76,6 +78,7 @@ final class AnalyzerWorker: @unchecked Sendable {
             process(batch, consumer: consumer, db: &db)
         }
         consumer.disconnect()
+        deadLetters.close()
         state.withLockedValue { $0.brokerUp = false }
         logger.info("analyzer stopped")
     }
@@ -111,6 +114,8 @@ final class AnalyzerWorker: @unchecked Sendable {
             }
         }
         Recorder(label: "analyzer_batch_size").record(batch.count)
+        let redelivered = batch.filter(\.redelivered).count
+        if redelivered > 0 { Counter(label: "analyzer_redeliveries_total").increment(by: redelivered) }
         if good.count < batch.count { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
 
         var failures = 0
@@ -143,12 +148,22 @@ final class AnalyzerWorker: @unchecked Sendable {
             }
         }
         do {
+            // Poison goes to the dead-letter queue with its reason, confirmed before the
+            // original is acknowledged; if that fails it is requeued (and after the
+            // queue's delivery limit the broker dead-letters it by itself).
+            var settled = good.map(\.0.tag)
             for (d, why) in poison {
-                logger.warning("dead-lettering message", metadata: ["message_id": "\(d.messageID ?? "?")", "reason": "\(why)"])
-                try consumer.reject(d.tag, requeue: false)
-                Counter(label: "analyzer_messages_total", dimensions: [("result", "dead_lettered")]).increment()
+                do {
+                    try deadLetters.send(body: d.body, messageID: d.messageID, reason: why)
+                    settled.append(d.tag)
+                    logger.warning("dead-lettered a message", metadata: ["message_id": "\(d.messageID ?? "?")", "reason": "\(why)"])
+                    Counter(label: "analyzer_messages_total", dimensions: [("result", "dead_lettered")]).increment()
+                } catch {
+                    logger.warning("cannot dead-letter a message; requeued", metadata: ["error": "\(error)"])
+                    try consumer.reject(d.tag, requeue: true)
+                }
             }
-            if let last = good.map(\.0.tag).max() {
+            if let last = settled.max() {
                 try consumer.ack(last, multiple: true)
                 Counter(label: "analyzer_messages_total", dimensions: [("result", "stored")]).increment(by: good.count)
                 let now = Int64(Date().timeIntervalSince1970 * 1000)

@@ -115,6 +115,49 @@ static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch,
     return amqp_basic_publish(c, ch, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0, &props, b);
 }
 
+/// Publishes a message that failed processing to the dead-letter exchange,
+/// persistent, with the reason in the `x-pipeline-error` header and the
+/// original message id.
+static inline int pipeline_publish_dead(amqp_connection_state_t c, amqp_channel_t ch, const char *exchange,
+                                        const void *body, size_t body_len, const char *message_id,
+                                        const char *reason) {
+    amqp_basic_properties_t props;
+    memset(&props, 0, sizeof(props));
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+    if (message_id[0]) {
+        props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+        props.message_id = amqp_cstring_bytes(message_id);
+    }
+    amqp_table_entry_t headers[1];
+    headers[0].key = amqp_cstring_bytes("x-pipeline-error");
+    headers[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    headers[0].value.value.bytes = amqp_cstring_bytes(reason);
+    props.headers.num_entries = 1;
+    props.headers.entries = headers;
+    amqp_bytes_t b;
+    b.len = body_len;
+    b.bytes = (void *)body;
+    return amqp_basic_publish(c, ch, amqp_cstring_bytes(exchange), amqp_empty_bytes, 1, 0, &props, b);
+}
+
+/// Copies the string header `name` of a delivered message into `buf`; returns its length, or -1 when absent.
+static inline long pipeline_header_string(const amqp_basic_properties_t *p, const char *name, char *buf, size_t len) {
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG) || len == 0) return -1;
+    size_t nlen = strlen(name);
+    for (int i = 0; i < p->headers.num_entries; i++) {
+        const amqp_table_entry_t *e = &p->headers.entries[i];
+        if (e->key.len != nlen || memcmp(e->key.bytes, name, nlen) != 0) continue;
+        if (e->value.kind != AMQP_FIELD_KIND_UTF8 && e->value.kind != AMQP_FIELD_KIND_BYTES) return -1;
+        size_t n = e->value.value.bytes.len < len - 1 ? e->value.value.bytes.len : len - 1;
+        memcpy(buf, e->value.value.bytes.bytes, n);
+        buf[n] = 0;
+        return (long)n;
+    }
+    return -1;
+}
+
 enum pipeline_confirm_kind {
     PIPELINE_FRAME_TIMEOUT = 0,
     PIPELINE_FRAME_ACK = 1,

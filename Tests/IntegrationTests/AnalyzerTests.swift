@@ -104,3 +104,49 @@ extension Integration {
         }
     }
 }
+
+extension Integration.AnalyzerTests {
+    @Test func poisonGoesToTheDeadLetterQueueWithItsReasonWhileGoodReadingsFlow() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let good = Self.readings(devices: 10, perDevice: 30, prefix: "flow")
+        let publisher = ConfirmPublisher(configuration: stack.amqp, logger: TestStack.logger)
+        publisher.start()
+        var messages = good.map { OutgoingMessage(body: ReadingCodec.encode($0), messageID: $0.messageID, acceptedAtMs: 0) }
+        messages.insert(OutgoingMessage(body: Array("this is not a reading".utf8), messageID: "poison:1", acceptedAtMs: 0), at: 5)
+        let badDevice = #"{"device_id":"bad id","seq":1,"ts":"2026-11-25T08:00:00Z","metrics":{"a":1}}"#
+        messages.insert(OutgoingMessage(body: Array(badDevice.utf8), messageID: "poison:2", acceptedAtMs: 0), at: 150)
+        try await publisher.publish(messages)
+        await publisher.shutdown()
+
+        try await stack.running(stack.analyzer().services) {
+            try await stack.eventually("good readings stored") { try stack.count("SELECT count(*) FROM readings") == good.count }
+        }
+        let dead = try await blocking { () throws -> [Delivery] in
+            let consumer = AMQPConsumer(configuration: stack.amqp, prefetch: 10, deadLetters: true)
+            try consumer.connect()
+            defer { consumer.disconnect() }
+            var found: [Delivery] = []
+            let deadline = ContinuousClock.now + .seconds(10)
+            while found.count < 2, ContinuousClock.now < deadline {
+                if let d = try consumer.next(timeout: .milliseconds(200)) {
+                    found.append(d)
+                    try consumer.ack(d.tag, multiple: false)
+                }
+            }
+            return found
+        }
+        #expect(dead.count == 2)
+        let reasons = Dictionary(uniqueKeysWithValues: dead.map { ($0.messageID ?? "", $0.deadLetterReason ?? "") })
+        #expect(reasons["poison:1"] == "invalid JSON")
+        #expect(reasons["poison:2"]?.contains("device_id") == true)
+        #expect(dead.first { $0.messageID == "poison:1" }?.body == Array("this is not a reading".utf8))
+    }
+}
+
+/// Runs blocking code (rabbitmq-c, libpq) on a thread of its own.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

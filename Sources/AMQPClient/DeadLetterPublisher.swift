@@ -1,0 +1,80 @@
+import CRabbitMQ
+import Foundation
+
+/// Sends messages that cannot be processed to the dead-letter exchange with
+/// the reason in the `x-pipeline-error` header, and waits for the broker's
+/// confirm. Blocking and confined to its caller's thread (the analyzer's
+/// worker), on a connection of its own opened on first use: poison messages
+/// are rare, and the consuming channel must not mix confirms with deliveries.
+public final class DeadLetterPublisher {
+    private let configuration: AMQPConfiguration
+    private var connection: AMQPConnection?
+
+    public init(configuration: AMQPConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Returns once the broker confirmed the dead letter; throws otherwise (then the
+    /// caller must not acknowledge the original message).
+    public func send(body: [UInt8], messageID: String?, reason: String, timeout: Duration = .seconds(5)) throws(AMQPError) {
+        let c = try open()
+        let rc = body.withUnsafeBytes { b in
+            pipeline_publish_dead(
+                c.state, c.channel, configuration.deadLetterExchange, b.baseAddress, b.count, messageID ?? "",
+                String(reason.prefix(1000)))
+        }
+        guard rc == AMQP_STATUS_OK.rawValue else { throw drop("publish: \(AMQPConnection.statusString(rc))") }
+        let tag = c.nextDeliveryTag
+        c.nextDeliveryTag += 1
+        let deadline = ContinuousClock.now + timeout
+        var ackTag: UInt64 = 0
+        var multiple: Int32 = 0
+        var status: Int32 = 0
+        var returned = [CChar](repeating: 0, count: 64)
+        var wasReturned = false
+        while ContinuousClock.now < deadline {
+            switch pipeline_wait_confirm(c.state, c.channel, 100, &ackTag, &multiple, &returned, returned.count, &status) {
+            case PIPELINE_FRAME_ACK where ackTag >= tag:
+                if wasReturned { throw .returned }
+                return
+            case PIPELINE_FRAME_NACK where ackTag >= tag:
+                throw .nacked
+            case PIPELINE_FRAME_RETURN:
+                wasReturned = true
+            case PIPELINE_FRAME_ERROR, PIPELINE_FRAME_CLOSED:
+                throw drop("connection lost while waiting for the confirm")
+            default:
+                continue
+            }
+        }
+        throw drop("no confirm within \(timeout)")
+    }
+
+    public func close() {
+        connection?.close()
+        connection = nil
+    }
+
+    private func open() throws(AMQPError) -> AMQPConnection {
+        if let connection { return connection }
+        var errors: [String] = []
+        for url in configuration.urls {
+            do {
+                let c = try AMQPConnection(url: url, configuration: configuration)
+                try c.declareTopology(configuration)
+                try c.confirmSelect()
+                connection = c
+                return c
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        throw .unavailable(errors.joined(separator: "; "))
+    }
+
+    private func drop(_ why: String) -> AMQPError {
+        connection?.abandon()
+        connection = nil
+        return .connection(why)
+    }
+}
