@@ -1,3 +1,4 @@
+import Foundation
 import PipelineCore
 import SQL
 
@@ -124,6 +125,57 @@ public enum ReadingStore {
             guard let s = row[0].flatMap({ Int64($0) }), let v = row[1].flatMap({ Double($0) }) else { return nil }
             return (s, v)
         }
+    }
+
+    /// Identifies the values of one metric of one device.
+    public struct SeriesKey: Hashable, Sendable {
+        public var deviceID: String
+        public var metric: String
+
+        public init(deviceID: String, metric: String) {
+            self.deviceID = deviceID
+            self.metric = metric
+        }
+    }
+
+    /// For each series, its newest `limit` values with seq below the given one, newest first:
+    /// every window a batch needs, in one statement. Each series is one index range scan
+    /// of `metric_values`' primary key (a LATERAL join over the keys; both PostgreSQL and
+    /// CockroachDB plan it that way).
+    public static func windows(
+        _ below: [SeriesKey: Int64], limit: Int, on db: SQLConnection
+    ) throws -> [SeriesKey: [(seq: Int64, value: Double)]] {
+        guard !below.isEmpty else { return [:] }
+        let keys = Array(below.keys)
+        let rows = try db.execute(
+            """
+            SELECT k.d, k.m, v.seq, v.value
+            FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[]) AS k (d, m, below)
+            CROSS JOIN LATERAL (
+                SELECT seq, value FROM metric_values
+                WHERE device_id = k.d AND metric = k.m AND seq < k.below
+                ORDER BY seq DESC LIMIT $4::INT8
+            ) AS v
+            """,
+            [
+                textArray(keys.map(\.deviceID)), textArray(keys.map(\.metric)),
+                "{" + keys.map { String(below[$0]!) }.joined(separator: ",") + "}", String(limit),
+            ])
+        var result: [SeriesKey: [(seq: Int64, value: Double)]] = [:]
+        for row in rows.rows {
+            guard let d = row[0], let m = row[1], let seq = row[2].flatMap({ Int64($0) }),
+                let value = row[3].flatMap({ Double($0) })
+            else { continue }
+            result[SeriesKey(deviceID: d, metric: m), default: []].append((seq, value))
+        }
+        for key in result.keys { result[key]!.sort { $0.seq > $1.seq } }
+        return result
+    }
+
+    /// A PostgreSQL array literal of strings, every element quoted.
+    static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
     }
 
     /// Stores anomalies; one already present for the same (device, seq, metric) is kept.

@@ -1,0 +1,52 @@
+import Foundation
+import PipelineCore
+import SQL
+import Storage
+import Testing
+
+extension Integration {
+    /// Storage statements on the real database.
+    @Suite struct StorageTests {
+        @Test func windowsOfABatchAreOneStatementOfIndexRangeScans() throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let db = try stack.db()
+            try Schema.migrate(db)
+            let readings = (0..<100).flatMap { d in
+                (0..<100).map { seq in
+                    IncomingReading(
+                        reading: Reading(
+                            deviceID: "plan-\(d)", seq: Int64(seq), ts: "2026-11-25T08:00:00Z",
+                            metrics: ["heart_rate": Double(60 + seq % 13), "spo2": 97]),
+                        acceptedAtMs: nil)
+                }
+            }
+            _ = try db.transaction { try ReadingStore.insert(readings, on: $0) }
+            try db.execute("ANALYZE metric_values")
+
+            // The windows, exactly: the newest values below the given seq, newest first.
+            let keys: [ReadingStore.SeriesKey: Int64] = [
+                .init(deviceID: "plan-3", metric: "heart_rate"): 50, .init(deviceID: "plan-7", metric: "spo2"): 10,
+            ]
+            let windows = try ReadingStore.windows(keys, limit: 20, on: db)
+            #expect(windows[.init(deviceID: "plan-3", metric: "heart_rate")]?.map(\.seq) == Array((30..<50).reversed()).map(Int64.init))
+            #expect(windows[.init(deviceID: "plan-3", metric: "heart_rate")]?.first?.value == Double(60 + 49 % 13))
+            #expect(windows[.init(deviceID: "plan-7", metric: "spo2")]?.map(\.seq) == Array((0..<10).reversed()).map(Int64.init))
+
+            // The plan: an index range scan of the primary key per series, no scan of the table.
+            let plan = try db.execute(
+                """
+                EXPLAIN SELECT k.d, k.m, v.seq, v.value
+                FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[]) AS k (d, m, below)
+                CROSS JOIN LATERAL (
+                    SELECT seq, value FROM metric_values
+                    WHERE device_id = k.d AND metric = k.m AND seq < k.below
+                    ORDER BY seq DESC LIMIT $4::INT8
+                ) AS v
+                """, [#"{"plan-3","plan-7"}"#, #"{"heart_rate","spo2"}"#, "{50,10}", "220"]
+            ).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+            #expect(plan.contains("Index Scan Backward using metric_values_pkey on metric_values"), "\(plan)")
+            #expect(!plan.contains("Seq Scan on metric_values"), "\(plan)")
+        }
+    }
+}
