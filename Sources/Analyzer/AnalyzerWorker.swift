@@ -205,12 +205,17 @@ final class AnalyzerWorker: @unchecked Sendable {
         let start = ContinuousClock.now
         do {
             try db.transaction { db in
+                try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
                 let inserted = try ReadingStore.insert(items, on: db)
                 let fresh = items.map(\.reading).filter { inserted.contains(ReadingKey(deviceID: $0.deviceID, seq: $0.seq)) }
-                let anomalies = try detector.anomalies(in: fresh, on: db)
-                try ReadingStore.insertAnomalies(anomalies, on: db)
-                for a in anomalies {
+                let outcome = try detector.judge(fresh, on: db)
+                try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
+                try ReadingStore.deleteAnomalies(outcome.cleared, on: db)
+                for a in outcome.anomalies {
                     Counter(label: "analyzer_anomalies_total", dimensions: [("metric", a.metric)]).increment()
+                }
+                if outcome.revisited > 0 {
+                    Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited)
                 }
                 if inserted.count < items.count {
                     Counter(label: "analyzer_messages_total", dimensions: [("result", "duplicate")])

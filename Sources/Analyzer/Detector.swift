@@ -2,44 +2,93 @@ import PipelineCore
 import SQL
 import Storage
 
-/// Applies the anomaly rule to newly stored readings, reading every window
-/// from the database (the source of truth) inside the batch's transaction.
+/// Applies the anomaly rule inside the batch's transaction, with every window
+/// read from the database (the source of truth), after the batch's readings
+/// were inserted and its devices locked.
+///
+/// A reading that arrives late (a lower seq than readings already stored)
+/// enters the windows of up to `windowSize` later readings of its device; their
+/// verdicts are computed again and their anomalies added, updated or removed,
+/// so the stored anomalies always equal the rule applied to the stored
+/// readings, whatever the order of arrival and however many analyzers run.
 struct Detector {
     let rule: AnomalyRule
 
-    /// The anomalies among `readings`, which are already inserted in this transaction.
-    func anomalies(in readings: [Reading], on db: SQLConnection) throws -> [AnomalyRecord] {
-        typealias Key = ReadingStore.SeriesKey
-        var groups: [Key: [(seq: Int64, value: Double, ts: String)]] = [:]
+    struct Outcome {
+        var anomalies: [AnomalyRecord] = []
+        /// Anomalies of earlier-judged readings that a late reading made normal.
+        var cleared: [(deviceID: String, seq: Int64, metric: String)] = []
+        /// Earlier-judged readings whose verdict was computed again.
+        var revisited = 0
+    }
+
+    typealias Key = ReadingStore.SeriesKey
+    typealias Item = (seq: Int64, value: Double, ts: String)
+
+    /// Judges `readings` (just inserted in this transaction) and the stored readings whose windows they enter.
+    func judge(_ readings: [Reading], on db: SQLConnection) throws -> Outcome {
+        var fresh: [Key: [Item]] = [:]
         for r in readings {
             for (metric, value) in r.metrics {
-                groups[Key(deviceID: r.deviceID, metric: metric), default: []].append((r.seq, value, r.ts))
+                fresh[Key(deviceID: r.deviceID, metric: metric), default: []].append((r.seq, value, r.ts))
             }
         }
-        guard !groups.isEmpty else { return [] }
-        // One statement for the whole batch: for each series, the newest values below its
-        // highest new seq, enough to cover the window of each of its new readings.
-        let perSeries = groups.values.map(\.count).max()!
-        let limit = rule.windowSize + perSeries
-        let windows = try ReadingStore.windows(groups.mapValues { $0.map(\.seq).max()! + 1 }, limit: limit, on: db)
-        var found: [AnomalyRecord] = []
-        for (key, items) in groups {
+        guard !fresh.isEmpty else { return Outcome() }
+        let lowest = fresh.mapValues { $0.map(\.seq).min()! }
+        let highest = fresh.mapValues { $0.map(\.seq).max()! }
+
+        // Stored readings above the lowest new one: all of those up to the highest new one,
+        // and the `windowSize` after it. In order, this is just the batch itself.
+        let between = try ReadingStore.later(
+            fresh.keys.reduce(into: [:]) { $0[$1] = (lowest[$1]!, highest[$1]!) }, limit: Int.max / 2, on: db)
+        let after = try ReadingStore.later(
+            fresh.keys.reduce(into: [:]) { $0[$1] = (highest[$1]!, Int64.max) }, limit: rule.windowSize, on: db)
+
+        // Every window needed, in one statement: the values below the highest reading to judge.
+        var top: [Key: Int64] = [:]
+        var span = 0
+        for key in fresh.keys {
+            top[key] = (after[key]?.last?.seq ?? highest[key]!) + 1
+            span = max(span, (between[key]?.count ?? 0) + (after[key]?.count ?? 0) + 1)
+        }
+        let limit = rule.windowSize + span
+        let windows = try ReadingStore.windows(top, limit: limit, on: db)
+
+        var outcome = Outcome()
+        for (key, newItems) in fresh {
+            let newSeqs = Set(newItems.map(\.seq))
+            let stored = ((between[key] ?? []) + (after[key] ?? [])).filter { !newSeqs.contains($0.seq) }
             let rows = windows[key] ?? []
-            for item in items {
-                var window = Array(rows.lazy.filter { $0.seq < item.seq }.prefix(rule.windowSize).map(\.value))
-                if window.count < rule.windowSize && rows.count == limit {
-                    // Older readings stored between this batch's seqs used up the shared limit: ask for this window alone.
-                    window = try ReadingStore.window(
-                        deviceID: key.deviceID, metric: key.metric, belowSeq: item.seq, limit: rule.windowSize, on: db
-                    ).map(\.value)
+            func window(below seq: Int64) throws -> [(seq: Int64, value: Double)] {
+                let w = Array(rows.lazy.filter { $0.seq < seq }.prefix(rule.windowSize))
+                if w.count < rule.windowSize && rows.count == limit {
+                    // The shared fetch may stop short of this window: ask for it alone.
+                    return try ReadingStore.window(
+                        deviceID: key.deviceID, metric: key.metric, belowSeq: seq, limit: rule.windowSize, on: db)
                 }
-                guard let verdict = rule.evaluate(item.value, window: window), verdict.isAnomaly else { continue }
-                found.append(
-                    AnomalyRecord(
-                        deviceID: key.deviceID, seq: item.seq, metric: key.metric, ts: item.ts, value: item.value,
-                        score: verdict.score, median: verdict.median, mad: verdict.mad, window: verdict.window))
+                return w
+            }
+            for item in newItems {
+                if let a = try anomaly(key, item, window(below: item.seq).map(\.value)) { outcome.anomalies.append(a) }
+            }
+            for item in stored {
+                let w = try window(below: item.seq)
+                guard w.contains(where: { newSeqs.contains($0.seq) }) else { continue }
+                outcome.revisited += 1
+                if let a = try anomaly(key, item, w.map(\.value)) {
+                    outcome.anomalies.append(a)
+                } else {
+                    outcome.cleared.append((key.deviceID, item.seq, key.metric))
+                }
             }
         }
-        return found
+        return outcome
+    }
+
+    private func anomaly(_ key: Key, _ item: Item, _ window: [Double]) throws -> AnomalyRecord? {
+        guard let verdict = rule.evaluate(item.value, window: window), verdict.isAnomaly else { return nil }
+        return AnomalyRecord(
+            deviceID: key.deviceID, seq: item.seq, metric: key.metric, ts: item.ts, value: item.value,
+            score: verdict.score, median: verdict.median, mad: verdict.mad, window: verdict.window)
     }
 }

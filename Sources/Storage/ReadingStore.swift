@@ -127,6 +127,67 @@ public enum ReadingStore {
         }
     }
 
+    /// Locks the devices' rows for the rest of the transaction (creating them if new),
+    /// in device order so that two batches cannot deadlock on each other.
+    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws {
+        guard !deviceIDs.isEmpty else { return }
+        let ids = textArray(deviceIDs.sorted())
+        try db.execute(
+            "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
+        try db.execute(
+            "SELECT device_id FROM devices WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE", [ids])
+    }
+
+    /// For each series, its oldest `limit` values with seq in (lower, upper], oldest
+    /// first, with their readings' timestamps: the readings whose windows a late
+    /// (lower-seq) reading enters.
+    public static func later(
+        _ range: [SeriesKey: (lower: Int64, upper: Int64)], limit: Int, on db: SQLConnection
+    ) throws -> [SeriesKey: [(seq: Int64, value: Double, ts: String)]] {
+        guard !range.isEmpty else { return [:] }
+        let keys = Array(range.keys)
+        let rows = try db.execute(
+            """
+            SELECT k.d, k.m, v.seq, v.value, v.ts
+            FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[], $4::INT8[]) AS k (d, m, lower, upper)
+            CROSS JOIN LATERAL (
+                SELECT mv.seq, mv.value, r.ts FROM metric_values AS mv
+                JOIN readings AS r ON r.device_id = mv.device_id AND r.seq = mv.seq
+                WHERE mv.device_id = k.d AND mv.metric = k.m AND mv.seq > k.lower AND mv.seq <= k.upper
+                ORDER BY mv.seq ASC LIMIT $5::INT8
+            ) AS v
+            """,
+            [
+                textArray(keys.map(\.deviceID)), textArray(keys.map(\.metric)),
+                "{" + keys.map { String(range[$0]!.lower) }.joined(separator: ",") + "}",
+                "{" + keys.map { String(range[$0]!.upper) }.joined(separator: ",") + "}", String(limit),
+            ])
+        var result: [SeriesKey: [(seq: Int64, value: Double, ts: String)]] = [:]
+        for row in rows.rows {
+            guard let d = row[0], let m = row[1], let seq = row[2].flatMap({ Int64($0) }),
+                let value = row[3].flatMap({ Double($0) }), let ts = row[4]
+            else { continue }
+            result[SeriesKey(deviceID: d, metric: m), default: []].append((seq, value, SQLTime.rfc3339(ts)))
+        }
+        for key in result.keys { result[key]!.sort { $0.seq < $1.seq } }
+        return result
+    }
+
+    /// Removes the anomalies of readings that a late reading made normal.
+    public static func deleteAnomalies(_ keys: [(deviceID: String, seq: Int64, metric: String)], on db: SQLConnection) throws {
+        for chunk in keys.chunked(rowsPerStatement) {
+            try db.execute(
+                """
+                DELETE FROM anomalies WHERE (device_id, seq, metric) IN
+                  (SELECT * FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[]))
+                """,
+                [
+                    textArray(chunk.map(\.deviceID)), "{" + chunk.map { String($0.seq) }.joined(separator: ",") + "}",
+                    textArray(chunk.map(\.metric)),
+                ])
+        }
+    }
+
     /// Identifies the values of one metric of one device.
     public struct SeriesKey: Hashable, Sendable {
         public var deviceID: String
@@ -178,7 +239,7 @@ public enum ReadingStore {
             .joined(separator: ",") + "}"
     }
 
-    /// Stores anomalies; one already present for the same (device, seq, metric) is kept.
+    /// Stores anomalies, replacing the verdict already stored for the same (device, seq, metric).
     public static func insertAnomalies(_ anomalies: [AnomalyRecord], on db: SQLConnection) throws {
         for chunk in anomalies.chunked(rowsPerStatement) {
             var sql = "INSERT INTO anomalies (device_id, seq, metric, ts, value, score, median, mad, window_size) VALUES "
@@ -194,7 +255,12 @@ public enum ReadingStore {
                     ReadingCodec.jsonNumber(a.mad), String(a.window),
                 ]
             }
-            sql += " ON CONFLICT (device_id, seq, metric) DO NOTHING"
+            // A verdict revised by a late reading replaces the stored one; a redelivered batch
+            // writes the same values again.
+            sql += """
+                 ON CONFLICT (device_id, seq, metric) DO UPDATE SET value = excluded.value, score = excluded.score,
+                 median = excluded.median, mad = excluded.mad, window_size = excluded.window_size
+                """
             try db.execute(sql, params)
         }
     }

@@ -19,6 +19,15 @@ public enum Schema {
             PRIMARY KEY (device_id, seq)
         )
         """,
+        // One row per device: each batch locks the rows of its devices (SELECT … FOR
+        // UPDATE, in both databases), so two analyzers never judge the same device's
+        // readings against each other's uncommitted data.
+        """
+        CREATE TABLE IF NOT EXISTS devices (
+            device_id  TEXT        NOT NULL PRIMARY KEY,
+            first_seen TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
         // The values of each metric, keyed so that a window (the newest values of
         // one device and metric below a seq) is one index range scan.
         """

@@ -150,3 +150,93 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
+
+extension Integration.AnalyzerTests {
+    /// Readings with spikes, a level shift and a constant stretch, so every branch of the rule is met.
+    static func eventfulHistory(devices: Int, perDevice: Int) -> [Reading] {
+        (0..<devices).flatMap { d in
+            (0..<perDevice).map { seq in
+                var hr = 70 + Double((seq * 37 + d * 11) % 9) - 4
+                if seq % 41 == 40 { hr += 60 }
+                if seq > perDevice * 2 / 3 { hr += 25 }
+                let spo2 = seq < 60 ? 97 : 97 + Double((seq + d) % 4) * 0.5 - (seq % 53 == 52 ? 9 : 0)
+                return Reading(
+                    deviceID: "shuffle-\(d)", seq: Int64(seq), ts: "2026-11-25T08:00:00Z",
+                    metrics: ["heart_rate": hr, "spo2": spo2])
+            }
+        }
+    }
+
+    /// The contract's rule applied directly, in seq order, to the complete data.
+    static func expectedAnomalies(_ readings: [Reading]) -> [String: Double?] {
+        var expected: [String: Double?] = [:]
+        let byDevice = Dictionary(grouping: readings, by: \.deviceID)
+        for (device, list) in byDevice {
+            let sorted = list.sorted { $0.seq < $1.seq }
+            for metric in ["heart_rate", "spo2"] {
+                let values = sorted.map { $0.metrics[metric]! }
+                for (i, r) in sorted.enumerated() {
+                    let window = values[..<i].reversed()
+                    if let v = AnomalyRule.default.evaluate(values[i], window: Array(window)), v.isAnomaly {
+                        expected["\(device):\(r.seq):\(metric)"] = v.score
+                    }
+                }
+            }
+        }
+        return expected
+    }
+
+    @Test func shuffledReadingsThroughTwoAnalyzersGiveTheRulesAnswer() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        var generator = SystemRandomNumberGenerator()
+        let readings = Self.eventfulHistory(devices: 10, perDevice: 250)
+        try await Self.publish(readings.shuffled(using: &generator), to: stack)
+        let expected = Self.expectedAnomalies(readings)
+        #expect(expected.count > 20, "the data should hold anomalies to compare")
+
+        let one = stack.analyzer(batchSize: 40)
+        let two = stack.analyzer(port: try TestStack.freePort(), batchSize: 40)
+        try await stack.running(one.services + two.services) {
+            try await stack.eventually("all stored", timeout: .seconds(120)) {
+                try stack.count("SELECT count(*) FROM readings") == readings.count
+            }
+        }
+        let rows = try stack.db().execute("SELECT device_id, seq, metric, score FROM anomalies").rows
+        var stored: [String: Double?] = [:]
+        for r in rows {
+            let score: Double? = r[3].flatMap { Double($0) }
+            stored["\(r[0]!):\(r[1]!):\(r[2]!)"] = .some(score)  // a null score is a value here, not a removal
+        }
+        let missing = Set(expected.keys).subtracting(stored.keys).sorted()
+        let extra = Set(stored.keys).subtracting(expected.keys).sorted()
+        #expect(missing.isEmpty && extra.isEmpty, "\(missing.count) missing, e.g. \(missing.prefix(5)); \(extra.count) extra, e.g. \(extra.prefix(5)); of \(expected.count)")
+        for (key, score) in expected {
+            guard let s = stored[key] else { continue }
+            switch (s, score) {
+            case (nil, nil): break
+            case (let a?, let b?): #expect(abs(a - b) < 1e-9, "\(key): \(a) vs \(b)")
+            default: Issue.record("\(key): score \(String(describing: s)) vs \(String(describing: score))")
+            }
+        }
+    }
+}
+
+extension Integration.AnalyzerTests {
+    @Test func constantHistoryThenAChangeIsStoredWithANullScore() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let readings = (0..<62).map { seq in
+            Reading(deviceID: "flat-1", seq: Int64(seq), ts: "2026-11-25T08:00:00Z", metrics: ["spo2": seq == 61 ? 97.5 : 97])
+        }
+        try await Self.publish(readings, to: stack)
+        try await stack.running(stack.analyzer().services) {
+            try await stack.eventually("stored") { try stack.count("SELECT count(*) FROM readings") == readings.count }
+        }
+        let rows = try stack.db().execute("SELECT seq, score, median, mad, window_size FROM anomalies").rows
+        #expect(rows.count == 1)
+        #expect(rows.first?[0] == "61")
+        #expect(rows.first?[1] == nil)
+        #expect(rows.first?[3] == "0")
+    }
+}

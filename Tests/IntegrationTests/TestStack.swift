@@ -163,10 +163,10 @@ struct TestStack {
         return FileManager.default.isExecutableFile(atPath: bin) ? bin : root + "/.build/debug/pipeline"
     }
 
-    func analyzer() -> AnalyzerService {
+    func analyzer(port: Int? = nil, batchSize: Int = 500) -> AnalyzerService {
         AnalyzerService(
-            configuration: .init(amqp: amqp, databaseURL: databaseURL), host: "127.0.0.1", port: analyzerPort,
-            logger: Self.logger)
+            configuration: .init(amqp: amqp, databaseURL: databaseURL, batchSize: batchSize), host: "127.0.0.1",
+            port: port ?? analyzerPort, logger: Self.logger)
     }
 
     func alerts() -> AlertsService {
