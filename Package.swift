@@ -117,8 +117,8 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "SQL", "Storage", "ServiceSupport", "SimulatorKit",
-                "PipelineCore",
+                "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "Analyzer", "SQL", "Storage", "ServiceSupport",
+                "SimulatorKit", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

@@ -142,6 +142,16 @@ struct Bench {
             }
         }
 
+        if wanted("analyzer_drain") {
+            let f = try await AnalyzerDrainBench.run(amqpURL: amqpURL, adminURL: databaseURL, tag: suffix, logger: logger)
+            results["raw_insert_per_s"] = f.rawInsertPerSecond.rounded()
+            results["analyzer_drain_per_s"] = f.drainPerSecond.rounded()
+            results["analyzer_drain_vs_raw"] = round2(f.drainPerSecond / f.rawInsertPerSecond)
+            table.append(("raw bulk insert (same rows, 1,000 per transaction)", String(format: "%.0f readings/s", f.rawInsertPerSecond)))
+            table.append(("analyzer drain (pre-filled queue to committed rows)", String(format: "%.0f readings/s", f.drainPerSecond)))
+            table.append(("analyzer drain / raw insert", String(format: "%.0f %%", 100 * f.drainPerSecond / f.rawInsertPerSecond)))
+        }
+
         // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
         var merged = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))) as? [String: Any] ?? [:]
         for (k, v) in results { merged[k] = v }
