@@ -205,10 +205,12 @@ final class AnalyzerWorker: @unchecked Sendable {
         let start = ContinuousClock.now
         do {
             try db.transaction { db in
-                try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
+                let storedMaxSeq = try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
                 let inserted = try ReadingStore.insert(items, on: db)
                 let fresh = items.map(\.reading).filter { inserted.contains(ReadingKey(deviceID: $0.deviceID, seq: $0.seq)) }
-                let outcome = try detector.judge(fresh, on: db)
+                let outcome = try detector.judge(fresh, storedMaxSeq: storedMaxSeq, on: db)
+                try ReadingStore.raiseMaxSeq(
+                    fresh.reduce(into: [:]) { $0[$1.deviceID] = max($0[$1.deviceID] ?? $1.seq, $1.seq) }, on: db)
                 try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
                 try ReadingStore.deleteAnomalies(outcome.cleared, on: db)
                 for a in outcome.anomalies {

@@ -25,8 +25,10 @@ struct Detector {
     typealias Key = ReadingStore.SeriesKey
     typealias Item = (seq: Int64, value: Double, ts: String)
 
-    /// Judges `readings` (just inserted in this transaction) and the stored readings whose windows they enter.
-    func judge(_ readings: [Reading], on db: SQLConnection) throws -> Outcome {
+    /// Judges `readings` (just inserted in this transaction) and the stored readings whose windows they
+    /// enter. `storedMaxSeq` is each device's highest seq before this batch: a series whose new
+    /// readings are all above it arrived in order, and has no later readings to look at.
+    func judge(_ readings: [Reading], storedMaxSeq: [String: Int64?], on db: SQLConnection) throws -> Outcome {
         var fresh: [Key: [Item]] = [:]
         for r in readings {
             for (metric, value) in r.metrics {
@@ -39,17 +41,25 @@ struct Detector {
 
         // Stored readings above the lowest new one: all of those up to the highest new one,
         // and the `windowSize` after it. In order, this is just the batch itself.
-        let between = try ReadingStore.later(
-            fresh.keys.reduce(into: [:]) { $0[$1] = (lowest[$1]!, highest[$1]!) }, limit: Int.max / 2, on: db)
-        let after = try ReadingStore.later(
-            fresh.keys.reduce(into: [:]) { $0[$1] = (highest[$1]!, Int64.max) }, limit: rule.windowSize, on: db)
+        let late = fresh.keys.filter { key in
+            guard let stored = storedMaxSeq[key.deviceID] ?? nil else { return false }
+            return stored > lowest[key]!
+        }
+        var between: [Key: [Item]] = [:]
+        var after: [Key: [Item]] = [:]
+        if !late.isEmpty {
+            between = try ReadingStore.later(
+                late.reduce(into: [:]) { $0[$1] = (lowest[$1]!, highest[$1]!) }, limit: Int.max / 2, on: db)
+            after = try ReadingStore.later(
+                late.reduce(into: [:]) { $0[$1] = (highest[$1]!, Int64.max) }, limit: rule.windowSize, on: db)
+        }
 
         // Every window needed, in one statement: the values below the highest reading to judge.
         var top: [Key: Int64] = [:]
         var span = 0
-        for key in fresh.keys {
+        for (key, items) in fresh {
             top[key] = (after[key]?.last?.seq ?? highest[key]!) + 1
-            span = max(span, (between[key]?.count ?? 0) + (after[key]?.count ?? 0) + 1)
+            span = max(span, max(between[key]?.count ?? 0, items.count) + (after[key]?.count ?? 0) + 1)
         }
         let limit = rule.windowSize + span
         let windows = try ReadingStore.windows(top, limit: limit, on: db)

@@ -129,13 +129,37 @@ public enum ReadingStore {
 
     /// Locks the devices' rows for the rest of the transaction (creating them if new),
     /// in device order so that two batches cannot deadlock on each other.
-    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws {
-        guard !deviceIDs.isEmpty else { return }
+    /// Returns each device's highest stored seq (nil for none yet).
+    @discardableResult
+    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: Int64?] {
+        guard !deviceIDs.isEmpty else { return [:] }
         let ids = textArray(deviceIDs.sorted())
         try db.execute(
             "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
+        // A device row without max_seq is new, or older than that column: take it from its readings.
         try db.execute(
-            "SELECT device_id FROM devices WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE", [ids])
+            """
+            UPDATE devices SET max_seq = (SELECT max(r.seq) FROM readings AS r WHERE r.device_id = devices.device_id)
+            WHERE device_id = ANY($1::TEXT[]) AND max_seq IS NULL
+            """, [ids])
+        let rows = try db.execute(
+            "SELECT device_id, max_seq FROM devices WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE", [ids])
+        var result: [String: Int64?] = [:]
+        for r in rows.rows {
+            if let d = r[0] { result[d] = .some(r[1].flatMap { Int64($0) }) }
+        }
+        return result
+    }
+
+    /// Raises each device's highest stored seq (inside the transaction that holds its lock).
+    public static func raiseMaxSeq(_ maxSeq: [String: Int64], on db: SQLConnection) throws {
+        guard !maxSeq.isEmpty else { return }
+        let keys = Array(maxSeq.keys)
+        try db.execute(
+            """
+            UPDATE devices SET max_seq = GREATEST(COALESCE(devices.max_seq, -1), v.m)
+            FROM unnest($1::TEXT[], $2::INT8[]) AS v (d, m) WHERE devices.device_id = v.d
+            """, [textArray(keys), "{" + keys.map { String(maxSeq[$0]!) }.joined(separator: ",") + "}"])
     }
 
     /// For each series, its oldest `limit` values with seq in (lower, upper], oldest

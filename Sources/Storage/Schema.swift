@@ -28,6 +28,9 @@ public enum Schema {
             first_seen TIMESTAMPTZ NOT NULL DEFAULT now()
         )
         """,
+        // The highest seq stored per device: a batch whose readings are all above it
+        // arrived in order, and needs no look at later readings.
+        "ALTER TABLE devices ADD COLUMN IF NOT EXISTS max_seq INT8",
         // The values of each metric, keyed so that a window (the newest values of
         // one device and metric below a seq) is one index range scan.
         """
