@@ -204,11 +204,11 @@ final class AnalyzerWorker: @unchecked Sendable {
     private func storeTransaction(_ items: [IncomingReading], on db: SQLConnection) throws(SQLError) {
         let start = ContinuousClock.now
         do {
-            try db.transaction { db in
-                let storedMaxSeq = try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
+            let outcome = try db.transaction { db -> Detector.Outcome in
+                let devices = try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
                 let inserted = try ReadingStore.insert(items, on: db)
                 let fresh = items.map(\.reading).filter { inserted.contains(ReadingKey(deviceID: $0.deviceID, seq: $0.seq)) }
-                let outcome = try detector.judge(fresh, storedMaxSeq: storedMaxSeq, on: db)
+                let outcome = try detector.judge(fresh, devices: devices, on: db)
                 try ReadingStore.raiseMaxSeq(
                     fresh.reduce(into: [:]) { $0[$1.deviceID] = max($0[$1.deviceID] ?? $1.seq, $1.seq) }, on: db)
                 try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
@@ -223,7 +223,11 @@ final class AnalyzerWorker: @unchecked Sendable {
                     Counter(label: "analyzer_messages_total", dimensions: [("result", "duplicate")])
                         .increment(by: items.count - inserted.count)
                 }
+                return outcome
             }
+            detector.committed(outcome)
+            Counter(label: "analyzer_window_cache_total", dimensions: [("result", "hit")]).increment(by: outcome.cacheHits)
+            Counter(label: "analyzer_window_cache_total", dimensions: [("result", "miss")]).increment(by: outcome.cacheMisses)
         } catch let error as SQLError {
             throw error
         } catch {

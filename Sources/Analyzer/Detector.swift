@@ -11,8 +11,22 @@ import Storage
 /// verdicts are computed again and their anomalies added, updated or removed,
 /// so the stored anomalies always equal the rule applied to the stored
 /// readings, whatever the order of arrival and however many analyzers run.
-struct Detector {
+///
+/// Windows of readings that arrive in order come from a cache of each series'
+/// newest values when the cache is provably current: the device's version
+/// (read under its row lock, bumped by every batch that stores readings of it)
+/// is the one the cache saw, so no other analyzer stored anything for it since. Otherwise, and
+/// for late readings, the database answers. The cache changes only after the
+/// batch's commit; the tests compare the stored anomalies with the rule
+/// applied directly, with two analyzers sharing the devices.
+final class Detector {
     let rule: AnomalyRule
+    private let cache: WindowCache
+
+    init(rule: AnomalyRule, cachedDevices: Int = 50_000) {
+        self.rule = rule
+        self.cache = WindowCache(capacity: rule.windowSize, maxDevices: cachedDevices)
+    }
 
     struct Outcome {
         var anomalies: [AnomalyRecord] = []
@@ -20,15 +34,23 @@ struct Detector {
         var cleared: [(deviceID: String, seq: Int64, metric: String)] = []
         /// Earlier-judged readings whose verdict was computed again.
         var revisited = 0
+        /// Windows answered by the cache, and by the database.
+        var cacheHits = 0
+        var cacheMisses = 0
+        /// To apply to the cache once the transaction committed.
+        fileprivate var update = WindowCache.Update()
     }
+
+    /// Makes the cache reflect a committed batch.
+    func committed(_ outcome: Outcome) { cache.apply(outcome.update) }
 
     typealias Key = ReadingStore.SeriesKey
     typealias Item = (seq: Int64, value: Double, ts: String)
 
     /// Judges `readings` (just inserted in this transaction) and the stored readings whose windows they
-    /// enter. `storedMaxSeq` is each device's highest seq before this batch: a series whose new
-    /// readings are all above it arrived in order, and has no later readings to look at.
-    func judge(_ readings: [Reading], storedMaxSeq: [String: Int64?], on db: SQLConnection) throws -> Outcome {
+    /// enter. `devices` is each device's state before this batch: a series whose new readings are
+    /// all above its highest stored seq arrived in order, and has no later readings to look at.
+    func judge(_ readings: [Reading], devices: [String: ReadingStore.DeviceState], on db: SQLConnection) throws -> Outcome {
         var fresh: [Key: [Item]] = [:]
         for r in readings {
             for (metric, value) in r.metrics {
@@ -42,7 +64,7 @@ struct Detector {
         // Stored readings above the lowest new one: all of those up to the highest new one,
         // and the `windowSize` after it. In order, this is just the batch itself.
         let late = fresh.keys.filter { key in
-            guard let stored = storedMaxSeq[key.deviceID] ?? nil else { return false }
+            guard let stored = devices[key.deviceID]?.maxSeq else { return false }
             return stored > lowest[key]!
         }
         var between: [Key: [Item]] = [:]
@@ -54,24 +76,47 @@ struct Detector {
                 late.reduce(into: [:]) { $0[$1] = (highest[$1]!, Int64.max) }, limit: rule.windowSize, on: db)
         }
 
-        // Every window needed, in one statement: the values below the highest reading to judge.
+        var outcome = Outcome()
+        let lateSet = Set(late)
+        for key in late { outcome.update.invalidate.insert(key.deviceID) }
+
+        // In-order series whose device the cache knows to be current: windows from memory.
+        var cached: [Key: [(seq: Int64, value: Double)]] = [:]
+        for key in fresh.keys where !lateSet.contains(key) {
+            if let state = devices[key.deviceID], let values = cache.values(key, version: state.version) {
+                // Newest first, with this batch's values, as the database would return them.
+                cached[key] = (values + fresh[key]!.map { ($0.seq, $0.value) }).sorted { $0.seq > $1.seq }
+            }
+        }
+        outcome.cacheHits = cached.count
+        outcome.cacheMisses = fresh.count - cached.count
+
+        // Every other window, in one statement: the values below the highest reading to judge.
         var top: [Key: Int64] = [:]
         var span = 0
-        for (key, items) in fresh {
+        for (key, items) in fresh where cached[key] == nil {
             top[key] = (after[key]?.last?.seq ?? highest[key]!) + 1
             span = max(span, max(between[key]?.count ?? 0, items.count) + (after[key]?.count ?? 0) + 1)
         }
         let limit = rule.windowSize + span
         let windows = try ReadingStore.windows(top, limit: limit, on: db)
 
-        var outcome = Outcome()
         for (key, newItems) in fresh {
             let newSeqs = Set(newItems.map(\.seq))
             let stored = ((between[key] ?? []) + (after[key] ?? [])).filter { !newSeqs.contains($0.seq) }
-            let rows = windows[key] ?? []
+            let fromCache = cached[key] != nil
+            let rows = cached[key] ?? windows[key] ?? []
+            if !lateSet.contains(key) {
+                // In order, the first `windowSize` rows are the series' newest values: what the
+                // cache keeps after the commit.
+                outcome.update.series[key] = Array(rows.prefix(rule.windowSize).reversed())
+                outcome.update.version[key.deviceID] = (devices[key.deviceID]?.version ?? 0) + 1
+            } else {
+                outcome.update.invalidate.insert(key.deviceID)
+            }
             func window(below seq: Int64) throws -> [(seq: Int64, value: Double)] {
                 let w = Array(rows.lazy.filter { $0.seq < seq }.prefix(rule.windowSize))
-                if w.count < rule.windowSize && rows.count == limit {
+                if !fromCache && w.count < rule.windowSize && rows.count == limit {
                     // The shared fetch may stop short of this window: ask for it alone.
                     return try ReadingStore.window(
                         deviceID: key.deviceID, metric: key.metric, belowSeq: seq, limit: rule.windowSize, on: db)

@@ -129,9 +129,17 @@ public enum ReadingStore {
 
     /// Locks the devices' rows for the rest of the transaction (creating them if new),
     /// in device order so that two batches cannot deadlock on each other.
-    /// Returns each device's highest stored seq (nil for none yet).
+    /// What a batch learns about a device under its lock.
+    public struct DeviceState: Sendable, Equatable {
+        /// The highest stored seq; nil when none is stored.
+        public var maxSeq: Int64?
+        /// Bumped by every batch that stored readings of the device.
+        public var version: Int64
+    }
+
+    /// Returns each device's state as of the lock.
     @discardableResult
-    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: Int64?] {
+    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: DeviceState] {
         guard !deviceIDs.isEmpty else { return [:] }
         let ids = textArray(deviceIDs.sorted())
         try db.execute(
@@ -143,21 +151,26 @@ public enum ReadingStore {
             WHERE device_id = ANY($1::TEXT[]) AND max_seq IS NULL
             """, [ids])
         let rows = try db.execute(
-            "SELECT device_id, max_seq FROM devices WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE", [ids])
-        var result: [String: Int64?] = [:]
+            """
+            SELECT device_id, max_seq, version FROM devices WHERE device_id = ANY($1::TEXT[])
+            ORDER BY device_id FOR UPDATE
+            """, [ids])
+        var result: [String: DeviceState] = [:]
         for r in rows.rows {
-            if let d = r[0] { result[d] = .some(r[1].flatMap { Int64($0) }) }
+            if let d = r[0] {
+                result[d] = DeviceState(maxSeq: r[1].flatMap { Int64($0) }, version: r[2].flatMap { Int64($0) } ?? 0)
+            }
         }
         return result
     }
 
-    /// Raises each device's highest stored seq (inside the transaction that holds its lock).
+    /// Raises each device's highest stored seq and bumps its version (inside the transaction that holds its lock).
     public static func raiseMaxSeq(_ maxSeq: [String: Int64], on db: SQLConnection) throws {
         guard !maxSeq.isEmpty else { return }
         let keys = Array(maxSeq.keys)
         try db.execute(
             """
-            UPDATE devices SET max_seq = GREATEST(COALESCE(devices.max_seq, -1), v.m)
+            UPDATE devices SET max_seq = GREATEST(COALESCE(devices.max_seq, -1), v.m), version = devices.version + 1
             FROM unnest($1::TEXT[], $2::INT8[]) AS v (d, m) WHERE devices.device_id = v.d
             """, [textArray(keys), "{" + keys.map { String(maxSeq[$0]!) }.joined(separator: ",") + "}"])
     }

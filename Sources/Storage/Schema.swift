@@ -31,6 +31,9 @@ public enum Schema {
         // The highest seq stored per device: a batch whose readings are all above it
         // arrived in order, and needs no look at later readings.
         "ALTER TABLE devices ADD COLUMN IF NOT EXISTS max_seq INT8",
+        // Bumped by every batch that stores readings of the device: an analyzer's cached
+        // windows of a device are current only while its version is the one they saw.
+        "ALTER TABLE devices ADD COLUMN IF NOT EXISTS version INT8 NOT NULL DEFAULT 0",
         // The values of each metric, keyed so that a window (the newest values of
         // one device and metric below a seq) is one index range scan.
         """

@@ -240,3 +240,36 @@ extension Integration.AnalyzerTests {
         #expect(rows.first?[3] == "0")
     }
 }
+
+extension Integration.AnalyzerTests {
+    /// In order, windows come from each analyzer's cache; with two analyzers taking turns on the
+    /// same devices, each cache goes stale whenever the other one stores: the answers must not change.
+    @Test func windowCachesOfTwoAnalyzersGiveTheRulesAnswer() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let readings = Self.eventfulHistory(devices: 6, perDevice: 400)
+        let inOrder = (0..<400).flatMap { seq in readings.filter { $0.seq == Int64(seq) } }
+        try await Self.publish(inOrder, to: stack)
+        let expected = Self.expectedAnomalies(readings)
+
+        let one = stack.analyzer(batchSize: 15)
+        let two = stack.analyzer(port: try TestStack.freePort(), batchSize: 15)
+        try await stack.running(one.services + two.services) {
+            try await stack.eventually("all stored", timeout: .seconds(120)) {
+                try stack.count("SELECT count(*) FROM readings") == readings.count
+            }
+        }
+        let rows = try stack.db().execute("SELECT device_id, seq, metric, score FROM anomalies").rows
+        var stored: [String: Double?] = [:]
+        for r in rows {
+            let score: Double? = r[3].flatMap { Double($0) }
+            stored["\(r[0]!):\(r[1]!):\(r[2]!)"] = .some(score)
+        }
+        let missing = Set(expected.keys).subtracting(stored.keys).sorted()
+        let extra = Set(stored.keys).subtracting(expected.keys).sorted()
+        #expect(missing.isEmpty && extra.isEmpty, "\(missing.count) missing, e.g. \(missing.prefix(5)); \(extra.count) extra, e.g. \(extra.prefix(5)); of \(expected.count)")
+        for (key, score) in expected {
+            if case let (a??, b?) = (stored[key], score) { #expect(abs(a - b) < 1e-9, "\(key)") }
+        }
+    }
+}

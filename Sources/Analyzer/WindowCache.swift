@@ -1,0 +1,56 @@
+import Storage
+
+/// The newest values of each series the analyzer has judged, and for each
+/// device the version of it they reflect. Used by one worker thread only.
+final class WindowCache {
+    typealias Key = ReadingStore.SeriesKey
+
+    /// What a committed batch changes.
+    struct Update {
+        /// Each series' newest values after the batch, oldest first.
+        var series: [Key: [(seq: Int64, value: Double)]] = [:]
+        /// Each device's version after the batch.
+        var version: [String: Int64] = [:]
+        /// Devices the cache must forget (late readings, incomplete fetches).
+        var invalidate: Set<String> = []
+    }
+
+    private let capacity: Int
+    private let maxDevices: Int
+    private var series: [Key: [(seq: Int64, value: Double)]] = [:]
+    private var deviceVersion: [String: Int64] = [:]
+    private var keysOfDevice: [String: Set<Key>] = [:]
+
+    init(capacity: Int, maxDevices: Int) {
+        self.capacity = capacity
+        self.maxDevices = maxDevices
+    }
+
+    /// The series' newest values (oldest first) when the cache provably holds all of them:
+    /// the device's stored version is the one the cache last saw. Nil otherwise.
+    func values(_ key: Key, version: Int64) -> [(seq: Int64, value: Double)]? {
+        guard deviceVersion[key.deviceID] == version else { return nil }
+        return series[key]
+    }
+
+    func apply(_ u: Update) {
+        for d in u.invalidate { forget(d) }
+        for (key, values) in u.series where !u.invalidate.contains(key.deviceID) {
+            series[key] = Array(values.suffix(capacity))
+            keysOfDevice[key.deviceID, default: []].insert(key)
+        }
+        for (d, v) in u.version where !u.invalidate.contains(d) {
+            deviceVersion[d] = v
+        }
+        if deviceVersion.count > maxDevices {
+            series.removeAll()
+            deviceVersion.removeAll()
+            keysOfDevice.removeAll()
+        }
+    }
+
+    private func forget(_ device: String) {
+        deviceVersion.removeValue(forKey: device)
+        for k in keysOfDevice.removeValue(forKey: device) ?? [] { series.removeValue(forKey: k) }
+    }
+}
