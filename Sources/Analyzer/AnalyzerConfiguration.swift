@@ -15,8 +15,8 @@ public struct AnalyzerConfiguration: Sendable {
     public var batchWindow: Duration
 
     public init(
-        amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 1000,
-        batchSize: Int = 500, batchWindow: Duration = .milliseconds(20)
+        amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 2000,
+        batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20)
     ) {
         self.amqp = amqp
         self.databaseURL = databaseURL

@@ -15,10 +15,10 @@ struct AnalyzerCommand: AsyncParsableCommand {
     var port: Int = Env.int("ANALYZER_PORT") ?? 9100
 
     @Option(help: "Unacknowledged deliveries the broker may send ahead (env: ANALYZER_PREFETCH).")
-    var prefetch: Int = Env.int("ANALYZER_PREFETCH") ?? 1000
+    var prefetch: Int = Env.int("ANALYZER_PREFETCH") ?? 2000
 
     @Option(help: "Readings per transaction at most (env: ANALYZER_BATCH).")
-    var batchSize: Int = Env.int("ANALYZER_BATCH") ?? 500
+    var batchSize: Int = Env.int("ANALYZER_BATCH") ?? 1000
 
     @Option(help: "Earlier readings a value is compared with (env: ANOMALY_WINDOW).")
     var window: Int = Env.int("ANOMALY_WINDOW") ?? 200
