@@ -202,23 +202,7 @@ extension Integration.AnalyzerTests {
                 try stack.count("SELECT count(*) FROM readings") == readings.count
             }
         }
-        let rows = try stack.db().execute("SELECT device_id, seq, metric, score FROM anomalies").rows
-        var stored: [String: Double?] = [:]
-        for r in rows {
-            let score: Double? = r[3].flatMap { Double($0) }
-            stored["\(r[0]!):\(r[1]!):\(r[2]!)"] = .some(score)  // a null score is a value here, not a removal
-        }
-        let missing = Set(expected.keys).subtracting(stored.keys).sorted()
-        let extra = Set(stored.keys).subtracting(expected.keys).sorted()
-        #expect(missing.isEmpty && extra.isEmpty, "\(missing.count) missing, e.g. \(missing.prefix(5)); \(extra.count) extra, e.g. \(extra.prefix(5)); of \(expected.count)")
-        for (key, score) in expected {
-            guard let s = stored[key] else { continue }
-            switch (s, score) {
-            case (nil, nil): break
-            case (let a?, let b?): #expect(abs(a - b) < 1e-9, "\(key): \(a) vs \(b)")
-            default: Issue.record("\(key): score \(String(describing: s)) vs \(String(describing: score))")
-            }
-        }
+        try Self.expectStoredAnomalies(stack, equal: expected)
     }
 }
 
@@ -259,17 +243,29 @@ extension Integration.AnalyzerTests {
                 try stack.count("SELECT count(*) FROM readings") == readings.count
             }
         }
+        try Self.expectStoredAnomalies(stack, equal: expected)
+    }
+
+    /// Every stored anomaly is expected, every expected one is stored, with the same score (null included).
+    static func expectStoredAnomalies(_ stack: TestStack, equal expected: [String: Double?]) throws {
         let rows = try stack.db().execute("SELECT device_id, seq, metric, score FROM anomalies").rows
         var stored: [String: Double?] = [:]
         for r in rows {
             let score: Double? = r[3].flatMap { Double($0) }
-            stored["\(r[0]!):\(r[1]!):\(r[2]!)"] = .some(score)
+            stored["\(r[0]!):\(r[1]!):\(r[2]!)"] = .some(score)  // a null score is a value here, not a removal
         }
         let missing = Set(expected.keys).subtracting(stored.keys).sorted()
         let extra = Set(stored.keys).subtracting(expected.keys).sorted()
-        #expect(missing.isEmpty && extra.isEmpty, "\(missing.count) missing, e.g. \(missing.prefix(5)); \(extra.count) extra, e.g. \(extra.prefix(5)); of \(expected.count)")
+        #expect(
+            missing.isEmpty && extra.isEmpty,
+            "\(missing.count) missing, e.g. \(missing.prefix(5)); \(extra.count) extra, e.g. \(extra.prefix(5)); of \(expected.count)")
         for (key, score) in expected {
-            if case let (a??, b?) = (stored[key], score) { #expect(abs(a - b) < 1e-9, "\(key)") }
+            guard let s = stored[key] else { continue }
+            switch (s, score) {
+            case (nil, nil): break
+            case (let a?, let b?): #expect(abs(a - b) < 1e-9, "\(key): \(a) vs \(b)")
+            default: Issue.record("\(key): score \(String(describing: s)) vs \(String(describing: score))")
+            }
         }
     }
 }

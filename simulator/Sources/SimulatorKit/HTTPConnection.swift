@@ -34,21 +34,10 @@ public final class HTTPConnection: Sendable {
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> HTTPConnection {
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let tls {
-                        let serverName = host.first?.isNumber == true ? nil : host
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                    }
-                    try sync.addHTTPClientHandlers()
-                    try sync.addHandler(HTTPClientHandler())
-                }
-            }
-            .connect(host: host, port: port).get()
+        let channel = try await ClientChannel.connect(host: host, port: port, tls: tls, group: group, timeout: timeout) { sync in
+            try sync.addHTTPClientHandlers()
+            try sync.addHandler(HTTPClientHandler())
+        }
         return HTTPConnection(channel: channel, host: host)
     }
 
