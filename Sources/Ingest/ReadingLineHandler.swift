@@ -165,9 +165,25 @@ final class ReadingLineHandler: ChannelInboundHandler {
 
     // MARK: - Replies in order
 
+    /// Lines a connection may have unanswered before ingest stops reading from it, so a
+    /// device that pipelines without reading its replies cannot exhaust memory.
+    static let maxOwed = 4096
+    private var paused = false
+
     private func reserve() -> Int {
         owed.append(nil)
+        if owed.count >= Self.maxOwed, !paused, let context {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
         return owedBase + owed.count - 1
+    }
+
+    private func resumeIfDrained(_ context: ChannelHandlerContext) {
+        guard paused, owed.count < Self.maxOwed / 2, !closing else { return }
+        paused = false
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.read()
     }
 
     /// Records a reply and writes every reply that is now due.
@@ -182,7 +198,10 @@ final class ReadingLineHandler: ChannelInboundHandler {
             context.write(Self.wrapOutboundOut(ByteBuffer(string: r.line)), promise: nil)
             wrote = true
         }
-        if wrote { scheduleFlush(context) }
+        if wrote {
+            scheduleFlush(context)
+            resumeIfDrained(context)
+        }
         if closing && owed.isEmpty { close(context) }
     }
 

@@ -296,3 +296,26 @@ extension Integration.IngestTests {
         }
     }
 }
+
+extension Integration.IngestTests {
+    /// More lines in flight than ingest lets one connection owe: it pauses reading, then resumes.
+    @Test func deepPipelineOnOneConnectionIsAnsweredInOrder() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let ingest = try stack.ingest(tls: false, rateLimit: nil)
+        try await stack.running(ingest.services) {
+            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            let tcp = try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil)
+            let n = 10_000
+            let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for i in 0..<n {
+                    group.addTask { (i, try await tcp.send(Self.line(Self.reading("deep-1", Int64(i))))) }
+                }
+                return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(replies.count == n)
+            #expect((0..<n).allSatisfy { replies[$0] == "{\"ack\":\($0)}" })
+            await tcp.close()
+        }
+    }
+}
