@@ -11,13 +11,8 @@ echo "bench: building (release)…" >&2
 swift build -c release --product bench
 BIN="$(swift build -c release --show-bin-path)"
 
-export STACK_DIR
-STACK_DIR="$(mktemp -d /tmp/pipeline-bench-stack.XXXXXX)"
-cleanup() { scripts/stack.sh down --purge >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-eval "$(STACK_RABBIT_PLUGINS="" scripts/stack.sh up)"
-export AMQP_URL DATABASE_URL
+source scripts/private-stack.sh
+start_private_stack bench
 
 export BENCH_TLS_CERT="$STACK_DIR/cert.pem" BENCH_TLS_KEY="$STACK_DIR/key.pem"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BENCH_TLS_KEY" -out "$BENCH_TLS_CERT" -days 2 \

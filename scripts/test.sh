@@ -9,13 +9,8 @@ scripts/install-deps.sh
 echo "test: building" >&2
 swift build --build-tests
 
-export STACK_DIR
-STACK_DIR="$(mktemp -d /tmp/pipeline-test-stack.XXXXXX)"
-cleanup() { scripts/stack.sh down --purge >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-eval "$(STACK_RABBIT_PLUGINS="" scripts/stack.sh up)"
-export AMQP_URL DATABASE_URL
+source scripts/private-stack.sh
+start_private_stack test
 
 echo "test: running the tests (AMQP_URL=$AMQP_URL DATABASE_URL=$DATABASE_URL)" >&2
 swift test --skip-build "$@"

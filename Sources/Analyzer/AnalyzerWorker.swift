@@ -107,7 +107,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         var poison: [(Delivery, String)] = []
         for d in batch {
             do throws(ReadingError) {
-                let reading = try ReadingCodec.decodeOne(Data(d.body))
+                let reading = try ReadingCodec.decodeOne(d.body)
                 good.append((d, IncomingReading(reading: reading, acceptedAtMs: d.acceptedAtMs)))
             } catch {
                 poison.append((d, error.message))

@@ -51,7 +51,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
         let first = !sawLine
         sawLine = true
         let raw = Array(line.readableBytesView)
-        switch LineRequest.parse(Data(raw)) {
+        switch LineRequest.parse(raw) {
         case .failure(let error):
             acceptor.recordRejected(.tcp, reason: "invalid")
             fill(reserve(), error.reply)

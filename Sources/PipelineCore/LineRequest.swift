@@ -8,14 +8,14 @@ public enum LineRequest: Sendable, Equatable {
 
     /// Parses one line. On failure, `LineRequestError` says whether the line was
     /// JSON at all, and carries the `seq` when one could be read, for the nack.
-    public static func parse(_ line: Data) -> Result<LineRequest, LineRequestError> {
-        if looksLikeAuth(line) {
-            let token: String? = line.withUnsafeBytes { raw in
-                var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
-                return parser.parseAuth()
-            }
-            if let token { return .success(.auth(token: token)) }
+    public static func parse(_ line: some ContiguousBytes) -> Result<LineRequest, LineRequestError> {
+        let token: String? = line.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard looksLikeAuth(bytes) else { return nil }
+            var parser = ReadingParser(bytes)
+            return parser.parseAuth()
         }
+        if let token { return .success(.auth(token: token)) }
         do throws(ReadingError) {
             return .success(.reading(try ReadingCodec.decodeOne(line)))
         } catch {
@@ -24,7 +24,7 @@ public enum LineRequest: Sendable, Equatable {
     }
 
     /// `{` then optional blanks then `"auth"`: cheap, so reading lines are parsed once.
-    static func looksLikeAuth(_ line: Data) -> Bool {
+    static func looksLikeAuth(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = line.startIndex
         func skipBlanks() { while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 } }
         skipBlanks()

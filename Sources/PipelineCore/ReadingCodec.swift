@@ -28,7 +28,7 @@ public enum ReadingCodec {
     }
 
     /// Decodes exactly one reading (a TCP line, or an AMQP message body).
-    public static func decodeOne(_ data: Data) throws(ReadingError) -> Reading {
+    public static func decodeOne(_ data: some ContiguousBytes) throws(ReadingError) -> Reading {
         let result: Result<Reading, ReadingError> = data.withUnsafeBytes { raw in
             var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
             do throws(ReadingParser.Failure) {

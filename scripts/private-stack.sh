@@ -1,0 +1,12 @@
+# Sourced by test.sh and bench.sh: starts a RabbitMQ + PostgreSQL stack of its
+# own in a temp dir (free loopback ports, no broker plugins), exports
+# STACK_DIR, AMQP_URL and DATABASE_URL, and stops it on exit, also on failure or Ctrl-C.
+# Usage: start_private_stack NAME
+start_private_stack() {
+  export STACK_DIR
+  STACK_DIR="$(mktemp -d "/tmp/pipeline-$1-stack.XXXXXX")"
+  trap 'scripts/stack.sh down --purge >/dev/null 2>&1 || true' EXIT
+  trap 'exit 130' INT TERM
+  eval "$(STACK_RABBIT_PLUGINS="" scripts/stack.sh up)"
+  export AMQP_URL DATABASE_URL
+}
