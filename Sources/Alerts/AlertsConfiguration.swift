@@ -1,21 +1,28 @@
+import PipelineCore
+
 /// Everything the alerts API needs; `pipeline alerts` fills it from flags and environment.
 public struct AlertsConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var databaseURL: String
+    /// Connections (and so concurrent queries) at most: one slow query holds one of them only.
     public var poolSize: Int
+    /// Longer queries are cancelled by the database and answered 503.
     public var statementTimeoutMs: Int
+    /// The analyzer's rule, for the bands the page draws.
+    public var rule: AnomalyRule
     public var killEnabled: Bool
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, databaseURL: String, poolSize: Int = 4,
-        statementTimeoutMs: Int = 5000, killEnabled: Bool = false
+        statementTimeoutMs: Int = 2000, rule: AnomalyRule = .default, killEnabled: Bool = false
     ) {
         self.host = host
         self.port = port
         self.databaseURL = databaseURL
         self.poolSize = poolSize
         self.statementTimeoutMs = statementTimeoutMs
+        self.rule = rule
         self.killEnabled = killEnabled
     }
 }

@@ -1,29 +1,52 @@
 import PipelineCore
 import Storage
 
-/// JSON bodies of the alerts API.
+/// JSON bodies of the alerts API (the shapes `OpenAPIDocument` describes).
 enum AlertsJSON {
     static func number(_ v: Double?) -> String {
         guard let v, v.isFinite else { return "null" }
         return ReadingCodec.jsonNumber(v)
     }
 
+    static func string(_ s: String?) -> String { s.map(jsonString) ?? "null" }
+
     static func anomaly(_ a: AnomalyRecord) -> String {
         "{\"device_id\":\(jsonString(a.deviceID)),\"seq\":\(a.seq),\"ts\":\(jsonString(a.ts)),"
             + "\"metric\":\(jsonString(a.metric)),\"value\":\(number(a.value)),\"score\":\(number(a.score)),"
             + "\"median\":\(number(a.median)),\"mad\":\(number(a.mad)),\"window\":\(a.window),"
-            + "\"detected_at\":\(a.detectedAt.map(jsonString) ?? "null")}"
+            + "\"detected_at\":\(string(a.detectedAt))}"
     }
 
     static func anomalyPage(_ items: [AnomalyRecord], next: AnomalyCursor?) -> String {
-        "{\"items\":[" + items.map(anomaly).joined(separator: ",") + "],\"next_cursor\":"
-            + (next.map { jsonString($0.token) } ?? "null") + "}"
+        "{\"items\":[" + items.map(anomaly).joined(separator: ",") + "],\"next_cursor\":" + string(next?.token) + "}"
     }
 
-    static func readings(_ items: [StoredReading]) -> String {
+    static func device(_ d: DeviceSummary) -> String {
+        "{\"device_id\":\(jsonString(d.deviceID)),\"readings\":\(d.readings),\"anomalies\":\(d.anomalies),"
+            + "\"last_seen\":\(string(d.lastSeen)),\"last_seq\":\(d.lastSeq.map(String.init) ?? "null")}"
+    }
+
+    static func devicePage(_ items: [DeviceSummary], next: String?) -> String {
+        "{\"items\":[" + items.map(device).joined(separator: ",") + "],\"next_cursor\":"
+            + string(next.map(DeviceCursor.encode)) + "}"
+    }
+
+    static func band(_ b: AnomalyBand) -> String {
+        "{\"median\":\(number(b.median)),\"mad\":\(number(b.dispersion)),\"low\":\(number(b.low)),"
+            + "\"high\":\(number(b.high)),\"window\":\(b.window)}"
+    }
+
+    static func readings(_ items: [StoredReading], withBands: Bool) -> String {
         "{\"items\":["
-            + items.map {
-                "{\"device_id\":\(jsonString($0.deviceID)),\"seq\":\($0.seq),\"ts\":\(jsonString($0.ts)),\"metrics\":\($0.metricsJSON)}"
+            + items.map { r in
+                var s = "{\"device_id\":\(jsonString(r.deviceID)),\"seq\":\(r.seq),\"ts\":\(jsonString(r.ts)),"
+                s += "\"metrics\":\(r.metricsJSON)"
+                if withBands {
+                    s += ",\"bands\":{"
+                    s += r.bands.keys.sorted().map { "\(jsonString($0)):\(band(r.bands[$0]!))" }.joined(separator: ",")
+                    s += "}"
+                }
+                return s + "}"
             }.joined(separator: ",") + "]}"
     }
 }

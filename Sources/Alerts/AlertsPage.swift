@@ -1,36 +1,308 @@
-/// A small self-contained page (no CDN) listing the newest anomalies; it polls the API.
+/// The on-call page at `/`: one self-contained HTML file (no CDN, works
+/// offline) that reads only the public API. `#/` lists the newest anomalies,
+/// live (short polling) and filterable; `#/devices/{id}` plots a device's last
+/// readings per metric with its anomalies and the rule's band.
 enum AlertsPage {
-    static let html = """
+    static let html = #"""
         <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Pipeline alerts</title>
         <style>
-        body{font-family:system-ui,sans-serif;margin:1rem;color:#222}
+        :root{--fg:#1d232b;--muted:#5d6875;--line:#dde2e8;--bg:#fff;--panel:#f5f7f9;--bad:#c62828;--band:#dbeafe;--accent:#1565c0;--warn:#b26a00}
+        *{box-sizing:border-box}
+        body{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
+        header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--panel)}
+        header h1{font-size:1.1rem;margin:0}
+        header a{color:inherit;text-decoration:none}
+        nav a{margin-right:.8rem;color:var(--accent)}
+        #status{margin-left:auto;font-size:.85rem;color:var(--muted)}
+        #status.error{color:var(--bad);font-weight:600}
+        main{padding:1rem;max-width:1200px;margin:0 auto}
+        form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:.8rem}
+        label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted)}
+        input,select,button{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:4px;background:#fff}
+        button{cursor:pointer;background:var(--accent);color:#fff;border-color:var(--accent)}
+        button.secondary{background:#fff;color:var(--accent)}
         table{border-collapse:collapse;width:100%;font-size:.9rem}
-        th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}
-        th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums}
-        #status{color:#666;font-size:.85rem}
-        </style></head><body>
-        <h1>Newest anomalies</h1>
-        <p id="status">loading…</p>
-        <table><thead><tr><th>detected</th><th>device</th><th>seq</th><th>metric</th>
-        <th class="num">value</th><th class="num">median</th><th class="num">score</th></tr></thead>
-        <tbody id="rows"></tbody></table>
-        <script>
-        function cell(text, cls){const td=document.createElement('td');td.textContent=text;if(cls)td.className=cls;return td}
-        async function refresh(){
-          try{
-            const r=await fetch('/v1/anomalies?limit=100');const body=await r.json();
-            if(!r.ok)throw new Error(body.error||r.status);
-            const rows=document.getElementById('rows');rows.replaceChildren();
-            for(const a of body.items){const tr=document.createElement('tr');
-              tr.append(cell(a.detected_at),cell(a.device_id),cell(a.seq,'num'),cell(a.metric),
-                cell(a.value,'num'),cell(a.median,'num'),cell(a.score===null?'∞':a.score.toFixed(2),'num'));
-              rows.append(tr)}
-            document.getElementById('status').textContent='updated '+new Date().toLocaleTimeString()+', '+body.items.length+' shown';
-          }catch(e){document.getElementById('status').textContent='error: '+e.message}
+        th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
+        th{background:var(--panel);position:sticky;top:0}
+        td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+        tr.new{animation:flash 2s ease-out}
+        @keyframes flash{from{background:#fff3c4}to{background:transparent}}
+        .stale{color:var(--warn);font-weight:600}
+        .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:1rem}
+        figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:.5rem}
+        figcaption{font-weight:600;margin-bottom:.3rem;display:flex;justify-content:space-between;gap:.5rem;flex-wrap:wrap}
+        figcaption small{font-weight:400;color:var(--muted)}
+        svg.chart{width:100%;height:auto;display:block}
+        svg.chart .band{fill:var(--band)}
+        svg.chart .median{stroke:#6b8fc9;stroke-dasharray:4 3;fill:none}
+        svg.chart .values{stroke:#263238;fill:none;stroke-width:1.2}
+        svg.chart .anomaly{fill:var(--bad);stroke:#fff;stroke-width:1}
+        svg.chart .axis{fill:var(--muted);font-size:11px}
+        svg.chart .grid{stroke:var(--line)}
+        .legend{font-size:.8rem;color:var(--muted);margin:.3rem 0 1rem}
+        .legend span{display:inline-block;width:.8rem;height:.8rem;vertical-align:middle;margin:0 .2rem 0 .8rem}
+        .scroll{overflow-x:auto}
+        .empty{color:var(--muted);padding:1rem 0}
+        @media (max-width:640px){
+          body{font-size:14px}
+          main{padding:.6rem}
+          .wide{display:none}
+          th,td{padding:.3rem}
         }
-        refresh();setInterval(refresh,2000);
-        </script></body></html>
-        """
+        </style></head>
+        <body>
+        <header>
+          <h1><a href="#/">Pipeline alerts</a></h1>
+          <nav><a href="#/">Anomalies</a><a href="#/devices">Devices</a></nav>
+          <span id="status" role="status">loading…</span>
+        </header>
+        <main id="view"></main>
+        <script>
+        "use strict";
+        const POLL_MS = 3000;
+        const view = document.getElementById('view');
+        const statusLine = document.getElementById('status');
+        let timer = null;
+        let generation = 0;
+
+        function el(tag, attrs, ...children) {
+          const node = document.createElement(tag);
+          for (const [k, v] of Object.entries(attrs || {})) {
+            if (k === 'class') node.className = v; else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+            else node.setAttribute(k, v);
+          }
+          for (const c of children) if (c !== null && c !== undefined) node.append(c.nodeType ? c : String(c));
+          return node;
+        }
+        function svg(tag, attrs) {
+          const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+          for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+          return node;
+        }
+        function fmt(x, digits) {
+          if (x === null || x === undefined) return '–';
+          return Math.abs(x) >= 1000 ? x.toFixed(0) : Number(x.toFixed(digits === undefined ? 2 : digits)).toString();
+        }
+        function when(iso) {
+          if (!iso) return '–';
+          const d = new Date(iso);
+          return d.toLocaleString(undefined, {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'});
+        }
+        function ago(iso) {
+          if (!iso) return '';
+          const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+          if (s < 60) return s + ' s ago';
+          if (s < 3600) return Math.round(s / 60) + ' min ago';
+          return Math.round(s / 3600) + ' h ago';
+        }
+        function deviceLink(id) { return el('a', {href: '#/devices/' + encodeURIComponent(id)}, id); }
+        function setStatus(text, isError) { statusLine.textContent = text; statusLine.className = isError ? 'error' : ''; }
+
+        async function api(path) {
+          const r = await fetch(path, {headers: {accept: 'application/json'}});
+          let body = null;
+          try { body = await r.json(); } catch (e) { /* not JSON */ }
+          if (!r.ok) throw new Error((body && body.error) || ('HTTP ' + r.status));
+          return body;
+        }
+        function poll(fn) {
+          clearTimeout(timer);
+          const mine = generation;
+          const tick = async () => {
+            if (mine !== generation) return;
+            if (!document.hidden) {
+              try { await fn(); setStatus('live · updated ' + new Date().toLocaleTimeString(), false); }
+              catch (e) { setStatus('error: ' + e.message + ' (retrying)', true); }
+            }
+            if (mine === generation) timer = setTimeout(tick, POLL_MS);
+          };
+          tick();
+        }
+
+        // ---- #/ : newest anomalies, live, with filters ----
+        function anomaliesView(params) {
+          const device = params.get('device_id') || '';
+          const metric = params.get('metric') || '';
+          const form = el('form', {class: 'filters', onsubmit: e => {
+            e.preventDefault();
+            const q = new URLSearchParams();
+            const d = form.elements.device_id.value.trim(), m = form.elements.metric.value.trim();
+            if (d) q.set('device_id', d);
+            if (m) q.set('metric', m);
+            location.hash = '#/' + (q.toString() ? '?' + q : '');
+          }},
+            el('label', {}, 'device', el('input', {name: 'device_id', value: device, placeholder: 'any', list: 'device-ids', size: 14})),
+            el('label', {}, 'metric', el('input', {name: 'metric', value: metric, placeholder: 'any', list: 'metric-names', size: 12})),
+            el('button', {type: 'submit'}, 'Filter'),
+            el('button', {type: 'button', class: 'secondary', onclick: () => { location.hash = '#/'; }}, 'Clear'),
+            el('datalist', {id: 'device-ids'}), el('datalist', {id: 'metric-names'},
+              el('option', {value: 'heart_rate'}), el('option', {value: 'spo2'})));
+          const tbody = el('tbody', {id: 'anomaly-rows'});
+          const more = el('button', {type: 'button', class: 'secondary', hidden: ''}, 'Load older');
+          const empty = el('p', {class: 'empty', hidden: ''}, 'No anomalies match.');
+          view.replaceChildren(el('h2', {}, 'Newest anomalies'), form,
+            el('div', {class: 'scroll'}, el('table', {id: 'anomalies'},
+              el('thead', {}, el('tr', {},
+                el('th', {}, 'detected'), el('th', {}, 'device'), el('th', {class: 'num wide'}, 'seq'), el('th', {}, 'metric'),
+                el('th', {class: 'num'}, 'value'), el('th', {class: 'num wide'}, 'median'), el('th', {class: 'num'}, 'score'),
+                el('th', {class: 'wide'}, 'reading time'))),
+              tbody)), empty, more);
+          const filter = new URLSearchParams();
+          if (device) filter.set('device_id', device);
+          if (metric) filter.set('metric', metric);
+          const shown = new Map();
+          let cursor = null, firstLoad = true;
+          const key = a => a.device_id + '\n' + a.seq + '\n' + a.metric;
+          const row = (a, isNew) => el('tr', {class: isNew ? 'new' : '', 'data-key': key(a)},
+            el('td', {title: a.detected_at}, when(a.detected_at)), el('td', {}, deviceLink(a.device_id)),
+            el('td', {class: 'num wide'}, a.seq), el('td', {}, a.metric), el('td', {class: 'num'}, fmt(a.value)),
+            el('td', {class: 'num wide'}, fmt(a.median)), el('td', {class: 'num'}, a.score === null ? '∞' : fmt(a.score)),
+            el('td', {class: 'wide', title: a.ts}, when(a.ts)));
+          async function loadOlder() {
+            const q = new URLSearchParams(filter); q.set('limit', '100'); q.set('cursor', cursor);
+            const page = await api('/v1/anomalies?' + q);
+            for (const a of page.items) if (!shown.has(key(a))) { shown.set(key(a), a); tbody.append(row(a, false)); }
+            cursor = page.next_cursor; more.hidden = !cursor;
+          }
+          more.addEventListener('click', () => loadOlder().catch(e => setStatus('error: ' + e.message, true)));
+          api('/v1/devices?limit=1000').then(p => {
+            const list = document.getElementById('device-ids');
+            if (list) for (const d of p.items) list.append(el('option', {value: d.device_id}));
+          }).catch(() => {});
+          poll(async () => {
+            const q = new URLSearchParams(filter); q.set('limit', '100');
+            const page = await api('/v1/anomalies?' + q);
+            // Newest first: new items go on top, the rest stay where they are.
+            const fresh = page.items.filter(a => !shown.has(key(a)));
+            for (const a of fresh.reverse()) { shown.set(key(a), a); tbody.prepend(row(a, !firstLoad)); }
+            if (firstLoad) { cursor = page.next_cursor; more.hidden = !cursor; firstLoad = false; }
+            empty.hidden = shown.size > 0;
+          });
+        }
+
+        // ---- #/devices : every device with counts ----
+        function devicesView() {
+          const tbody = el('tbody', {id: 'device-rows'});
+          view.replaceChildren(el('h2', {}, 'Devices'), el('div', {class: 'scroll'}, el('table', {id: 'devices'},
+            el('thead', {}, el('tr', {}, el('th', {}, 'device'), el('th', {class: 'num'}, 'anomalies'),
+              el('th', {class: 'num wide'}, 'readings'), el('th', {}, 'last seen'), el('th', {class: 'num wide'}, 'last seq'))),
+            tbody)));
+          poll(async () => {
+            const all = [];
+            let cursor = null;
+            do {
+              const q = new URLSearchParams({limit: '1000'}); if (cursor) q.set('cursor', cursor);
+              const page = await api('/v1/devices?' + q);
+              all.push(...page.items); cursor = page.next_cursor;
+            } while (cursor && all.length < 20000);
+            all.sort((a, b) => b.anomalies - a.anomalies || a.device_id.localeCompare(b.device_id));
+            tbody.replaceChildren(...all.map(d => {
+              const silent = d.last_seen && Date.now() - new Date(d.last_seen).getTime() > 60000;
+              return el('tr', {}, el('td', {}, deviceLink(d.device_id)), el('td', {class: 'num'}, d.anomalies),
+                el('td', {class: 'num wide'}, d.readings),
+                el('td', {class: silent ? 'stale' : '', title: d.last_seen || ''}, when(d.last_seen) + ' (' + ago(d.last_seen) + ')'),
+                el('td', {class: 'num wide'}, d.last_seq === null ? '–' : d.last_seq));
+            }));
+          });
+        }
+
+        // ---- #/devices/{id} : last readings per metric, band and anomalies ----
+        function chart(metric, points, anomalies) {
+          const W = 640, H = 240, L = 48, R = 10, T = 10, B = 26;
+          const xs = points.map(p => p.seq);
+          const ys = [];
+          for (const p of points) { ys.push(p.value); if (p.band) ys.push(p.band.low, p.band.high); }
+          let lo = Math.min(...ys), hi = Math.max(...ys);
+          if (lo === hi) { lo -= 1; hi += 1; }
+          const pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
+          const x0 = Math.min(...xs), x1 = Math.max(...xs);
+          const sx = s => L + (x1 === x0 ? (W - L - R) / 2 : (s - x0) / (x1 - x0) * (W - L - R));
+          const sy = v => T + (hi - v) / (hi - lo) * (H - T - B);
+          const root = svg('svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
+            'aria-label': `${metric}: last ${points.length} readings`, 'data-metric': metric,
+            'data-points': points.length, 'data-anomalies': anomalies.length});
+          for (let i = 0; i <= 4; i++) {
+            const v = lo + (hi - lo) * i / 4, y = sy(v);
+            root.append(svg('line', {class: 'grid', x1: L, x2: W - R, y1: y, y2: y}));
+            const t = svg('text', {class: 'axis', x: L - 4, y: y + 4, 'text-anchor': 'end'}); t.textContent = fmt(v, 1); root.append(t);
+          }
+          for (const s of [x0, x1]) {
+            const t = svg('text', {class: 'axis', x: sx(s), y: H - 8, 'text-anchor': s === x0 ? 'start' : 'end'});
+            t.textContent = 'seq ' + s; root.append(t);
+          }
+          // The band each value was judged against, as one shaded polygon per run of points that have one.
+          const runs = [];
+          let run = [];
+          for (const p of points) { if (p.band) run.push(p); else if (run.length) { runs.push(run); run = []; } }
+          if (run.length) runs.push(run);
+          for (const r of runs) {
+            const upper = r.map(p => `${sx(p.seq)},${sy(Math.min(p.band.high, hi))}`);
+            const lower = r.slice().reverse().map(p => `${sx(p.seq)},${sy(Math.max(p.band.low, lo))}`);
+            root.append(svg('polygon', {class: 'band', points: upper.concat(lower).join(' ')}));
+            root.append(svg('polyline', {class: 'median', points: r.map(p => `${sx(p.seq)},${sy(p.band.median)}`).join(' ')}));
+          }
+          root.append(svg('polyline', {class: 'values', points: points.map(p => `${sx(p.seq)},${sy(p.value)}`).join(' ')}));
+          for (const a of anomalies) {
+            const c = svg('circle', {class: 'anomaly', cx: sx(a.seq), cy: sy(a.value), r: 4.5, 'data-seq': a.seq});
+            const title = svg('title', {});
+            title.textContent = `seq ${a.seq}: ${fmt(a.value)} (median ${fmt(a.median)}, score ${a.score === null ? '∞' : fmt(a.score)})`;
+            c.append(title); root.append(c);
+          }
+          return root;
+        }
+
+        function deviceView(id) {
+          const summary = el('p', {id: 'device-summary', class: 'legend'}, 'loading…');
+          const charts = el('div', {class: 'charts', id: 'charts'});
+          const list = el('tbody', {id: 'device-anomaly-rows'});
+          view.replaceChildren(el('h2', {}, 'Device ', el('code', {}, id)), summary,
+            el('p', {class: 'legend'}, el('span', {style: 'background:var(--band)'}), 'band: values inside pass the rule',
+              el('span', {style: 'border-top:2px dashed #6b8fc9;height:0'}), 'median of the window',
+              el('span', {style: 'background:var(--bad);border-radius:50%'}), 'anomaly'),
+            charts, el('h3', {}, 'Anomalies'), el('div', {class: 'scroll'}, el('table', {},
+              el('thead', {}, el('tr', {}, el('th', {}, 'detected'), el('th', {class: 'num'}, 'seq'), el('th', {}, 'metric'),
+                el('th', {class: 'num'}, 'value'), el('th', {class: 'num wide'}, 'median'), el('th', {class: 'num'}, 'score'))),
+              list)));
+          const path = '/v1/devices/' + encodeURIComponent(id);
+          poll(async () => {
+            const [readings, anomalies] = await Promise.all([
+              api(path + '/readings?limit=200&band=true'), api(path + '/anomalies?limit=1000')]);
+            const items = readings.items.slice().reverse();
+            const first = items.length ? items[0].seq : 0;
+            summary.textContent = `${items.length} newest readings (seq ${first}–${items.length ? items[items.length - 1].seq : 0}), ` +
+              `${anomalies.items.length}${anomalies.next_cursor ? '+' : ''} anomalies stored.`;
+            const metrics = [...new Set(items.flatMap(r => Object.keys(r.metrics)))].sort();
+            charts.replaceChildren(...metrics.map(m => {
+              const points = items.filter(r => m in r.metrics).map(r => ({seq: r.seq, value: r.metrics[m], band: r.bands && r.bands[m]}));
+              const marked = anomalies.items.filter(a => a.metric === m && a.seq >= first);
+              const last = points.length ? points[points.length - 1] : null;
+              const caption = el('figcaption', {}, m, el('small', {}, last && last.band
+                ? `median ${fmt(last.band.median)}, band ${fmt(last.band.low)} – ${fmt(last.band.high)}` : 'not enough history for a band'));
+              return el('figure', {}, caption, chart(m, points, marked));
+            }));
+            list.replaceChildren(...anomalies.items.map(a => el('tr', {},
+              el('td', {title: a.detected_at}, when(a.detected_at)), el('td', {class: 'num'}, a.seq), el('td', {}, a.metric),
+              el('td', {class: 'num'}, fmt(a.value)), el('td', {class: 'num wide'}, fmt(a.median)),
+              el('td', {class: 'num'}, a.score === null ? '∞' : fmt(a.score)))));
+          });
+        }
+
+        function route() {
+          generation++;
+          clearTimeout(timer);
+          const hash = location.hash || '#/';
+          const [path, query] = hash.slice(1).split('?');
+          const m = path.match(/^\/devices\/(.+)$/);
+          if (m) deviceView(decodeURIComponent(m[1]));
+          else if (path === '/devices') devicesView();
+          else anomaliesView(new URLSearchParams(query || ''));
+        }
+        window.addEventListener('hashchange', route);
+        route();
+        </script>
+        </body></html>
+        """#
 }

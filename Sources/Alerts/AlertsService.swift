@@ -6,18 +6,21 @@ import ServiceLifecycle
 import ServiceSupport
 import Storage
 
-/// The read-only alerts API and web page. Queries run on a small pool with a
-/// statement timeout; a database outage is a 503, never a crash or a hang.
+/// The read-only alerts API and web page. Queries run on a small pool of
+/// read-only connections with a statement timeout, so one slow query holds
+/// one connection only, and a database outage is a 503, never a crash or a hang;
+/// the pool reconnects by itself when the database is back.
 public struct AlertsService {
     public let http: any Service
     let pool: SQLPool
 
     public init(configuration c: AlertsConfiguration, logger: Logger) {
         let pool = SQLPool(
-            conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs,
+            conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs, readOnly: true,
             applicationName: "pipeline-alerts")
         self.pool = pool
         let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
         OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
             do {
                 _ = try await pool.withConnection { try $0.execute("SELECT 1") }
@@ -26,7 +29,7 @@ public struct AlertsService {
                 return Readiness(ready: false, checks: ["database": "\(error)"])
             }
         }
-        AlertsRoutes(pool: pool, logger: logger).add(to: router)
+        AlertsRoutes(pool: pool, rule: c.rule, logger: logger).add(to: router)
         http = Application(
             router: router, configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pipeline-alerts"),
             logger: logger)

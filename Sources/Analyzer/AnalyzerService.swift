@@ -15,6 +15,7 @@ public struct AnalyzerService {
         let worker = AnalyzerWorker(configuration: configuration, logger: logger)
         self.worker = worker
         let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
         OperationalRoutes.add(to: router, killEnabled: killEnabled) {
             let s = worker.snapshot
             return Readiness(

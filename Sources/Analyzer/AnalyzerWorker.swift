@@ -207,10 +207,9 @@ final class AnalyzerWorker: @unchecked Sendable {
             let outcome = try db.transaction { db -> Detector.Outcome in
                 let devices = try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
                 let inserted = try ReadingStore.insert(items, on: db)
-                let fresh = items.map(\.reading).filter { inserted.contains(ReadingKey(deviceID: $0.deviceID, seq: $0.seq)) }
-                let outcome = try detector.judge(fresh, devices: devices, on: db)
-                try ReadingStore.raiseMaxSeq(
-                    fresh.reduce(into: [:]) { $0[$1.deviceID] = max($0[$1.deviceID] ?? $1.seq, $1.seq) }, on: db)
+                let stored = items.filter { inserted.contains(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)) }
+                let outcome = try detector.judge(stored.map(\.reading), devices: devices, on: db)
+                try ReadingStore.recordStored(stored, on: db)
                 try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
                 try ReadingStore.deleteAnomalies(outcome.cleared, on: db)
                 for a in outcome.anomalies {

@@ -40,6 +40,7 @@ public struct IngestService {
             logger: logger)
 
         let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
         let publisher = self.publisher
         let authenticator = self.authenticator
         OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {

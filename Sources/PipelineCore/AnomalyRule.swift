@@ -23,6 +23,22 @@ public struct AnomalyRule: Sendable, Equatable {
     /// entries are used, so callers pass the newest first. Nil when the history
     /// is shorter than `minHistory`.
     public func evaluate(_ value: Double, window: some Collection<Double>) -> Verdict? {
+        guard let band = band(window: window) else { return nil }
+        let delta = value - band.median
+        if band.dispersion == 0 {
+            // Every earlier value is identical: any change is an anomaly, with no finite score.
+            return Verdict(isAnomaly: delta != 0, score: nil, median: band.median, mad: 0, window: band.window)
+        }
+        let score = 0.6745 * delta / band.dispersion
+        return Verdict(
+            isAnomaly: abs(score) > threshold, score: score, median: band.median, mad: band.dispersion,
+            window: band.window)
+    }
+
+    /// The median and the range of values a reading judged against `window`
+    /// would pass with (same conventions as `evaluate`); nil when the history is
+    /// shorter than `minHistory`.
+    public func band(window: some Collection<Double>) -> AnomalyBand? {
         let n = min(window.count, windowSize)
         guard n >= minHistory else { return nil }
         var xs = Array(window.prefix(n))
@@ -30,20 +46,14 @@ public struct AnomalyRule: Sendable, Equatable {
         let median = Self.medianOfSorted(xs)
         var deviations = xs.map { abs($0 - median) }
         deviations.sort()
-        let mad = Self.medianOfSorted(deviations)
-        var scale = mad
+        var scale = Self.medianOfSorted(deviations)
         if scale == 0 {
             // Half the values (or more) equal the median: fall back to the mean
             // absolute deviation, scaled to be consistent with MAD for normal data.
             scale = 1.253314 * (deviations.reduce(0, +) / Double(n))
         }
-        let delta = value - median
-        if scale == 0 {
-            // Every earlier value is identical: any change is an anomaly, with no finite score.
-            return Verdict(isAnomaly: delta != 0, score: nil, median: median, mad: 0, window: n)
-        }
-        let score = 0.6745 * delta / scale
-        return Verdict(isAnomaly: abs(score) > threshold, score: score, median: median, mad: scale, window: n)
+        let halfWidth = threshold * scale / 0.6745
+        return AnomalyBand(median: median, dispersion: scale, low: median - halfWidth, high: median + halfWidth, window: n)
     }
 
     static func medianOfSorted(_ xs: [Double]) -> Double {

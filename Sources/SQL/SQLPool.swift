@@ -10,12 +10,19 @@ public final class SQLPool: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [SQLConnection] = []
     private let statementTimeoutMs: Int
+    private let readOnly: Bool
 
-    /// `size` connections at most, one per worker thread.
-    public init(conninfo: String, size: Int = 4, statementTimeoutMs: Int = 5000, applicationName: String = "pipeline") {
+    /// `size` connections at most, one per worker thread. With `readOnly` every
+    /// transaction of the pool's connections is read-only: a service that only
+    /// reads cannot write by mistake.
+    public init(
+        conninfo: String, size: Int = 4, statementTimeoutMs: Int = 5000, readOnly: Bool = false,
+        applicationName: String = "pipeline"
+    ) {
         self.conninfo = conninfo
         self.applicationName = applicationName
         self.statementTimeoutMs = statementTimeoutMs
+        self.readOnly = readOnly
         threads = NIOThreadPool(numberOfThreads: max(1, size))
         threads.start()
     }
@@ -43,6 +50,9 @@ public final class SQLPool: @unchecked Sendable {
         let connection = try SQLConnection(conninfo, applicationName: applicationName)
         if statementTimeoutMs > 0 {
             try connection.execute("SET statement_timeout = \(statementTimeoutMs)")
+        }
+        if readOnly {
+            try connection.execute("SET default_transaction_read_only = on")
         }
         return connection
     }

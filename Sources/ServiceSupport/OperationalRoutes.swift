@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PipelineCore
 import Prometheus
 
 /// What `/readyz` reports: ready only when every dependency is reachable.
@@ -23,7 +24,7 @@ public enum OperationalRoutes {
         router.get("/healthz") { _, _ in JSONResponse.make(.ok, "{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ in
             let r = await readiness()
-            let checks = r.checks.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
+            let checks = r.checks.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
             return JSONResponse.make(
                 r.ready ? .ok : .serviceUnavailable, "{\"ready\":\(r.ready),\"checks\":{\(checks)}}")
         }

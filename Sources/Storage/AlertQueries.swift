@@ -2,74 +2,6 @@ import Foundation
 import PipelineCore
 import SQL
 
-/// Filters of `GET /v1/anomalies`.
-public struct AnomalyFilter: Sendable, Equatable {
-    public var deviceID: String?
-    public var metric: String?
-    /// RFC 3339 bounds on `detected_at` (since inclusive, until exclusive).
-    public var since: String?
-    public var until: String?
-    public var limit: Int
-    public var cursor: AnomalyCursor?
-
-    public init(
-        deviceID: String? = nil, metric: String? = nil, since: String? = nil, until: String? = nil, limit: Int = 100,
-        cursor: AnomalyCursor? = nil
-    ) {
-        self.deviceID = deviceID
-        self.metric = metric
-        self.since = since
-        self.until = until
-        self.limit = limit
-        self.cursor = cursor
-    }
-}
-
-/// Position after the last item of a page, in newest-first order: the key of
-/// the `anomalies_newest` index, so the next page is one index range scan and
-/// neither skips nor repeats items.
-public struct AnomalyCursor: Sendable, Equatable {
-    public var detectedAt: String
-    public var deviceID: String
-    public var seq: Int64
-    public var metric: String
-
-    public init(detectedAt: String, deviceID: String, seq: Int64, metric: String) {
-        self.detectedAt = detectedAt
-        self.deviceID = deviceID
-        self.seq = seq
-        self.metric = metric
-    }
-
-    /// Opaque, URL-safe form.
-    public var token: String {
-        let raw = [detectedAt, deviceID, String(seq), metric].joined(separator: "\n")
-        return Data(raw.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    public init?(token: String) {
-        var b64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64), let raw = String(data: data, encoding: .utf8) else { return nil }
-        let parts = raw.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 4, Timestamp.parse(parts[0]) != nil, Validation.isValidDeviceID(parts[1]),
-            let seq = Int64(parts[2]), Validation.isValidMetricName(parts[3])
-        else { return nil }
-        self.init(detectedAt: parts[0], deviceID: parts[1], seq: seq, metric: parts[3])
-    }
-}
-
-/// A stored reading as the alerts API serves it.
-public struct StoredReading: Sendable {
-    public var deviceID: String
-    public var seq: Int64
-    public var ts: String
-    /// The metrics object as JSON text, straight from the database.
-    public var metricsJSON: String
-}
-
 /// The read-only queries of the alerts API.
 public enum AlertQueries {
     /// One page of anomalies, newest first, and the cursor for the next page (nil on the last).
@@ -111,6 +43,52 @@ public enum AlertQueries {
         return rows.rows.map { r in
             StoredReading(
                 deviceID: r[0] ?? "", seq: Int64(r[1] ?? "") ?? 0, ts: SQLTime.rfc3339(r[2] ?? ""), metricsJSON: r[3] ?? "{}")
+        }
+    }
+
+    /// The values of one device's metric with seq below `below`, newest first.
+    public static func history(
+        deviceID: String, metric: String, below: Int64, limit: Int, on db: SQLConnection
+    ) throws -> [(seq: Int64, value: Double)] {
+        let rows = try db.execute(
+            """
+            SELECT seq, value FROM metric_values WHERE device_id = $1 AND metric = $2 AND seq < $3::INT8
+            ORDER BY seq DESC LIMIT $4::INT8
+            """, [deviceID, metric, String(below), String(limit)])
+        return rows.rows.compactMap { r in
+            guard let s = r[0].flatMap({ Int64($0) }), let v = r[1].flatMap({ Double($0) }) else { return nil }
+            return (s, v)
+        }
+    }
+
+    /// Devices in id order after `after`, `limit` of them.
+    public static func devices(after: String?, limit: Int, on db: SQLConnection) throws -> [DeviceSummary] {
+        try summaries(where: "d.device_id > $1", [after ?? ""], limit: limit, on: db)
+    }
+
+    /// One device, or nil when it has stored no reading.
+    public static func device(_ id: String, on db: SQLConnection) throws -> DeviceSummary? {
+        try summaries(where: "d.device_id = $1", [id], limit: 1, on: db).first
+    }
+
+    /// Counts come from the devices row; a row older than those columns is counted from the readings.
+    static func summaries(where condition: String, _ params: [String?], limit: Int, on db: SQLConnection) throws
+        -> [DeviceSummary]
+    {
+        let rows = try db.execute(
+            """
+            SELECT d.device_id,
+                COALESCE(d.reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = d.device_id)),
+                (SELECT count(*) FROM anomalies AS a WHERE a.device_id = d.device_id),
+                COALESCE(d.last_seen,
+                    (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = d.device_id)),
+                d.max_seq
+            FROM devices AS d WHERE \(condition) ORDER BY d.device_id LIMIT \(limit)
+            """, params)
+        return rows.rows.map { r in
+            DeviceSummary(
+                deviceID: r[0] ?? "", readings: Int64(r[1] ?? "") ?? 0, anomalies: Int64(r[2] ?? "") ?? 0,
+                lastSeen: r[3].map(SQLTime.rfc3339), lastSeq: r[4].flatMap { Int64($0) })
         }
     }
 

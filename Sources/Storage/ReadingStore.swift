@@ -144,11 +144,17 @@ public enum ReadingStore {
         let ids = textArray(deviceIDs.sorted())
         try db.execute(
             "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
-        // A device row without max_seq is new, or older than that column: take it from its readings.
+        // A device row without max_seq or counts is new, or older than those columns: take them from its readings.
         try db.execute(
             """
-            UPDATE devices SET max_seq = (SELECT max(r.seq) FROM readings AS r WHERE r.device_id = devices.device_id)
-            WHERE device_id = ANY($1::TEXT[]) AND max_seq IS NULL
+            UPDATE devices SET
+                max_seq = COALESCE(max_seq, (SELECT max(r.seq) FROM readings AS r WHERE r.device_id = devices.device_id)),
+                reading_count = COALESCE(
+                    reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = devices.device_id)),
+                last_seen = COALESCE(
+                    last_seen,
+                    (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = devices.device_id))
+            WHERE device_id = ANY($1::TEXT[]) AND (max_seq IS NULL OR reading_count IS NULL)
             """, [ids])
         let rows = try db.execute(
             """
@@ -164,15 +170,40 @@ public enum ReadingStore {
         return result
     }
 
-    /// Raises each device's highest stored seq and bumps its version (inside the transaction that holds its lock).
-    public static func raiseMaxSeq(_ maxSeq: [String: Int64], on db: SQLConnection) throws {
-        guard !maxSeq.isEmpty else { return }
-        let keys = Array(maxSeq.keys)
+    /// Records the readings a batch stored, per device: raises its highest stored seq,
+    /// adds to its reading count, moves its last-seen time forward and bumps its version
+    /// (inside the transaction that holds the devices' locks).
+    public static func recordStored(_ readings: [IncomingReading], on db: SQLConnection) throws {
+        var stats: [String: (maxSeq: Int64, count: Int, lastMs: Int64?)] = [:]
+        for r in readings {
+            let id = r.reading.deviceID
+            var s = stats[id] ?? (r.reading.seq, 0, nil)
+            s.maxSeq = max(s.maxSeq, r.reading.seq)
+            s.count += 1
+            if let ms = r.acceptedAtMs { s.lastMs = max(s.lastMs ?? ms, ms) }
+            stats[id] = s
+        }
+        guard !stats.isEmpty else { return }
+        let keys = Array(stats.keys)
+        func array(_ f: ((maxSeq: Int64, count: Int, lastMs: Int64?)) -> String) -> String {
+            "{" + keys.map { f(stats[$0]!) }.joined(separator: ",") + "}"
+        }
+        // last_seen is when ingest accepted the newest reading (the broker header), so a
+        // backlog drained late does not make a silent device look alive; now() without it.
         try db.execute(
             """
-            UPDATE devices SET max_seq = GREATEST(COALESCE(devices.max_seq, -1), v.m), version = devices.version + 1
-            FROM unnest($1::TEXT[], $2::INT8[]) AS v (d, m) WHERE devices.device_id = v.d
-            """, [textArray(keys), "{" + keys.map { String(maxSeq[$0]!) }.joined(separator: ",") + "}"])
+            UPDATE devices SET max_seq = GREATEST(COALESCE(devices.max_seq, -1), v.m), version = devices.version + 1,
+                reading_count = COALESCE(devices.reading_count, 0) + v.n,
+                last_seen = GREATEST(COALESCE(devices.last_seen, v.t), v.t)
+            FROM (
+                SELECT d, m, n, COALESCE(to_timestamp(ms::FLOAT8 / 1000.0), now()) AS t
+                FROM unnest($1::TEXT[], $2::INT8[], $3::INT8[], $4::INT8[]) AS u (d, m, n, ms)
+            ) AS v WHERE devices.device_id = v.d
+            """,
+            [
+                textArray(keys), array { String($0.maxSeq) }, array { String($0.count) },
+                array { $0.lastMs.map(String.init) ?? "NULL" },
+            ])
     }
 
     /// For each series, its oldest `limit` values with seq in (lower, upper], oldest

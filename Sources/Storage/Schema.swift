@@ -73,10 +73,19 @@ public enum Schema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS device_tokens_updated ON device_tokens (updated_at)",
-        // Newest-first listing with a keyset cursor. CockroachDB stores DESC
-        // index columns natively; PostgreSQL scans the index either way.
-        "CREATE INDEX IF NOT EXISTS anomalies_newest ON anomalies (detected_at DESC, device_id, seq, metric)",
-        "CREATE INDEX IF NOT EXISTS anomalies_by_device ON anomalies (device_id, detected_at DESC, seq, metric)",
+        // What /v1/devices serves without counting: kept by the analyzer in the
+        // transaction that stores the readings (NULL on rows older than these columns,
+        // which are then filled from the readings).
+        "ALTER TABLE devices ADD COLUMN IF NOT EXISTS reading_count INT8",
+        "ALTER TABLE devices ADD COLUMN IF NOT EXISTS last_seen TIMESTAMPTZ",
+        // Newest-first listing with a keyset cursor on (detected_at, device_id, seq, metric):
+        // every column DESC so that the ORDER BY and the cursor's row comparison are one
+        // index range scan (both databases), with no sort. These replace the first
+        // indexes, whose mixed directions forced a sort.
+        "DROP INDEX IF EXISTS anomalies_newest",
+        "DROP INDEX IF EXISTS anomalies_by_device",
+        "CREATE INDEX IF NOT EXISTS anomalies_recent ON anomalies (detected_at DESC, device_id DESC, seq DESC, metric DESC)",
+        "CREATE INDEX IF NOT EXISTS anomalies_device_recent ON anomalies (device_id, detected_at DESC, seq DESC, metric DESC)",
     ]
 
     /// Applies the schema. Safe to run twice, and from several processes at

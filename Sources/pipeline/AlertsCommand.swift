@@ -4,18 +4,32 @@ import ServiceSupport
 
 struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alerts", abstract: "Serve anomalies and readings over a REST API and a web page.")
+        commandName: "alerts", abstract: "Serve anomalies and readings over a REST API and a web page (read-only).")
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var rule: RuleOptions
 
     @Option(help: "HTTP port (env: ALERTS_PORT).")
     var port: Int = Env.int("ALERTS_PORT") ?? 8080
 
+    @Option(help: "Database connections at most; each runs one query at a time (env: ALERTS_DB_POOL).")
+    var poolSize: Int = Env.int("ALERTS_DB_POOL") ?? 4
+
+    @Option(help: "A query running longer is cancelled and answered 503, in ms (env: ALERTS_STATEMENT_TIMEOUT_MS).")
+    var statementTimeoutMs: Int = Env.int("ALERTS_STATEMENT_TIMEOUT_MS") ?? 2000
+
+    func validate() throws {
+        guard (1...64).contains(poolSize) else { throw ValidationError("--pool-size must be 1 to 64") }
+        guard statementTimeoutMs >= 1 else { throw ValidationError("--statement-timeout-ms must be positive") }
+    }
+
     func run() async throws {
         let logger = common.logger("alerts")
         let service = AlertsService(
-            configuration: .init(host: common.host, port: port, databaseURL: database.databaseURL, killEnabled: common.kill),
+            configuration: .init(
+                host: common.host, port: port, databaseURL: database.databaseURL, poolSize: poolSize,
+                statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill),
             logger: logger)
         try await runServices(service.services, logger: logger)
     }

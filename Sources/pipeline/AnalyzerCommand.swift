@@ -1,6 +1,5 @@
 import Analyzer
 import ArgumentParser
-import PipelineCore
 import ServiceSupport
 
 struct AnalyzerCommand: AsyncParsableCommand {
@@ -10,6 +9,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var broker: BrokerOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var rule: RuleOptions
 
     @Option(help: "Port for /healthz, /readyz, /metrics (env: ANALYZER_PORT).")
     var port: Int = Env.int("ANALYZER_PORT") ?? 9100
@@ -20,20 +20,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @Option(help: "Readings per transaction at most (env: ANALYZER_BATCH).")
     var batchSize: Int = Env.int("ANALYZER_BATCH") ?? 1000
 
-    @Option(help: "Earlier readings a value is compared with (env: ANOMALY_WINDOW).")
-    var window: Int = Env.int("ANOMALY_WINDOW") ?? 200
-
-    @Option(help: "Earlier readings needed before any verdict (env: ANOMALY_MIN_HISTORY).")
-    var minHistory: Int = Env.int("ANOMALY_MIN_HISTORY") ?? 30
-
-    @Option(help: "Robust z-score above which a value is an anomaly (env: ANOMALY_THRESHOLD).")
-    var threshold: Double = Env.string("ANOMALY_THRESHOLD").flatMap(Double.init) ?? 3.5
-
     func validate() throws {
-        guard window >= 1, minHistory >= 1, minHistory <= window else {
-            throw ValidationError("need 1 <= --min-history <= --window")
-        }
-        guard threshold > 0 else { throw ValidationError("--threshold must be positive") }
         guard prefetch >= 1, prefetch <= 65535, batchSize >= 1 else { throw ValidationError("bad --prefetch or --batch-size") }
     }
 
@@ -42,7 +29,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
         let service = AnalyzerService(
             configuration: .init(
                 amqp: broker.configuration, databaseURL: database.databaseURL,
-                rule: AnomalyRule(windowSize: window, minHistory: minHistory, threshold: threshold), prefetch: prefetch,
+                rule: rule.rule, prefetch: prefetch,
                 batchSize: batchSize),
             host: common.host, port: port, killEnabled: common.kill, logger: logger)
         try await runServices(service.services, logger: logger)

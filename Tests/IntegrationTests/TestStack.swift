@@ -223,8 +223,16 @@ struct TestStack {
         try await LineConnection.connect(host: "127.0.0.1", port: tcpPort, tls: tlsContext())
     }
 
+    /// Connects to the alerts service, waiting for it to listen (it starts with `running`).
     func alertsClient() async throws -> HTTPConnection {
-        try await HTTPConnection.connect(host: "127.0.0.1", port: alertsPort, tls: nil)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                return try await HTTPConnection.connect(host: "127.0.0.1", port: alertsPort, tls: nil)
+            } catch where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     func dropDatabase() {

@@ -84,4 +84,45 @@ import Testing
         let v = try #require(small.evaluate(100, window: (1...50).map(Double.init)))
         #expect(v.window == 10)
     }
+
+    @Test func bandSeparatesAnomaliesFromNormalValues() throws {
+        let w = series(150)
+        let band = try #require(rule.band(window: w))
+        let v = try #require(rule.evaluate(band.median, window: w))
+        #expect(band.median == v.median && band.dispersion == v.mad && band.window == 150)
+        #expect(band.low < band.median && band.median < band.high)
+        // Just inside the band passes, just outside is an anomaly, on both sides.
+        let step = (band.high - band.low) * 1e-6
+        for (x, expected) in [
+            (band.high - step, false), (band.high + step, true), (band.low + step, false), (band.low - step, true),
+        ] {
+            #expect(try #require(rule.evaluate(x, window: w)).isAnomaly == expected, "x = \(x)")
+        }
+        #expect(rule.band(window: series(29)) == nil)
+        // No spread at all: the band is the median alone.
+        let flat = try #require(rule.band(window: [Double](repeating: 60, count: 40)))
+        #expect(flat.low == 60 && flat.high == 60 && flat.dispersion == 0)
+    }
+
+    @Test func rollingBandsMatchTheVerdictOfEachValue() throws {
+        let small = AnomalyRule(windowSize: 20, minHistory: 5, threshold: 3)
+        let all = series(60) + [200] + series(30)
+        let history = Array(all[0..<25].reversed())
+        let values = Array(all[25...])
+        let bands = small.rollingBands(values: values, history: history)
+        #expect(bands.count == values.count)
+        for (i, band) in bands.enumerated() {
+            let position = 25 + i
+            let window = Array(all[..<position].reversed())
+            let expected = small.band(window: window)
+            #expect(band == expected, "value \(i)")
+            let verdict = try #require(small.evaluate(all[position], window: window))
+            let b = try #require(band)
+            let x = all[position]
+            #expect(verdict.isAnomaly == !(b.low < x && x < b.high), "value \(i)")
+        }
+        // Too little history: no band until minHistory values precede.
+        let early = small.rollingBands(values: series(8), history: [])
+        #expect(early.prefix(5).allSatisfy { $0 == nil } && early[5] != nil)
+    }
 }

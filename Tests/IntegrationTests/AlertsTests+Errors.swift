@@ -1,0 +1,196 @@
+import Foundation
+import PipelineCore
+import SQL
+import SimulatorKit
+import Storage
+import Testing
+
+extension Integration.AlertsTests {
+    @Test func everyErrorIsJSONWithItsStatusAndAnOutageHealsItself() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let db = try stack.db()
+        try Schema.migrate(db)
+        try AlertsFixture.store(AlertsFixture.series("known", count: 40), on: db)
+
+        try await stack.running(stack.alerts().services) {
+            let client = try await stack.alertsClient()
+            let cases: [(String, Int, String)] = [
+                ("/v1/anomalies?limit=0", 400, "limit must be an integer from 1 to 1000"),
+                ("/v1/anomalies?limit=1001", 400, "limit must be"),
+                ("/v1/anomalies?limit=ten", 400, "limit must be"),
+                ("/v1/anomalies?device_id=bad%20id", 400, "device_id must be"),
+                ("/v1/anomalies?metric=HeartRate", 400, "metric must be"),
+                ("/v1/anomalies?since=yesterday", 400, "since must be an RFC 3339 timestamp"),
+                ("/v1/anomalies?until=2026-13-01T00:00:00Z", 400, "until must be an RFC 3339 timestamp"),
+                ("/v1/anomalies?since=2026-11-25T10:00:00Z&until=2026-11-25T09:00:00Z", 400, "since must be before until"),
+                ("/v1/anomalies?cursor=not*base64", 400, "invalid cursor"),
+                ("/v1/anomalies?cursor=Z2FyYmFnZQ", 400, "invalid cursor"),
+                ("/v1/anomalies?colour=red", 400, "unknown parameter 'colour'"),
+                ("/v1/anomalies?limit=1&limit=2", 400, "parameter 'limit' given twice"),
+                ("/v1/devices?limit=0", 400, "limit must be"),
+                ("/v1/devices?cursor=%21", 400, "invalid cursor"),
+                ("/v1/devices?device_id=known", 400, "unknown parameter 'device_id'"),
+                ("/v1/devices/known/readings?band=maybe", 400, "band must be true or false"),
+                ("/v1/devices/known/readings?limit=5000", 400, "limit must be"),
+                ("/v1/devices/bad%20id/readings", 400, "device id must be"),
+                ("/v1/devices/known/anomalies?device_id=other", 400, "unknown parameter 'device_id'"),
+                ("/v1/devices/unknown/readings", 404, "no readings stored for device 'unknown'"),
+                ("/v1/devices/unknown/anomalies", 404, "no readings stored for device 'unknown'"),
+                ("/v1/nothing-here", 404, "no such route"),
+            ]
+            for (path, status, message) in cases {
+                let r = try await Self.get(client, path)
+                #expect(r.status == status, "\(path): \(r.status) \(r.body)")
+                #expect(r.header("content-type") == "application/json", "\(path)")
+                #expect(r.error?.contains(message) == true, "\(path): \(r.body)")
+            }
+            // The known device is fine, and has no anomalies in a flat series.
+            #expect(try await Self.get(client, "/v1/devices/known/anomalies").status == 200)
+
+            // The database refuses connections: 503 with a reason and Retry-After, not ready, still alive.
+            try stack.setDatabase(allowConnections: false)
+            for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/known/readings", "/v1/devices/known/anomalies"] {
+                let r = try await Self.get(client, path)
+                #expect(r.status == 503, "\(path): \(r.body)")
+                #expect(r.header("retry-after") == "1")
+                #expect(r.error?.contains("database unavailable") == true, "\(r.body)")
+            }
+            #expect(try await Self.get(client, "/readyz").status == 503)
+            #expect(try await Self.get(client, "/healthz").status == 200)
+            // Back: the service recovers by itself.
+            try stack.setDatabase(allowConnections: true)
+            try await stack.eventually("alerts answers again") {
+                try await Self.get(client, "/v1/devices/known/readings?limit=1").status == 200
+            }
+            #expect(try await Self.get(client, "/readyz").status == 200)
+            await client.close()
+        }
+    }
+
+    @Test func poolIsReadOnlyAndASlowQueryHoldsOneConnectionOnly() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        try Schema.migrate(try stack.db())
+        let pool = SQLPool(conninfo: stack.databaseURL, size: 2, statementTimeoutMs: 1500, readOnly: true)
+        // Writes are refused: the alerts service cannot change data by mistake.
+        await #expect(throws: SQLError.self) {
+            try await pool.withConnection { try $0.execute("INSERT INTO devices (device_id) VALUES ('x')") }
+        }
+        let state = try await pool.withConnection { try $0.execute("SHOW default_transaction_read_only").rows.first?.first ?? nil }
+        #expect(state == "on")
+        // A slow query is cancelled by the statement timeout; meanwhile the other connection answers.
+        let slow = Task { try await pool.withConnection { try $0.execute("SELECT pg_sleep(30)") } }
+        try await Task.sleep(for: .milliseconds(200))
+        let quick = try await pool.withConnection { try $0.execute("SELECT 41 + 1").rows.first?.first ?? nil }
+        #expect(quick == "42")
+        let slowError = await #expect(throws: SQLError.self) { _ = try await slow.value }
+        #expect(slowError?.sqlState == "57014")
+        await pool.shutdown()
+    }
+
+    @Test func metricsCountRequestsByRouteAndStatus() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        try Schema.migrate(try stack.db())
+        try await stack.running(stack.alerts().services) {
+            let client = try await stack.alertsClient()
+            func value(_ route: String, _ status: Int) async throws -> Double {
+                let text = try await Self.get(client, "/metrics").body
+                return text.split(separator: "\n").filter {
+                    $0.hasPrefix("http_requests_total{") && $0.contains("route=\"\(route)\"")
+                        && $0.contains("status=\"\(status)\"") && $0.contains("method=\"GET\"")
+                }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+            }
+            let before404 = try await value("/v1/devices/{id}/readings", 404)
+            let before200 = try await value("/v1/anomalies", 200)
+            for _ in 0..<3 { _ = try await Self.get(client, "/v1/devices/ghost-\(Int.random(in: 0...999))/readings") }
+            _ = try await Self.get(client, "/v1/anomalies")
+            _ = try await Self.get(client, "/v1/anomalies?limit=0")
+            #expect(try await value("/v1/devices/{id}/readings", 404) == before404 + 3)
+            #expect(try await value("/v1/anomalies", 200) == before200 + 1)
+            let text = try await Self.get(client, "/metrics").body
+            #expect(text.contains("http_request_duration_seconds_bucket{"))
+            #expect(text.contains("route=\"/v1/anomalies\""))
+            #expect(!text.contains("ghost-"), "raw paths must not become label values")
+            await client.close()
+        }
+    }
+
+    @Test func openAPIDocumentDescribesEveryRealResponse() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let db = try stack.db()
+        try Schema.migrate(db)
+        try AlertsFixture.store(AlertsFixture.series("doc-1", count: 80, spikes: [50, 70]), on: db)
+        try AlertsFixture.store(AlertsFixture.series("doc-2", count: 5), on: db)
+        try db.execute("UPDATE anomalies SET score = NULL, mad = 0 WHERE seq = 70")  // the served form of "no spread"
+
+        var recorded: [[String: Any]] = []
+        let document = try await stack.running(stack.alerts().services) { () -> String in
+            let client = try await stack.alertsClient()
+            func record(_ path: String) async throws {
+                let r = try await Self.get(client, path)
+                recorded.append([
+                    "method": "GET", "path": path, "status": r.status, "content_type": r.header("content-type") ?? "",
+                    "body": r.body,
+                ])
+            }
+            let first = try await Self.get(client, "/v1/anomalies?limit=1")
+            let cursor = try #require(first.json["next_cursor"] as? String)
+            let devices = try await Self.get(client, "/v1/devices?limit=1")
+            let deviceCursor = try #require(devices.json["next_cursor"] as? String)
+            for path in [
+                "/v1/anomalies", "/v1/anomalies?limit=1", "/v1/anomalies?limit=1&cursor=\(cursor)",
+                "/v1/anomalies?device_id=doc-1&metric=heart_rate&since=2020-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
+                "/v1/anomalies?limit=0", "/v1/anomalies?since=never", "/v1/anomalies?what=1",
+                "/v1/devices", "/v1/devices?limit=1", "/v1/devices?limit=1&cursor=\(deviceCursor)", "/v1/devices?limit=x",
+                "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/anomalies?metric=heart_rate&limit=1",
+                "/v1/devices/doc-2/anomalies", "/v1/devices/doc-1/anomalies?limit=0", "/v1/devices/nobody/anomalies",
+                "/v1/devices/doc-1/readings", "/v1/devices/doc-1/readings?limit=3&band=true",
+                "/v1/devices/doc-1/readings?band=false", "/v1/devices/doc-2/readings?band=true",
+                "/v1/devices/doc-1/readings?limit=-1", "/v1/devices/nobody/readings", "/healthz", "/readyz",
+            ] {
+                try await record(path)
+            }
+            try stack.setDatabase(allowConnections: false)
+            for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings", "/readyz"] {
+                try await record(path)
+            }
+            try stack.setDatabase(allowConnections: true)
+            let doc = try await Self.get(client, "/openapi.yaml")
+            #expect(doc.status == 200 && doc.header("content-type") == "application/yaml")
+            await client.close()
+            return doc.body
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(stack.database)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try document.write(toFile: dir + "/openapi.yaml", atomically: true, encoding: .utf8)
+
+        func check(_ responses: [[String: Any]]) throws -> (Int32, String) {
+            try JSONSerialization.data(withJSONObject: responses).write(to: URL(fileURLWithPath: dir + "/responses.json"))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            p.arguments = [TestStack.root + "/scripts/check-openapi.py", dir + "/openapi.yaml", dir + "/responses.json"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let (status, output) = try check(recorded)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("responses valid"))
+
+        // The checker does catch a mismatch: a body missing a field, an undocumented status.
+        var broken = recorded
+        broken[0]["body"] = (broken[0]["body"] as! String).replacingOccurrences(of: "\"next_cursor\"", with: "\"next\"")
+        broken.append(["method": "GET", "path": "/v1/devices", "status": 418, "content_type": "application/json", "body": "{}"])
+        let (brokenStatus, brokenOutput) = try check(broken)
+        #expect(brokenStatus == 1)
+        #expect(brokenOutput.contains("next_cursor") && brokenOutput.contains("418"), "\(brokenOutput)")
+    }
+}
