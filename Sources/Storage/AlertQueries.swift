@@ -6,6 +6,20 @@ import SQL
 public enum AlertQueries {
     /// One page of anomalies, newest first, and the cursor for the next page (nil on the last).
     public static func anomalies(_ f: AnomalyFilter, on db: SQLConnection) throws -> ([AnomalyRecord], AnomalyCursor?) {
+        let (sql, params) = anomaliesStatement(f)
+        let rows = try db.execute(sql, params)
+        var items = rows.rows.map(anomaly(from:))
+        var next: AnomalyCursor?
+        if items.count > f.limit {
+            items.removeLast()
+            let last = items[items.count - 1]
+            next = AnomalyCursor(detectedAt: last.detectedAt ?? "", deviceID: last.deviceID, seq: last.seq, metric: last.metric)
+        }
+        return (items, next)
+    }
+
+    /// The statement of one page (one row more than the limit, to know whether another page follows).
+    public static func anomaliesStatement(_ f: AnomalyFilter) -> (sql: String, params: [String?]) {
         var conditions: [String] = []
         var params: [String?] = []
         func param(_ value: String) -> String {
@@ -17,22 +31,24 @@ public enum AlertQueries {
         if let s = f.since { conditions.append("detected_at >= \(param(s))::TIMESTAMPTZ") }
         if let u = f.until { conditions.append("detected_at < \(param(u))::TIMESTAMPTZ") }
         if let c = f.cursor {
-            conditions.append(
-                "(detected_at, device_id, seq, metric) < (\(param(c.detectedAt))::TIMESTAMPTZ, \(param(c.deviceID)), \(param(String(c.seq)))::INT8, \(param(c.metric)))"
-            )
+            let at = "\(param(c.detectedAt))::TIMESTAMPTZ"
+            switch f.deviceID {
+            case nil:
+                // In the order of anomalies_recent: one range of it.
+                conditions.append(
+                    "(detected_at, device_id, seq, metric) < (\(at), \(param(c.deviceID)), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
+            case let d? where d == c.deviceID:
+                // The device is fixed: the same condition in the order of anomalies_device_recent.
+                conditions.append("(detected_at, seq, metric) < (\(at), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
+            case let d?:
+                // A cursor of another device: its position still orders this device's anomalies.
+                conditions.append(d < c.deviceID ? "detected_at <= \(at)" : "detected_at < \(at)")
+            }
         }
         var sql = "SELECT device_id, seq, metric, ts, value, score, median, mad, window_size, detected_at FROM anomalies"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY detected_at DESC, device_id DESC, seq DESC, metric DESC LIMIT \(param(String(f.limit + 1)))::INT8"
-        let rows = try db.execute(sql, params)
-        var items = rows.rows.map(anomaly(from:))
-        var next: AnomalyCursor?
-        if items.count > f.limit {
-            items.removeLast()
-            let last = items[items.count - 1]
-            next = AnomalyCursor(detectedAt: last.detectedAt ?? "", deviceID: last.deviceID, seq: last.seq, metric: last.metric)
-        }
-        return (items, next)
+        return (sql, params)
     }
 
     /// The newest readings of one device, newest first.
