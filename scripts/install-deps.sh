@@ -20,6 +20,9 @@ REQUIRED=(
   ca-certificates                  # HTTPS downloads (SwiftPM)
   python3                          # the demo's summary, helper scripts
   curl                             # readiness checks in the demo
+  python3-yaml                     # the tests' OpenAPI check
+  python3-jsonschema               # the tests' OpenAPI check
+  chromium                         # the tests render the alerts page headless
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -89,7 +89,9 @@ enum AlertsPage {
         function when(iso) {
           if (!iso) return '–';
           const d = new Date(iso);
-          return d.toLocaleString(undefined, {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'});
+          const time = {hour: '2-digit', minute: '2-digit', second: '2-digit'};
+          if (d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString(undefined, time);
+          return d.toLocaleString(undefined, Object.assign({month: 'short', day: 'numeric'}, time));
         }
         function ago(iso) {
           if (!iso) return '';
@@ -155,7 +157,7 @@ enum AlertsPage {
           if (metric) filter.set('metric', metric);
           const shown = new Map();
           let cursor = null, firstLoad = true;
-          const key = a => a.device_id + '\n' + a.seq + '\n' + a.metric;
+          const key = a => a.device_id + '/' + a.seq + '/' + a.metric;
           const row = (a, isNew) => el('tr', {class: isNew ? 'new' : '', 'data-key': key(a)},
             el('td', {title: a.detected_at}, when(a.detected_at)), el('td', {}, deviceLink(a.device_id)),
             el('td', {class: 'num wide'}, a.seq), el('td', {}, a.metric), el('td', {class: 'num'}, fmt(a.value)),

@@ -89,6 +89,11 @@ struct AlertsRoutes: Sendable {
         } catch let error as SQLError where error.sqlState == "57014" {
             logger.warning("query cancelled by the statement timeout", metadata: ["error": "\(error)"])
             return JSONResponse.error(.serviceUnavailable, "the database did not answer in time; retry", retryAfter: 1)
+        } catch let error as SQLError where error.sqlState == "42P01" {
+            logger.warning("schema missing", metadata: ["error": "\(error)"])
+            return JSONResponse.error(
+                .serviceUnavailable, "the database has no schema yet: run `pipeline migrate` (the analyzer does on start)",
+                retryAfter: 1)
         } catch {
             logger.warning("query failed", metadata: ["error": "\(error)"])
             return JSONResponse.error(.serviceUnavailable, "database unavailable: \(error)", retryAfter: 1)
