@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "Analyzer", "SQL", "Storage", "ServiceSupport",
+                "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "Analyzer", "Alerts", "SQL", "Storage", "ServiceSupport",
                 "SimulatorKit", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

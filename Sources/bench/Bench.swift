@@ -150,6 +150,31 @@ struct Bench {
             table.append(("analyzer drain / raw insert", String(format: "%.0f %%", 100 * f.drainPerSecond / f.rawInsertPerSecond)))
         }
 
+        if wanted("alerts") {
+            let f = try await AlertsQueryBench.run(
+                adminURL: databaseURL, tag: suffix, clients: 8, duration: .milliseconds(Int64(seconds * 1000)), logger: logger)
+            let all = f.all
+            results["alerts_p50_ms"] = round2(AlertsQueryBench.Figures.percentile(all, 0.5))
+            results["alerts_p99_ms"] = round2(AlertsQueryBench.Figures.percentile(all, 0.99))
+            results["alerts_requests_per_s"] = (Double(all.count) / seconds).rounded()
+            results["alerts_failed"] = f.failed
+            table.append((
+                "alerts /v1/anomalies, page of 100 (1M readings, 10k anomalies, 8 clients)",
+                String(format: "%.0f requests/s", Double(all.count) / seconds)
+            ))
+            table.append((
+                "  latency p50 / p99",
+                String(
+                    format: "%.2f / %.2f ms", AlertsQueryBench.Figures.percentile(all, 0.5),
+                    AlertsQueryBench.Figures.percentile(all, 0.99))
+            ))
+            for kind in f.latenciesMs.keys.sorted() {
+                let xs = f.latenciesMs[kind]!
+                table.append(("    \(kind) p99", String(format: "%.2f ms", AlertsQueryBench.Figures.percentile(xs, 0.99))))
+            }
+            table.append(("  seeding the database", String(format: "%.0f s", f.seedSeconds)))
+        }
+
         // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
         var merged = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))) as? [String: Any] ?? [:]
         for (k, v) in results { merged[k] = v }
