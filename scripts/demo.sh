@@ -5,7 +5,8 @@
 # then prints a summary and stops what it started.
 #
 # Environment: DEMO_SECONDS (0 = until Ctrl-C), DEMO_DEVICES (100),
-# DEMO_INTERVAL (10 s), DEMO_ANOMALY_RATE (0.01), DEMO_SEED (1), and the
+# DEMO_INTERVAL (10 s), DEMO_ANOMALY_RATE (0.01), DEMO_SEED (1), DEMO_HISTORY
+# (200 readings each device uploads first, so detection starts at once), and the
 # services' ports INGEST_HTTP_PORT (8443), INGEST_TCP_PORT (7070),
 # ANALYZER_PORT (9100), ALERTS_PORT (8080).
 set -euo pipefail
@@ -98,12 +99,15 @@ else
   say "$DEVICES devices sending every ${INTERVAL}s over TCP+TLS and HTTPS for ${DEMO_SECONDS}s"
 fi
 
-rm -f "$RUN/report.json" "$RUN/acked.csv"
+rm -f "$RUN/report.json" "$RUN/acked.csv" "$RUN/score.json"
+STATUS=lines
+[ -t 2 ] && STATUS=terminal
 set +e
 "$BIN/simulator" --devices "$DEVICES" --interval "$INTERVAL" --duration "$DEMO_SECONDS" \
-  --anomaly-rate "${DEMO_ANOMALY_RATE:-0.01}" --seed "${DEMO_SEED:-1}" \
+  --anomaly-rate "${DEMO_ANOMALY_RATE:-0.01}" --seed "${DEMO_SEED:-1}" --history "${DEMO_HISTORY:-200}" \
   --targets "tls://127.0.0.1:$INGEST_TCP_PORT,https://localhost:$INGEST_HTTP_PORT" --ca-file "$TLS_CERT" \
-  --tokens "$RUN/tokens.csv" --report "$RUN/report.json" --acked-file "$RUN/acked.csv" 2> >(tee "$RUN/simulator.log" | grep --line-buffered 'simulator:' >&2)
+  --tokens "$RUN/tokens.csv" --report "$RUN/report.json" --acked-file "$RUN/acked.csv" --status "$STATUS" \
+  2> >(tee "$RUN/simulator.log" >&2)
 set -e
 trap 'exit 130' INT TERM
 [ -s "$RUN/report.json" ] || { say "the simulator wrote no report"; exit 1; }
@@ -125,6 +129,7 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 
+set +e
 python3 - "$RUN/report.json" "$ACKED" "$STORED" "$ANOMALIES" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -139,6 +144,15 @@ print(f"  failed             {r['failed']}")
 print(f"  retries            {r['retries']}")
 print(f"  ack latency        p50 {lat.get('p50', '-')} ms, p99 {lat.get('p99', '-')} ms")
 print(f"  stored in database {stored} of {acked} acknowledged" + ("  (all stored)" if stored == acked else "  (MISSING!)"))
-print(f"  anomalies          {anomalies} flagged, {len(r['injected_anomalies'])} injected")
+kinds = ", ".join(f"{v} {k}" for k, v in sorted(r.get("injected_by_kind", {}).items()))
+print(f"  anomalies          {anomalies} flagged; injected (reading, metric) pairs: {kinds or 'none'}")
 sys.exit(0 if stored == acked == r["acked"] else 1)
 PY
+SUMMARY=$?
+
+# Detection against the injected ground truth, read through the alerts API.
+echo
+"$BIN/simulator" score --report "$RUN/report.json" --alerts "http://127.0.0.1:$ALERTS_PORT" --json "$RUN/score.json" \
+  || say "scoring failed (see above)"
+say "report: $RUN/report.json, score: $RUN/score.json"
+exit "$SUMMARY"

@@ -43,6 +43,39 @@ extension Integration {
         }
     }
 
+    /// The whole loop the score command closes: a fleet with history and injected
+    /// anomalies through ingest and the analyzer, read back from the alerts API and
+    /// scored against the ground truth.
+    @Test func detectionFindsTheInjectedSpikesAndLevelShifts() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let ingest = try stack.ingest()
+        try await stack.running(ingest.services + stack.analyzer().services + stack.alerts().services) {
+            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            let config = SimulatorConfiguration(
+                devices: 12, interval: .milliseconds(100), targets: [Target(kind: .tls, host: "127.0.0.1", port: stack.tcpPort)],
+                duration: .seconds(3), anomalyRate: 0.02, seed: 11, devicePrefix: "score-", seqStart: 1, caFile: stack.certificate,
+                history: 200)
+            let report = try await Simulator(configuration: config, logger: TestStack.logger).run()
+            #expect(report.failed == 0)
+            try await stack.eventually("every acknowledged reading stored") {
+                try stack.count("SELECT count(*) FROM readings") == report.acked
+            }
+            let feed = try AnomalyFeed(url: "http://127.0.0.1:\(stack.alertsPort)")
+            let flagged = try await feed.anomalies(detectedSince: report.startedAt)
+            let score = DetectionScore(record: RunRecord(report), flagged: flagged, minHistory: 30)
+            for kind in [InjectedAnomaly.Kind.spike, .levelShift] {
+                let x = try #require(score.byKind[kind], "\(score.text)")
+                #expect(x.injected >= 10, "\(score.text)")
+                #expect(try #require(x.precision) >= 0.95, "\(score.text)")
+                #expect(try #require(x.recall) >= 0.95, "\(score.text)")
+            }
+            #expect(score.flaggedOnDropouts == 0)
+            #expect(score.dropoutReadings > 0)
+            #expect(!score.delaysMs.isEmpty, "live readings were detected too")
+        }
+    }
+
     @Test func migrationsAreSafeToRunTwice() throws {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOSSL
 import PipelineCore
 
@@ -21,14 +22,14 @@ enum DeviceLink: Sendable {
     case http(HTTPConnection, token: String?)
 
     /// Connects; on TCP a token is presented at once with the `{"auth":…}` line.
-    static func connect(_ target: Target, tls: NIOSSLContext?, token: String?) async throws -> DeviceLink {
+    static func connect(_ target: Target, tls: NIOSSLContext?, token: String?, timeout: TimeAmount) async throws -> DeviceLink {
         if target.isHTTP {
             let c = try await HTTPConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil)
             return .http(c, token: token)
         }
         let c = try await LineConnection.connect(host: target.host, port: target.port, tls: target.usesTLS ? tls : nil)
         if let token {
-            let reply = try await c.send("{\"auth\":\(jsonString(token))}")
+            let reply = try await c.send("{\"auth\":\(jsonString(token))}", timeout: timeout)
             guard reply == #"{"ok":true}"# else {
                 await c.close()
                 throw AuthRefused(reply: reply)
@@ -51,21 +52,21 @@ enum DeviceLink: Sendable {
         }
     }
 
-    func send(_ reading: Reading) async throws -> Outcome {
+    /// Sends one reading and waits for its fate; a reply later than `timeout` throws `ReplyTimeout`.
+    func send(_ reading: Reading, timeout: TimeAmount) async throws -> Outcome {
         let body = ReadingCodec.encode(reading)
         switch self {
         case .line(let c):
-            let reply = try await c.send(String(decoding: body, as: UTF8.self))
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any] else {
-                return .refused(reason: "unreadable reply '\(reply.prefix(100))'", retry: true)
-            }
-            if let ack = object["ack"] as? NSNumber, ack.int64Value == reading.seq { return .acked }
-            let error = object["error"] as? String ?? "reply '\(reply.prefix(100))'"
+            let reply = try await c.send(String(decoding: body, as: UTF8.self), timeout: timeout)
+            if reply == "{\"ack\":\(reading.seq)}" { return .acked }
+            let object = (try? JSONSerialization.jsonObject(with: Data(reply.utf8))) as? [String: Any]
+            if let ack = object?["ack"] as? NSNumber, ack.int64Value == reading.seq { return .acked }
+            let error = object?["error"] as? String ?? "unreadable reply '\(reply.prefix(100))'"
             return .refused(reason: "nack: \(error)", retry: true)
         case .http(let c, let token):
             var headers = [("Content-Type", "application/json")]
             if let token { headers.append(("Authorization", "Bearer \(token)")) }
-            let reply = try await c.request(.POST, "/v1/readings", headers: headers, body: body)
+            let reply = try await c.request(.POST, "/v1/readings", headers: headers, body: body, timeout: timeout)
             switch reply.status {
             case 202: return .acked
             case 429, 500...599: return .refused(reason: "HTTP \(reply.status): \(reply.body.prefix(200))", retry: true)

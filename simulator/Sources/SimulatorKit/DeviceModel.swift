@@ -1,55 +1,94 @@
 import Foundation
 import PipelineCore
 
-/// An injected anomaly: the ground truth detection is scored against.
-public struct InjectedAnomaly: Sendable, Hashable {
-    public var deviceID: String
-    public var seq: Int64
-    public var metric: String
-    public var kind: String
-}
-
-/// A wristband's signals: heart rate and SpO2 around a per-device baseline,
-/// with slow drift and noise; at `anomalyRate` a reading carries a spike.
+/// A wristband: heart rate and SpO2 (see `MetricSignal`), and anomalies
+/// injected with ground truth. Every random draw comes from the device's own
+/// seeded generator in a fixed order, so a seed reproduces the same signals and
+/// the same anomalies at the same seqs, whenever the run happens.
+///
+/// `anomalyRate` is the probability that a reading starts an anomaly while none
+/// is under way: a spike (half of them), a level shift of 5–10 readings (three in
+/// ten) or a sensor dropout of 3–8 readings (one in five).
 public struct DeviceModel: Sendable {
     public let deviceID: String
     private var rng: SeededGenerator
     private let anomalyRate: Double
-    private let heartBase: Double
-    private let spo2Base: Double
-    private var drift = 0.0
+    private var signals: [MetricSignal]
+    private var episode: Episode?
     public private(set) var nextSeq: Int64
+
+    /// An anomaly that lasts several readings.
+    private enum Episode: Sendable {
+        case levelShift(metric: Int, offset: Double, remaining: Int)
+        case dropout(metric: Int, remaining: Int)
+    }
+
+    public static let metricNames = ["heart_rate", "spo2"]
 
     public init(deviceID: String, seed: UInt64, anomalyRate: Double, firstSeq: Int64) {
         self.deviceID = deviceID
         var rng = SeededGenerator(seed: seed)
-        heartBase = Double.random(in: 60...85, using: &rng)
-        spo2Base = Double.random(in: 96...98.5, using: &rng)
+        let peakHour = Double.random(in: 12...20, using: &rng) + Double(Int.random(in: -6...6, using: &rng))
+        signals = [MetricSignal.heartRate(using: &rng, peakHour: peakHour), MetricSignal.spo2(using: &rng, peakHour: peakHour)]
         self.rng = rng
         self.anomalyRate = anomalyRate
         nextSeq = firstSeq
     }
 
-    /// The next reading, and the anomaly injected into it if any.
-    public mutating func next(at date: Date) -> (Reading, InjectedAnomaly?) {
+    /// The next reading, measured at `date`, and what was injected into it.
+    public mutating func next(at date: Date) -> (Reading, [InjectedAnomaly]) {
         let seq = nextSeq
         nextSeq += 1
-        drift = drift * 0.98 + rng.gaussian() * 0.2
-        var heart = heartBase + drift + rng.gaussian() * 1.5
-        var spo2 = min(100, spo2Base + rng.gaussian() * 0.3)
-        var injected: InjectedAnomaly?
-        if Double.random(in: 0..<1, using: &rng) < anomalyRate {
-            if Bool.random(using: &rng) {
-                heart += Double.random(in: 35...60, using: &rng) * (Bool.random(using: &rng) ? 1 : -0.6)
-                injected = InjectedAnomaly(deviceID: deviceID, seq: seq, metric: "heart_rate", kind: "spike")
+        var values = signals.indices.map { signals[$0].next(at: date, using: &rng) }
+        var present = [Bool](repeating: true, count: signals.count)
+        var injected: [InjectedAnomaly] = []
+        func mark(_ metric: Int, _ kind: InjectedAnomaly.Kind) {
+            injected.append(InjectedAnomaly(deviceID: deviceID, seq: seq, metric: signals[metric].name, kind: kind))
+        }
+
+        if episode == nil, Double.random(in: 0..<1, using: &rng) < anomalyRate {
+            let metric = Int.random(in: 0..<signals.count, using: &rng)
+            let kind = Double.random(in: 0..<1, using: &rng)
+            if kind < 0.5 {
+                values[metric] += spike(metric)
+                mark(metric, .spike)
+            } else if kind < 0.8 {
+                episode = .levelShift(metric: metric, offset: shift(metric), remaining: Int.random(in: 5...10, using: &rng))
             } else {
-                spo2 -= Double.random(in: 8...15, using: &rng)
-                injected = InjectedAnomaly(deviceID: deviceID, seq: seq, metric: "spo2", kind: "spike")
+                episode = .dropout(metric: metric, remaining: Int.random(in: 3...8, using: &rng))
             }
         }
+        switch episode {
+        case .levelShift(let metric, let offset, let remaining):
+            values[metric] += offset
+            mark(metric, .levelShift)
+            episode = remaining > 1 ? .levelShift(metric: metric, offset: offset, remaining: remaining - 1) : nil
+        case .dropout(let metric, let remaining):
+            present[metric] = false
+            mark(metric, .dropout)
+            episode = remaining > 1 ? .dropout(metric: metric, remaining: remaining - 1) : nil
+        case nil:
+            break
+        }
+
+        var metrics: [String: Double] = [:]
+        for i in signals.indices where present[i] { metrics[signals[i].name] = signals[i].reported(values[i]) }
         let reading = Reading(
             deviceID: deviceID, seq: seq, ts: Timestamp.format(epochMicros: Int64(date.timeIntervalSince1970 * 1e6)),
-            metrics: ["heart_rate": (heart * 10).rounded() / 10, "spo2": (spo2 * 10).rounded() / 10])
+            metrics: metrics)
         return (reading, injected)
+    }
+
+    /// Far off the signal: heart rate up 30–55 bpm (or down 22–35), SpO2 down 6–12 points.
+    private mutating func spike(_ metric: Int) -> Double {
+        if signals[metric].name == "spo2" { return -Double.random(in: 6...12, using: &rng) }
+        return Bool.random(using: &rng) || Bool.random(using: &rng)
+            ? Double.random(in: 30...55, using: &rng) : -Double.random(in: 22...35, using: &rng)
+    }
+
+    /// A sustained offset: heart rate ±20–30 bpm, SpO2 down 4–7 points.
+    private mutating func shift(_ metric: Int) -> Double {
+        if signals[metric].name == "spo2" { return -Double.random(in: 4...7, using: &rng) }
+        return (Bool.random(using: &rng) ? 1 : -1) * Double.random(in: 20...30, using: &rng)
     }
 }

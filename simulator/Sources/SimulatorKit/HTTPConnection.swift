@@ -41,15 +41,17 @@ public final class HTTPConnection: Sendable {
         return HTTPConnection(channel: channel, host: host)
     }
 
-    /// Sends a request and returns the whole response.
+    /// Sends a request and returns the whole response; with a `timeout`, as `LineConnection.send`.
     public func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        timeout: TimeAmount? = nil
     ) async throws -> HTTPReply {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         for (k, v) in headers { head.headers.add(name: k, value: v) }
         if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
         let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
+        if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
         channel.writeAndFlush(Request(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise), promise: nil)
         return try await promise.futureResult.get()
     }

@@ -28,9 +28,12 @@ public final class LineConnection: Sendable {
         return LineConnection(channel: channel)
     }
 
-    /// Sends one line (a newline is appended) and returns the reply line.
-    public func send(_ line: String) async throws -> String {
+    /// Sends one line (a newline is appended) and returns the reply line. With a
+    /// `timeout`, a reply that does not come in time fails every pending request
+    /// with `ReplyTimeout` and closes the connection (later replies could not be matched).
+    public func send(_ line: String, timeout: TimeAmount? = nil) async throws -> String {
         let promise = channel.eventLoop.makePromise(of: String.self)
+        if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
         var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
         buffer.writeString(line)
         buffer.writeInteger(UInt8(ascii: "\n"))

@@ -1,22 +1,30 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
+import NIOCore
 import NIOSSL
 import PipelineCore
 
-/// Emulates a fleet: one task and one connection per device, a reading every
-/// interval (with a per-device phase), and the contract's retry rule: the same
-/// reading again after 1 s, 2 s … capped at 10 s, at most 10 retries, rotating
-/// through the targets; then it counts as failed. Nothing is dropped silently.
+/// Emulates a fleet: one task and one connection per device (on SwiftNIO's
+/// event loops, not a thread each), a reading every interval at a per-device
+/// phase with jitter, and the contract's retry rule: the same reading again
+/// after 1 s, 2 s … capped at 10 s, at most 10 retries, rotating through the
+/// targets; then it counts as failed. Nothing is dropped silently.
 public final class Simulator: Sendable {
     public let configuration: SimulatorConfiguration
     let logger: Logger
-    let stats = SimulatorStats()
+    let stats: SimulatorStats
     let tls: NIOSSLContext?
+    private let interval: NIOLockedValueBox<Duration>
+    private let clock = ContinuousClock()
+    private let startedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     public init(configuration: SimulatorConfiguration, logger: Logger) throws {
         precondition(!configuration.targets.isEmpty, "at least one target")
         self.configuration = configuration
         self.logger = logger
+        stats = SimulatorStats(keepsPairs: configuration.keepsAckedPairs)
+        interval = NIOLockedValueBox(configuration.interval)
         if configuration.targets.contains(where: \.usesTLS) {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
             if let ca = configuration.caFile {
@@ -29,131 +37,143 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// Changes the interval of every device from its next reading on (the benchmark ramps the rate with it).
+    public func setInterval(_ newValue: Duration) { interval.withLockedValue { $0 = newValue } }
+
     /// Runs every device until the duration is over (then waits for readings
     /// still being retried) or the task is cancelled, and returns the report.
-    public func run(status: (@Sendable (String) -> Void)? = nil) async -> SimulatorReport {
+    public func run() async -> SimulatorReport {
         let started = Date()
-        let clock = ContinuousClock()
         let start = clock.now
+        startedAt.withLockedValue { $0 = start }
         let end = configuration.duration.map { start + $0 }
-        await withTaskGroup(of: Void.self) { group in
-            if let status {
-                group.addTask { [self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(5))
-                        status(statusLine(elapsed: clock.now - start))
-                    }
-                }
+        await withTaskGroup(of: Void.self) { devices in
+            for i in 0..<configuration.devices {
+                devices.addTask { [self] in await runDevice(i, start: start, startDate: started, end: end) }
             }
-            await withTaskGroup(of: Void.self) { devices in
-                for i in 0..<configuration.devices {
-                    devices.addTask { [self] in await runDevice(i, start: start, end: end) }
-                }
-            }
-            group.cancelAll()
         }
         return SimulatorReport(configuration: configuration, stats: stats.snapshot, startedAt: started, finishedAt: Date())
     }
 
-    /// One line for humans: rate, acked, retries, failures, p99 ack latency.
-    public func statusLine(elapsed: Duration) -> String {
-        let c = stats.counters
-        let seconds = max(Double(elapsed.components.seconds), 1)
-        let p99 = c.p99.map { String(format: "%.1f ms", $0) } ?? "-"
-        return String(
-            format: "%4.0fs  sent %d  acked %d (%.1f/s)  retries %d  failed %d  p99 ack %@", seconds, c.sent, c.acked,
-            Double(c.acked) / seconds, c.retries, c.failed, p99)
+    /// The run's counters, with the rate and p99 since the previous call: call it from one place.
+    public func status() -> SimulatorStatus {
+        let now = clock.now
+        let (s, windowAcked, windowLatency) = stats.takeWindow()
+        let start = startedAt.withLockedValue { $0 } ?? now
+        let since = lastStatus.withLockedValue { last -> ContinuousClock.Instant in
+            defer { last = now }
+            return last ?? start
+        }
+        let seconds = max((now - since) / .seconds(1), 0.001)
+        return SimulatorStatus(
+            elapsed: now - start, sent: s.sent, acked: s.acked, failed: s.failed, retries: s.retries, connected: s.connected,
+            ackedPerSecond: Double(windowAcked) / seconds, p99Ms: windowLatency.percentile(0.99))
     }
 
-    private func runDevice(_ index: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant?) async {
+    private let lastStatus = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+
+    /// A device's connection and where it is in the target rotation.
+    private struct Link {
+        var current: DeviceLink?
+        var target: Int
+    }
+
+    private func runDevice(_ index: Int, start: ContinuousClock.Instant, startDate: Date, end: ContinuousClock.Instant?) async {
         let id = configuration.deviceID(index)
         var model = DeviceModel(
             deviceID: id, seed: configuration.seed &* 1_000_003 &+ UInt64(index), anomalyRate: configuration.anomalyRate,
             firstSeq: configuration.seqStart)
-        var phaseRNG = SeededGenerator(seed: configuration.seed ^ UInt64(index) &* 0x9E37_79B9)
-        let phase = configuration.interval * Double.random(in: 0..<1, using: &phaseRNG)
-        var targetIndex = index % configuration.targets.count
-        var link: DeviceLink?
-        var next = start + phase
+        var timing = SeededGenerator(seed: (configuration.seed ^ 0x5EED) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
+        var link = Link(current: nil, target: index % configuration.targets.count)
+
+        // What the device buffered before the start, oldest first.
+        let historyStep = configuration.interval / .seconds(1)
+        for i in 0..<configuration.history where !Task.isCancelled {
+            let (reading, injected) = model.next(at: startDate - Double(configuration.history - i) * historyStep)
+            await deliver(reading, injected, device: index, id: id, link: &link)
+        }
+
+        var slot = start + interval.withLockedValue { $0 } * Double.random(in: 0..<1, using: &timing)
         while !Task.isCancelled {
-            if let end, next >= end { break }
-            try? await Task.sleep(until: next, clock: .continuous)
+            let step = interval.withLockedValue { $0 }
+            let at = slot + step * (configuration.jitter * Double.random(in: -1...1, using: &timing))
+            if let end, at >= end { break }
+            try? await Task.sleep(until: at, clock: .continuous)
             if Task.isCancelled { break }
             let (reading, injected) = model.next(at: Date())
-            stats.sent(injected)
-            var attempt = 0
-            while true {
-                let t0 = ContinuousClock.now
-                var cause: String
-                var retryable = true
-                do {
-                    if link == nil || link?.isActive == false {
-                        await link?.close()
-                        link = try await DeviceLink.connect(
-                            configuration.targets[targetIndex], tls: tls, token: configuration.tokens[id])
-                    }
-                    let outcome = try await withDeadline(configuration.replyTimeout) { [link] in try await link!.send(reading) }
-                    if case .refused(let reason, let retry) = outcome {
-                        cause = reason
-                        retryable = retry
-                    } else {
-                        let ms = Double((ContinuousClock.now - t0) / .microseconds(1)) / 1000
-                        stats.acked(id, reading.seq, latencyMs: ms)
-                        break
-                    }
-                } catch let refused as AuthRefused {
-                    cause = refused.description
-                    retryable = !refused.reply.contains("\"unauthorized\"")
-                } catch {
-                    cause = "\(error)"
-                    await link?.close()
-                    link = nil
-                }
-                if Task.isCancelled {
-                    stats.failed()
-                    logger.warning("reading interrupted", metadata: ["device": "\(id)", "seq": "\(reading.seq)"])
-                    break
-                }
-                attempt += 1
-                guard retryable, let delay = configuration.retry.delay(beforeRetry: attempt) else {
-                    stats.failed()
-                    logger.warning(
-                        "reading failed", metadata: ["device": "\(id)", "seq": "\(reading.seq)", "attempts": "\(attempt)", "cause": "\(cause)"])
-                    break
-                }
-                stats.retried()
-                await link?.close()
-                link = nil
-                targetIndex = (targetIndex + 1) % configuration.targets.count
-                logger.info(
-                    "retry",
-                    metadata: [
-                        "device": "\(id)", "seq": "\(reading.seq)", "attempt": "\(attempt)", "cause": "\(cause)",
-                        "wait": "\(delay)", "target": "\(configuration.targets[targetIndex])",
-                    ])
-                try? await Task.sleep(for: delay)
-            }
-            next = next + configuration.interval
-            let now = ContinuousClock.now
-            while next < now { next = next + configuration.interval }
+            await deliver(reading, injected, device: index, id: id, link: &link)
+            // A device that spent longer than its interval retrying measures again at its next slot.
+            slot = slot + step
+            let now = clock.now
+            if slot < now { slot = slot + step * ((now - slot) / step).rounded(.up) }
         }
-        await link?.close()
+        if let current = link.current {
+            await current.close()
+            stats.connectionClosed()
+        }
     }
-}
 
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "no reply in time" }
-}
-
-/// Runs `body`, throwing `DeadlineExceeded` if it takes longer than `timeout`.
-func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw DeadlineExceeded()
+    /// Delivers one reading under the retry rule: acked, or counted failed.
+    private func deliver(_ reading: Reading, _ injected: [InjectedAnomaly], device: Int, id: String, link: inout Link) async {
+        stats.sent(injected)
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.replyTimeout / .nanoseconds(1)))
+        var attempt = 0
+        while true {
+            let t0 = clock.now
+            var cause: String
+            var retryable = true
+            do {
+                if let current = link.current, !current.isActive {
+                    await current.close()
+                    stats.connectionClosed()
+                    link.current = nil
+                }
+                if link.current == nil {
+                    link.current = try await DeviceLink.connect(
+                        configuration.targets[link.target], tls: tls, token: configuration.tokens[id], timeout: timeout)
+                    stats.connectionOpened()
+                }
+                switch try await link.current!.send(reading, timeout: timeout) {
+                case .acked:
+                    stats.acked(device: device, seq: reading.seq, latencyMs: (clock.now - t0) / .milliseconds(1))
+                    return
+                case .refused(let reason, let retry):
+                    cause = reason
+                    retryable = retry
+                }
+            } catch let refused as AuthRefused {
+                cause = refused.description
+                retryable = !refused.reply.contains("\"unauthorized\"")
+            } catch {
+                cause = "\(error)"
+            }
+            if Task.isCancelled {
+                stats.failed()
+                logger.warning("reading interrupted", metadata: ["device": "\(id)", "seq": "\(reading.seq)"])
+                return
+            }
+            attempt += 1
+            guard retryable, let delay = configuration.retry.delay(beforeRetry: attempt) else {
+                stats.failed()
+                logger.warning(
+                    "reading failed",
+                    metadata: ["device": "\(id)", "seq": "\(reading.seq)", "attempts": "\(attempt)", "cause": "\(cause)"])
+                return
+            }
+            stats.retried()
+            if let current = link.current {
+                await current.close()
+                stats.connectionClosed()
+                link.current = nil
+            }
+            link.target = (link.target + 1) % configuration.targets.count
+            logger.info(
+                "retry",
+                metadata: [
+                    "device": "\(id)", "seq": "\(reading.seq)", "attempt": "\(attempt)", "cause": "\(cause)",
+                    "wait": "\(delay)", "target": "\(configuration.targets[link.target])",
+                ])
+            try? await Task.sleep(for: delay)
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

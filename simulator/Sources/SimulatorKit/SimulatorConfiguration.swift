@@ -1,6 +1,6 @@
 import PipelineCore
 
-/// One simulator run.
+/// One simulator run; `simulator --help` documents each setting.
 public struct SimulatorConfiguration: Sendable {
     public var devices: Int
     /// Seconds between readings of one device.
@@ -22,12 +22,20 @@ public struct SimulatorConfiguration: Sendable {
     public var insecure: Bool
     /// Device id → token, for ingest with device authentication on.
     public var tokens: [String: String]
+    /// Readings each device uploads first, dated one interval apart before the start, as a
+    /// device does with what it buffered offline; gives the anomaly rule its history at once.
+    public var history: Int
+    /// Each reading is sent up to this fraction of the interval early or late.
+    public var jitter: Double
+    /// Keep every acknowledged (device, seq) for the report; off for long load runs.
+    public var keepsAckedPairs: Bool
 
     public init(
         devices: Int = 100, interval: Duration = .seconds(10), targets: [Target], duration: Duration? = .seconds(60),
         anomalyRate: Double = 0.01, seed: UInt64 = 1, devicePrefix: String = "dev-", seqStart: Int64,
         retry: RetrySchedule = .default, replyTimeout: Duration = .seconds(15), caFile: String? = nil,
-        insecure: Bool = false, tokens: [String: String] = [:]
+        insecure: Bool = false, tokens: [String: String] = [:], history: Int = 0, jitter: Double = 0.1,
+        keepsAckedPairs: Bool = true
     ) {
         self.devices = devices
         self.interval = interval
@@ -42,6 +50,9 @@ public struct SimulatorConfiguration: Sendable {
         self.caFile = caFile
         self.insecure = insecure
         self.tokens = tokens
+        self.history = history
+        self.jitter = jitter
+        self.keepsAckedPairs = keepsAckedPairs
     }
 
     public func deviceID(_ index: Int) -> String {

@@ -1,17 +1,19 @@
 import Foundation
 
-/// What a run saw, written as the `--report` JSON.
+/// What a run saw, written as the `--report` JSON (the contract's fields, and
+/// what `simulator score` needs to judge detection against the ground truth).
 public struct SimulatorReport: Sendable {
     public var sent: Int
     public var acked: Int
     public var failed: Int
     public var retries: Int
-    public var latencyMs: [String: Double]
+    public var maxConnected: Int
+    public var latency: LatencyHistogram
     public var injected: [InjectedAnomaly]
-    public var ackedPairs: [(String, Int64)]
-    let configuration: SimulatorConfiguration
-    let startedAt: Date
-    let finishedAt: Date
+    let pairs: [SimulatorStats.AckedPair]
+    public let configuration: SimulatorConfiguration
+    public let startedAt: Date
+    public let finishedAt: Date
 
     init(configuration: SimulatorConfiguration, stats: SimulatorStats.State, startedAt: Date, finishedAt: Date) {
         self.configuration = configuration
@@ -21,41 +23,62 @@ public struct SimulatorReport: Sendable {
         acked = stats.acked
         failed = stats.failed
         retries = stats.retries
+        maxConnected = stats.maxConnected
+        latency = stats.latency
         injected = stats.injected
-        ackedPairs = stats.ackedPairs
-        let sorted = stats.latenciesMs.sorted()
-        var latency: [String: Double] = [:]
-        for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
-            if let v = SimulatorStats.percentile(sorted, p) { latency[name] = (v * 100).rounded() / 100 }
-        }
-        latencyMs = latency
+        pairs = stats.ackedPairs
     }
 
-    /// The report as JSON. With `ackedPairsFile`, the pairs go there as CSV lines instead.
+    /// Acknowledged (device_id, seq), in the order the acks came (empty when the run did not keep them).
+    public var ackedPairs: [(String, Int64)] {
+        pairs.map { (configuration.deviceID(Int($0.device)), $0.seq) }
+    }
+
+    /// p50, p90, p99 and max of the ack latency in ms, two decimals.
+    public var latencyMs: [String: Double] {
+        var out: [String: Double] = [:]
+        for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
+            if let v = latency.percentile(p) { out[name] = (v * 100).rounded() / 100 }
+        }
+        return out
+    }
+
+    /// The report as JSON. With `ackedPairsFile`, the pairs go there as `device_id,seq` CSV lines instead.
     public func json(ackedPairsFile: String? = nil) throws -> Data {
         let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var kinds: [String: Int] = [:]
+        for a in injected { kinds[a.kind.rawValue, default: 0] += 1 }
         var object: [String: Any] = [
             "devices": configuration.devices,
-            "interval_s": Double(configuration.interval.components.seconds),
+            "device_prefix": configuration.devicePrefix,
+            "interval_s": configuration.interval / .seconds(1),
+            "history": configuration.history,
+            "jitter": configuration.jitter,
             "targets": configuration.targets.map(\.description),
             "anomaly_rate": configuration.anomalyRate,
             "seed": configuration.seed,
             "seq_start": configuration.seqStart,
+            "metrics": DeviceModel.metricNames,
             "started_at": iso.string(from: startedAt),
             "finished_at": iso.string(from: finishedAt),
             "sent": sent, "acked": acked, "failed": failed, "retries": retries,
+            "max_connected": maxConnected,
             "ack_latency_ms": latencyMs,
+            "injected_by_kind": kinds,
             "injected_anomalies": injected.map {
-                ["device_id": $0.deviceID, "seq": $0.seq, "metric": $0.metric, "kind": $0.kind] as [String: Any]
+                ["device_id": $0.deviceID, "seq": $0.seq, "metric": $0.metric, "kind": $0.kind.rawValue] as [String: Any]
             },
         ]
-        if let duration = configuration.duration { object["duration_s"] = Double(duration.components.seconds) }
+        if let duration = configuration.duration { object["duration_s"] = duration / .seconds(1) }
         if let file = ackedPairsFile {
-            let csv = ackedPairs.map { "\($0.0),\($0.1)\n" }.joined()
+            var csv = ""
+            csv.reserveCapacity(pairs.count * 24)
+            for p in pairs { csv += "\(configuration.deviceID(Int(p.device))),\(p.seq)\n" }
             try Data(csv.utf8).write(to: URL(fileURLWithPath: file))
             object["acked_pairs_file"] = file
         } else {
-            object["acked_pairs"] = ackedPairs.map { [$0.0, $0.1] as [Any] }
+            object["acked_pairs"] = pairs.map { [configuration.deviceID(Int($0.device)), $0.seq] as [Any] }
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }

@@ -1,50 +1,76 @@
 import NIOConcurrencyHelpers
 
-/// Counters of a run, shared by every device task.
+/// Counters of a run, shared by every device task. Latencies go into
+/// histograms, so memory stays flat however long the run.
 final class SimulatorStats: Sendable {
     struct State {
         var sent = 0
         var acked = 0
         var failed = 0
         var retries = 0
-        var latenciesMs: [Double] = []
+        var connected = 0
+        var maxConnected = 0
+        var latency = LatencyHistogram()
         var injected: [InjectedAnomaly] = []
-        var ackedPairs: [(String, Int64)] = []
+        /// Device index and seq of each acknowledged reading, when the run keeps them.
+        var ackedPairs: [AckedPair] = []
+        /// Since the last status: acked count and latencies.
+        var windowAcked = 0
+        var windowLatency = LatencyHistogram()
+    }
+
+    struct AckedPair: Sendable {
+        var device: Int32
+        var seq: Int64
     }
 
     private let state = NIOLockedValueBox(State())
+    let keepsPairs: Bool
 
-    func sent(_ injected: InjectedAnomaly?) {
+    init(keepsPairs: Bool) { self.keepsPairs = keepsPairs }
+
+    func sent(_ injected: [InjectedAnomaly]) {
         state.withLockedValue {
             $0.sent += 1
-            if let injected { $0.injected.append(injected) }
+            if !injected.isEmpty { $0.injected += injected }
         }
     }
 
-    func acked(_ deviceID: String, _ seq: Int64, latencyMs: Double) {
+    func acked(device: Int, seq: Int64, latencyMs: Double) {
+        let keepsPairs = self.keepsPairs
         state.withLockedValue {
             $0.acked += 1
-            $0.latenciesMs.append(latencyMs)
-            $0.ackedPairs.append((deviceID, seq))
+            $0.windowAcked += 1
+            $0.latency.record(ms: latencyMs)
+            $0.windowLatency.record(ms: latencyMs)
+            if keepsPairs { $0.ackedPairs.append(AckedPair(device: Int32(device), seq: seq)) }
         }
     }
 
     func retried() { state.withLockedValue { $0.retries += 1 } }
     func failed() { state.withLockedValue { $0.failed += 1 } }
 
-    var snapshot: State { state.withLockedValue { $0 } }
-
-    /// Counters only, cheap enough for a status line.
-    var counters: (sent: Int, acked: Int, failed: Int, retries: Int, p99: Double?) {
-        state.withLockedValue { s in
-            let recent = s.latenciesMs.suffix(5000).sorted()
-            return (s.sent, s.acked, s.failed, s.retries, Self.percentile(recent, 0.99))
+    func connectionOpened() {
+        state.withLockedValue {
+            $0.connected += 1
+            $0.maxConnected = max($0.maxConnected, $0.connected)
         }
     }
 
-    static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
-        return sorted[min(max(rank, 0), sorted.count - 1)]
+    func connectionClosed() { state.withLockedValue { $0.connected -= 1 } }
+
+    var snapshot: State { state.withLockedValue { $0 } }
+
+    /// Counters, plus the acked count and latencies since the previous call (which it resets).
+    func takeWindow() -> (state: State, windowAcked: Int, windowLatency: LatencyHistogram) {
+        state.withLockedValue { s in
+            var copy = s
+            copy.ackedPairs = []
+            copy.injected = []
+            let window = (s.windowAcked, s.windowLatency)
+            s.windowAcked = 0
+            s.windowLatency = LatencyHistogram()
+            return (copy, window.0, window.1)
+        }
     }
 }

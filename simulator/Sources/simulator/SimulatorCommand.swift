@@ -1,116 +1,15 @@
 import ArgumentParser
 import Foundation
-import Logging
-import SimulatorKit
 
-/// Emulates a fleet of devices against the ingest endpoints and reports what it saw.
+/// The device simulator: `run` (the default) emulates a fleet, `score` judges
+/// the pipeline's detection against what a run injected.
 @main
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulator",
-        abstract: "Emulate devices sending readings, with the contract's retry rule and injected anomalies.",
-        discussion: "Every option can also be set by the environment variable named in its help.")
-
-    @Option(help: "Number of devices, each with its own connection (env: SIM_DEVICES).")
-    var devices: Int = env("SIM_DEVICES").flatMap(Int.init) ?? 100
-
-    @Option(help: "Seconds between readings of a device (env: SIM_INTERVAL).")
-    var interval: Double = env("SIM_INTERVAL").flatMap(Double.init) ?? 10
-
-    @Option(help: "Comma-separated tcp://, tls://, http:// or https:// host:port targets (env: SIM_TARGETS).")
-    var targets: String = env("SIM_TARGETS") ?? "tcp://127.0.0.1:7070"
-
-    @Option(help: "Seconds to produce readings; 0 runs until interrupted (env: SIM_DURATION).")
-    var duration: Double = env("SIM_DURATION").flatMap(Double.init) ?? 60
-
-    @Option(help: "Probability that a reading carries an injected anomaly (env: SIM_ANOMALY_RATE).")
-    var anomalyRate: Double = env("SIM_ANOMALY_RATE").flatMap(Double.init) ?? 0.01
-
-    @Option(help: "Random seed; the same seed gives the same signals and anomalies (env: SIM_SEED).")
-    var seed: UInt64 = env("SIM_SEED").flatMap { UInt64($0) } ?? 1
-
-    @Option(help: "Device id prefix (env: SIM_DEVICE_PREFIX).")
-    var devicePrefix: String = env("SIM_DEVICE_PREFIX") ?? "dev-"
-
-    @Option(help: "First seq of each device; default: the start time in milliseconds (env: SIM_SEQ_START).")
-    var seqStart: Int64 = env("SIM_SEQ_START").flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970 * 1000)
-
-    @Option(help: "Write the JSON report here (env: SIM_REPORT).")
-    var report: String = env("SIM_REPORT") ?? ""
-
-    @Option(help: "Write acknowledged (device_id,seq) pairs here as CSV instead of inline in the report.")
-    var ackedFile: String = env("SIM_ACKED_FILE") ?? ""
-
-    @Option(help: "PEM CA certificate to trust for TLS targets (env: SIM_CA_FILE).")
-    var caFile: String = env("SIM_CA_FILE") ?? ""
-
-    @Flag(help: "Do not verify TLS certificates (local experiments only).")
-    var insecure = false
-
-    @Option(help: "CSV file of `device_id,token` lines (from `pipeline token issue`) (env: SIM_TOKENS).")
-    var tokens: String = env("SIM_TOKENS") ?? ""
-
-    @Flag(name: .customLong("print-device-ids"), help: "Print the device ids of this configuration, one per line, and exit (to issue their tokens).")
-    var printDeviceIDs = false
-
-    @Option(help: "Log level (env: LOG_LEVEL).")
-    var logLevel: String = env("LOG_LEVEL") ?? "info"
-
-    func validate() throws {
-        guard devices >= 1 else { throw ValidationError("--devices must be at least 1") }
-        guard interval > 0 else { throw ValidationError("--interval must be positive") }
-        guard (0...1).contains(anomalyRate) else { throw ValidationError("--anomaly-rate must be within 0...1") }
-        guard duration >= 0 else { throw ValidationError("--duration must not be negative") }
-        for t in targets.split(separator: ",") where Target(String(t)) == nil {
-            throw ValidationError("bad target '\(t)'; use tcp://host:port, tls://, http:// or https://")
-        }
-    }
-
-    func run() async throws {
-        var logger = Logger(label: "simulator")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var config = SimulatorConfiguration(
-            devices: devices, interval: .milliseconds(Int64(interval * 1000)),
-            targets: targets.split(separator: ",").compactMap { Target(String($0)) },
-            duration: duration > 0 ? .milliseconds(Int64(duration * 1000)) : nil, anomalyRate: anomalyRate, seed: seed,
-            devicePrefix: devicePrefix, seqStart: seqStart, caFile: caFile.isEmpty ? nil : caFile, insecure: insecure)
-        if printDeviceIDs {
-            for i in 0..<devices { print(config.deviceID(i)) }
-            return
-        }
-        if !tokens.isEmpty {
-            guard let text = try? String(contentsOfFile: tokens, encoding: .utf8) else {
-                throw ValidationError("cannot read the tokens file '\(tokens)'")
-            }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let parts = line.split(separator: ",", maxSplits: 1)
-                if parts.count == 2 { config.tokens[String(parts[0])] = String(parts[1]) }
-            }
-        }
-        let simulator = try Simulator(configuration: config, logger: logger)
-        logger.info("starting", metadata: ["devices": "\(devices)", "targets": "\(targets)", "interval": "\(interval)s"])
-        let run = Task {
-            await simulator.run { line in
-                FileHandle.standardError.write(Data("simulator: \(line)\n".utf8))
-            }
-        }
-        // Ctrl-C or SIGTERM: stop sending, count readings still in flight as failed, write the report.
-        let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { run.cancel() }
-            source.resume()
-            return source
-        }
-        let result = await run.value
-        signals.forEach { $0.cancel() }
-        if !report.isEmpty {
-            try result.json(ackedPairsFile: ackedFile.isEmpty ? nil : ackedFile).write(to: URL(fileURLWithPath: report))
-        }
-        print("sent \(result.sent) acked \(result.acked) failed \(result.failed) retries \(result.retries) "
-            + "p50 \(result.latencyMs["p50"] ?? 0) ms p99 \(result.latencyMs["p99"] ?? 0) ms "
-            + "injected \(result.injected.count)")
-    }
+        abstract: "Emulate a fleet of devices against ingest, and score anomaly detection against the injected ground truth.",
+        discussion: "Without a subcommand, `run` is meant: `simulator --devices 100 --interval 10 …`.",
+        subcommands: [RunCommand.self, ScoreCommand.self], defaultSubcommand: RunCommand.self)
 }
 
 func env(_ name: String) -> String? {

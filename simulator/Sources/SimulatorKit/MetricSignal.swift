@@ -1,0 +1,70 @@
+import Foundation
+
+/// One physiological signal of a device: a personal baseline, a daily rhythm,
+/// slow drift (a mean-reverting random walk) and measurement noise, clipped
+/// to what the sensor can report and rounded as a sensor would.
+///
+/// The noise is bounded (triangular: a wristband reports an average over several
+/// beats, so a single reading does not jump on its own) and the drift is slow
+/// next to the 200-reading window. Normal readings then stay inside the anomaly
+/// rule's band, and a flag on one is a real false alarm. With Gaussian noise the
+/// rule's threshold of 3.5 alone flags about 0.05 % of normal values: at the
+/// default anomaly rate that would cost spikes about 15 points of precision.
+struct MetricSignal: Sendable {
+    let name: String
+    let baseline: Double
+    /// Half the day's swing; peaks at `peakHour` (UTC, shifted per device as a time zone would).
+    let dailyAmplitude: Double
+    let peakHour: Double
+    /// Stationary standard deviation of the drift and how much of it survives one reading.
+    let driftSD: Double
+    let driftCorrelation: Double
+    /// The noise lies within ± this.
+    let noiseHalfWidth: Double
+    let range: ClosedRange<Double>
+    private var drift = 0.0
+
+    init(
+        name: String, baseline: Double, dailyAmplitude: Double, peakHour: Double, driftSD: Double,
+        driftCorrelation: Double, noiseHalfWidth: Double, range: ClosedRange<Double>
+    ) {
+        self.name = name
+        self.baseline = baseline
+        self.dailyAmplitude = dailyAmplitude
+        self.peakHour = peakHour
+        self.driftSD = driftSD
+        self.driftCorrelation = driftCorrelation
+        self.noiseHalfWidth = noiseHalfWidth
+        self.range = range
+    }
+
+    /// A wristband's heart rate (bpm): resting 58–82, ±4–8 over the day, noise within ±4–5.
+    static func heartRate(using rng: inout SeededGenerator, peakHour: Double) -> MetricSignal {
+        MetricSignal(
+            name: "heart_rate", baseline: .random(in: 58...82, using: &rng), dailyAmplitude: .random(in: 4...8, using: &rng),
+            peakHour: peakHour, driftSD: 0.8, driftCorrelation: 0.9995, noiseHalfWidth: .random(in: 4...5, using: &rng),
+            range: 25...230)
+    }
+
+    /// Oxygen saturation (%): 95.5–98, a small daily swing, noise within ±0.6–0.8, never above 100.
+    static func spo2(using rng: inout SeededGenerator, peakHour: Double) -> MetricSignal {
+        MetricSignal(
+            name: "spo2", baseline: .random(in: 95.5...98, using: &rng), dailyAmplitude: .random(in: 0.1...0.4, using: &rng),
+            peakHour: peakHour, driftSD: 0.15, driftCorrelation: 0.9995, noiseHalfWidth: .random(in: 0.6...0.8, using: &rng),
+            range: 50...100)
+    }
+
+    /// The undisturbed value at `date`; advances the drift by one reading.
+    mutating func next(at date: Date, using rng: inout SeededGenerator) -> Double {
+        drift = drift * driftCorrelation + rng.gaussian() * driftSD * (1 - driftCorrelation * driftCorrelation).squareRoot()
+        let hour = (date.timeIntervalSince1970 / 3600).truncatingRemainder(dividingBy: 24)
+        let rhythm = dailyAmplitude * cos(2 * .pi * (hour - peakHour) / 24)
+        let noise = (Double.random(in: -1...1, using: &rng) + Double.random(in: -1...1, using: &rng)) / 2 * noiseHalfWidth
+        return baseline + rhythm + drift + noise
+    }
+
+    /// As the sensor reports it: within its range, one decimal.
+    func reported(_ value: Double) -> Double {
+        (min(max(value, range.lowerBound), range.upperBound) * 10).rounded() / 10
+    }
+}

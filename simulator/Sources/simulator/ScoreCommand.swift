@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import NIOSSL
+import SimulatorKit
+
+/// Judges detection: the anomalies the alerts API serves against what a run's
+/// report says was injected. Run it once the analyzer has caught up.
+struct ScoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Print precision, recall, F1 and detection delay of the pipeline against a run's injected anomalies.",
+        discussion: """
+            Reads the --report of a `simulator run` and every anomaly the alerts API lists as detected since that \
+            run started. Exits 1 when --require is given and a precision or recall of spikes or level shifts is below it.
+            """)
+
+    @Option(help: "The report written by `simulator run --report` (env: SIM_REPORT).")
+    var report: String = env("SIM_REPORT") ?? ""
+
+    @Option(help: "Base URL of the alerts service (env: ALERTS_URL).")
+    var alerts: String = env("ALERTS_URL") ?? "http://127.0.0.1:8080"
+
+    @Option(help: "Earlier readings a metric needs before it is scored; the rule's minimum history (env: ANOMALY_MIN_HISTORY).")
+    var minHistory: Int = env("ANOMALY_MIN_HISTORY").flatMap(Int.init) ?? 30
+
+    @Option(help: "Also write the figures as JSON here.")
+    var json: String = ""
+
+    @Option(help: "Fail unless precision and recall of spikes and level shifts are at least this.")
+    var require: Double?
+
+    @Option(help: "PEM CA certificate to trust for an https alerts URL.")
+    var caFile: String = ""
+
+    func validate() throws {
+        guard !report.isEmpty else { throw ValidationError("--report is required") }
+        guard minHistory >= 0 else { throw ValidationError("--min-history must not be negative") }
+        if let require, !(0...1).contains(require) { throw ValidationError("--require must be within 0...1") }
+    }
+
+    func run() async throws {
+        let record = try RunRecord(reportAt: report)
+        var tls: NIOSSLContext?
+        if alerts.hasPrefix("https") {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if !caFile.isEmpty { configuration.trustRoots = .file(caFile) }
+            tls = try NIOSSLContext(configuration: configuration)
+        }
+        let feed = try AnomalyFeed(url: alerts, tls: tls)
+        let devices = Set(record.acked.map(\.deviceID))
+        let flagged = try await feed.anomalies(detectedSince: record.startedAt.addingTimeInterval(-1), devices: devices)
+        let score = DetectionScore(record: record, flagged: flagged, minHistory: minHistory)
+        print(score.text)
+        if !json.isEmpty {
+            try JSONSerialization.data(withJSONObject: score.json, options: [.prettyPrinted, .sortedKeys])
+                .write(to: URL(fileURLWithPath: json))
+        }
+        if let require {
+            for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly {
+                let x = score.byKind[kind] ?? DetectionScore.Figures()
+                guard (x.precision ?? 0) >= require, (x.recall ?? 0) >= require else {
+                    print("below the required \(require) for \(kind.rawValue)")
+                    throw ExitCode(1)
+                }
+            }
+        }
+    }
+}
