@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: builds the release binaries, starts a private stack (temp dir,
 # free loopback ports), runs the benchmarks and writes bench-results.json.
-# BENCH_ONLY=name,… runs a subset (raw_confirm, ingest_tcp, ingest_https, ingest_https_batch, analyzer_drain, alerts);
+# BENCH_ONLY=name,… runs a subset (raw_confirm, ingest_tcp, ingest_https, ingest_https_batch, analyzer_drain, alerts, e2e);
+# BENCH_E2E_DEVICES sets the fleet of the end-to-end ramp (default 10000);
 # BENCH_SECONDS sets the length of each load phase (default 10).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,6 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 echo "bench: building (release)…" >&2
 swift build -c release --product bench
+swift build -c release --product pipeline
 BIN="$(swift build -c release --show-bin-path)"
 
 source scripts/private-stack.sh
@@ -18,4 +20,4 @@ export BENCH_TLS_CERT="$STACK_DIR/cert.pem" BENCH_TLS_KEY="$STACK_DIR/key.pem"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BENCH_TLS_KEY" -out "$BENCH_TLS_CERT" -days 2 \
   -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
-"$BIN/bench"
+BENCH_BIN="$BIN" "$BIN/bench"

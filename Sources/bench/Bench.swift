@@ -175,6 +175,51 @@ struct Bench {
             table.append(("  seeding the database", String(format: "%.0f s", f.seedSeconds)))
         }
 
+        if wanted("e2e") {
+            guard let binDir = env("BENCH_BIN"), let stackDir = env("STACK_DIR") else {
+                throw BenchError("the e2e part needs BENCH_BIN and STACK_DIR (run it through `make bench`)")
+            }
+            let devices = Int(env("BENCH_E2E_DEVICES") ?? "") ?? 10_000
+            let f = try await EndToEndBench.run(
+                amqpURL: amqpURL, adminURL: databaseURL, binDir: binDir, stackDir: stackDir, tag: suffix, devices: devices,
+                seconds: seconds, logger: logger)
+            let best = f.best
+            results["e2e_sustained_per_s"] = best.map { $0.ackedPerSecond.rounded() } ?? 0
+            results["e2e_devices"] = f.steps.compactMap(\.connectedAtIngest).max() ?? 0
+            results["e2e_ack_p99_ms"] = best?.ackP99Ms.map(round2)
+            results["e2e_stored_p99_ms"] = best?.storedP99Ms.map { $0.rounded() }
+            results["e2e_memory_mib"] = best?.memoryMiB
+            results["e2e_steps"] = f.steps.map { s -> [String: Any] in
+                var o: [String: Any] = [
+                    "offered_per_s": s.offered, "acked_per_s": s.ackedPerSecond.rounded(), "failed": s.failed,
+                    "retries": s.retries, "sustained": s.sustained, "memory_mib": s.memoryMiB, "cpu_percent": s.cpuPercent,
+                ]
+                if let v = s.ackP99Ms { o["ack_p99_ms"] = round2(v) }
+                if let v = s.storedP99Ms { o["stored_p99_ms"] = v.rounded() }
+                if let v = s.connectedAtIngest { o["connected"] = v }
+                if !s.problems.isEmpty { o["problems"] = s.problems }
+                return o
+            }
+            table.append((
+                "end to end: \(devices) devices over TCP, acked and committed (highest sustained step)",
+                best.map { String(format: "%.0f readings/s", $0.ackedPerSecond) } ?? "no step sustained"
+            ))
+            if let best {
+                table.append((
+                    "  p99 ack / p99 measured-to-committed",
+                    String(format: "%.1f ms / %.0f ms", best.ackP99Ms ?? .nan, best.storedP99Ms ?? .nan)
+                ))
+                table.append(("  devices connected at ingest", "\(best.connectedAtIngest ?? 0)"))
+                let memory = best.memoryMiB.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value.rounded()))" }
+                table.append(("  resident memory, MiB", memory.joined(separator: ", ")))
+            }
+            if let stop = f.steps.last, !stop.sustained {
+                table.append((
+                    "  stopped at \(Int(stop.offered))/s offered", stop.problems.joined(separator: "; ")
+                ))
+            }
+        }
+
         // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
         var merged = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))) as? [String: Any] ?? [:]
         for (k, v) in results { merged[k] = v }

@@ -1,0 +1,206 @@
+import AMQPClient
+import DeviceAuth
+import Foundation
+import Logging
+import PipelineCore
+import SQL
+import SimulatorKit
+import Storage
+
+/// The whole pipeline on this machine: ingest, analyzer and alerts as processes
+/// of their own, the broker and the database, and a simulated fleet (10,000
+/// devices by default, each with its own TCP connection and token) in this
+/// process. The offered rate climbs step by step; a step is sustained when every
+/// reading was acknowledged (no failures), the p99 ack latency stayed within
+/// 100 ms, at least 95 % of the offered rate was acknowledged, and the readings
+/// were committed to the database within 2 s of being measured (p99 of
+/// `stored_at − ts`). The ramp stops at the first step that is not.
+enum EndToEndBench {
+    struct Step {
+        var offered: Double
+        var ackedPerSecond = 0.0
+        var ackP99Ms: Double?
+        var failed = 0
+        var retries = 0
+        var stored = 0
+        var acked = 0
+        var storedP99Ms: Double?
+        var connectedAtIngest: Int?
+        var memoryMiB: [String: Double] = [:]
+        /// Share of one core each service used during the step.
+        var cpuPercent: [String: Double] = [:]
+        var problems: [String] = []
+
+        var sustained: Bool { problems.isEmpty }
+    }
+
+    struct Figures {
+        var devices = 0
+        var steps: [Step] = []
+        var best: Step? { steps.last(where: \.sustained) }
+    }
+
+    static let rates: [Double] = [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 14000, 16000, 20000]
+
+    static func run(
+        amqpURL: String, adminURL: String, binDir: String, stackDir: String, tag: String, devices: Int, seconds: Double,
+        logger: Logger
+    ) async throws -> Figures {
+        let database = "bench_e2e_\(tag)"
+        let admin = try SQLConnection(adminURL)
+        try admin.execute("CREATE DATABASE \(database)")
+        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        let databaseURL = AlertsQueryBench.replacingDatabase(in: adminURL, with: database)
+        let db = try SQLConnection(databaseURL)
+        try Schema.migrate(db)
+
+        let prefix = "e2e-\(tag)-"
+        let secretText = "bench-e2e-secret-0123456789abcdef"
+        let secret = DeviceTokenSecret(secretText)!
+        var configuration = SimulatorConfiguration(
+            devices: devices, interval: .seconds(devices) / rates[0], targets: [], duration: nil, anomalyRate: 0.01, seed: 1,
+            devicePrefix: prefix, seqStart: 1, keepsAckedPairs: false)
+        try db.execute("BEGIN")
+        for i in 0..<devices {
+            let id = configuration.deviceID(i)
+            configuration.tokens[id] = DeviceToken(deviceID: id, generation: try DeviceTokenStore.issue(id, on: db)).string(secret: secret)
+        }
+        try db.execute("COMMIT")
+
+        let queue = "bench-e2e-\(tag)"
+        defer { RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"]) }
+        let ports = (http: 21000 + Int.random(in: 0..<4000), tcp: 25000 + Int.random(in: 0..<4000))
+        let analyzerPort = ports.http + 1, alertsPort = ports.http + 2
+        let environment = [
+            "AMQP_URL": amqpURL, "AMQP_QUEUE": queue, "DATABASE_URL": databaseURL, "DEVICE_TOKEN_SECRET": secretText,
+            "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(ports.http)", "INGEST_TCP_PORT": "\(ports.tcp)",
+            "ANALYZER_PORT": "\(analyzerPort)", "ALERTS_PORT": "\(alertsPort)", "LOG_LEVEL": "warning",
+        ]
+        var children: [ChildProcess] = []
+        defer { for c in children { kill(c.pid, SIGKILL) } }  // only reached on errors: normal runs stop them below
+        for service in ["ingest", "analyzer", "alerts"] {
+            children.append(
+                try ChildProcess(
+                    name: service, executable: "\(binDir)/pipeline", arguments: [service], environment: environment,
+                    log: "\(stackDir)/e2e-\(service).log"))
+        }
+        for port in [ports.http, analyzerPort, alertsPort] {
+            try await waitUntilReady(port: port, what: "service on port \(port) (logs: \(stackDir)/e2e-*.log)")
+        }
+
+        configuration.targets = [Target(kind: .tcp, host: "127.0.0.1", port: ports.tcp)]
+        let simulator = try Simulator(configuration: configuration, logger: logger)
+        let run = Task { await simulator.run() }
+        var figures = Figures(devices: devices)
+        var interval = configuration.interval
+        for rate in rates {
+            let next = Duration.seconds(devices) / rate
+            simulator.setInterval(next)
+            // Devices pick the new interval up at their next reading: wait one old interval and a bit.
+            try await Task.sleep(for: interval + .seconds(2))
+            interval = next
+            let before = simulator.status()
+            let cpuBefore = cpu(children: children, stackDir: stackDir)
+            let from = Date()
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            let window = simulator.status()
+            let until = Date()
+            let cpuAfter = cpu(children: children, stackDir: stackDir)
+            var step = Step(offered: rate)
+            step.ackedPerSecond = window.ackedPerSecond
+            step.ackP99Ms = window.p99Ms
+            step.failed = window.failed - before.failed
+            step.retries = window.retries - before.retries
+            step.acked = window.acked - before.acked
+            step.connectedAtIngest = try? await ingestConnections(port: ports.http)
+            step.memoryMiB = memory(children: children, stackDir: stackDir)
+            for (name, seconds) in cpuAfter {
+                if let start = cpuBefore[name] {
+                    step.cpuPercent[name] = ((seconds - start) / until.timeIntervalSince(from) * 100).rounded()
+                }
+            }
+            // Readings measured in the window: how many are stored, and how long after measurement.
+            try await Task.sleep(for: .seconds(2.5))
+            let row = try db.execute(
+                """
+                SELECT count(*), percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - ts) * 1000)
+                FROM readings WHERE ts >= $1::TIMESTAMPTZ AND ts < $2::TIMESTAMPTZ
+                """, [iso(from), iso(until)]
+            ).rows.first
+            step.stored = row.flatMap { $0[0] }.flatMap { Int($0) } ?? 0
+            step.storedP99Ms = row.flatMap { $0[1] }.flatMap { Double($0) }
+            if step.failed > 0 { step.problems.append("\(step.failed) readings failed") }
+            if (step.ackP99Ms ?? .infinity) > 100 { step.problems.append("p99 ack latency over 100 ms") }
+            if step.ackedPerSecond < 0.95 * rate { step.problems.append("acknowledged less than 95 % of the offered rate") }
+            if (step.storedP99Ms ?? .infinity) > 2000 { step.problems.append("p99 measured-to-committed over 2 s") }
+            if Double(step.stored) < 0.98 * Double(step.acked) { step.problems.append("the database fell behind") }
+            figures.steps.append(step)
+            let verdict = step.sustained ? "sustained" : step.problems.joined(separator: "; ")
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "bench: e2e %5.0f/s offered: %5.0f acked/s, p99 ack %.1f ms, stored p99 %.0f ms, %d connected, CPU %% %@ — %@\n",
+                        rate, step.ackedPerSecond, step.ackP99Ms ?? .nan, step.storedP99Ms ?? .nan, step.connectedAtIngest ?? -1,
+                        step.cpuPercent.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "),
+                        verdict
+                    ).utf8))
+            if !step.sustained { break }
+        }
+        run.cancel()
+        _ = await run.value
+        for c in children.reversed() { await c.stop() }
+        children = []
+        return figures
+    }
+
+    static func iso(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: d)
+    }
+
+    static func waitUntilReady(port: Int, what: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let c = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil) {
+                let status = try? await c.request(.GET, "/readyz", timeout: .seconds(2)).status
+                await c.close()
+                if status == 200 { return }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw BenchError("not ready within 60 s: \(what)")
+    }
+
+    /// Ingest's own count of open device connections (its `ingest_tcp_connections` gauge).
+    static func ingestConnections(port: Int) async throws -> Int? {
+        let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
+        defer { Task { await c.close() } }
+        let text = try await c.request(.GET, "/metrics", timeout: .seconds(5)).body
+        let line = text.split(separator: "\n").first { $0.hasPrefix("ingest_tcp_connections") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+    }
+
+    /// CPU seconds used so far by each service.
+    static func cpu(children: [ChildProcess], stackDir: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for c in children { out[c.name] = ProcessStats.cpuSeconds(c.pid) }
+        out["simulator"] = ProcessStats.cpuSeconds(getpid())
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/rabbit/rabbit.pid") { out["rabbitmq"] = ProcessStats.cpuSeconds(pid) }
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/pg/data/postmaster.pid") {
+            out["postgresql"] = ProcessStats.cpuSeconds(pid, tree: true)
+        }
+        return out
+    }
+
+    static func memory(children: [ChildProcess], stackDir: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for c in children { out[c.name] = ProcessStats.rssMiB(c.pid) }
+        out["simulator"] = ProcessStats.rssMiB(getpid())
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/rabbit/rabbit.pid") { out["rabbitmq"] = ProcessStats.rssMiB(pid) }
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/pg/data/postmaster.pid") {
+            out["postgresql"] = ProcessStats.treePssMiB(pid)
+        }
+        return out.mapValues { ($0 * 10).rounded() / 10 }
+    }
+}
