@@ -4,12 +4,13 @@ import Foundation
 /// slow drift (a mean-reverting random walk) and measurement noise, clipped
 /// to what the sensor can report and rounded as a sensor would.
 ///
-/// The noise is bounded (triangular: a wristband reports an average over several
-/// beats, so a single reading does not jump on its own) and the drift is slow
-/// next to the 200-reading window. Normal readings then stay inside the anomaly
-/// rule's band, and a flag on one is a real false alarm. With Gaussian noise the
-/// rule's threshold of 3.5 alone flags about 0.05 % of normal values: at the
-/// default anomaly rate that would cost spikes about 15 points of precision.
+/// The noise is bounded (uniform: a wristband reports an average over several
+/// beats at a fixed resolution, so a single reading does not jump on its own) and
+/// the drift is slow next to the 200-reading window. Normal readings then stay
+/// inside the anomaly rule's band, and a flag on one is a real false alarm.
+/// Heavier tails would not: with Gaussian noise the rule's threshold of 3.5 flags
+/// about 0.05 % of normal values, more in short windows and when rounding shrinks
+/// the MAD; at the default anomaly rate that costs spikes 5–15 points of precision.
 struct MetricSignal: Sendable {
     let name: String
     let baseline: Double
@@ -38,7 +39,7 @@ struct MetricSignal: Sendable {
         self.range = range
     }
 
-    /// A wristband's heart rate (bpm): resting 58–82, ±4–8 over the day, noise within ±4–5.
+    /// A wristband's heart rate (bpm): resting 58–82, ±4–8 over the day, noise within ±4–5 bpm.
     static func heartRate(using rng: inout SeededGenerator, peakHour: Double) -> MetricSignal {
         MetricSignal(
             name: "heart_rate", baseline: .random(in: 58...82, using: &rng), dailyAmplitude: .random(in: 4...8, using: &rng),
@@ -59,8 +60,7 @@ struct MetricSignal: Sendable {
         drift = drift * driftCorrelation + rng.gaussian() * driftSD * (1 - driftCorrelation * driftCorrelation).squareRoot()
         let hour = (date.timeIntervalSince1970 / 3600).truncatingRemainder(dividingBy: 24)
         let rhythm = dailyAmplitude * cos(2 * .pi * (hour - peakHour) / 24)
-        let noise = (Double.random(in: -1...1, using: &rng) + Double.random(in: -1...1, using: &rng)) / 2 * noiseHalfWidth
-        return baseline + rhythm + drift + noise
+        return baseline + rhythm + drift + Double.random(in: -noiseHalfWidth...noiseHalfWidth, using: &rng)
     }
 
     /// As the sensor reports it: within its range, one decimal.
