@@ -20,8 +20,12 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @Option(help: "Readings per transaction at most (env: ANALYZER_BATCH).")
     var batchSize: Int = Env.int("ANALYZER_BATCH") ?? 1000
 
+    @Option(help: "Milliseconds a batch waits for more deliveries once it has one (env: ANALYZER_BATCH_WINDOW_MS).")
+    var batchWindowMs: Int = Env.int("ANALYZER_BATCH_WINDOW_MS") ?? 20
+
     func validate() throws {
         guard prefetch >= 1, prefetch <= 65535, batchSize >= 1 else { throw ValidationError("bad --prefetch or --batch-size") }
+        guard (0...10_000).contains(batchWindowMs) else { throw ValidationError("--batch-window-ms must be within 0...10000") }
     }
 
     func run() async throws {
@@ -30,7 +34,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
             configuration: .init(
                 amqp: broker.configuration, databaseURL: database.databaseURL,
                 rule: rule.rule, prefetch: prefetch,
-                batchSize: batchSize),
+                batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs)),
             host: common.host, port: port, killEnabled: common.kill, logger: logger)
         try await runServices(service.services, logger: logger)
     }

@@ -4,12 +4,13 @@ import NIOSSL
 
 /// Opens a device's TCP connection, with TLS when given a context (the host name is
 /// checked against the certificate unless it is an IP address), then the protocol's handlers.
+/// Given an `EventLoop` as the group, the channel lives on that loop.
 enum ClientChannel {
     static func connect(
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup, timeout: TimeAmount,
         handlers: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
-    ) async throws -> any Channel {
-        try await ClientBootstrap(group: group)
+    ) -> EventLoopFuture<any Channel> {
+        ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -22,6 +23,6 @@ enum ClientChannel {
                     try handlers(sync)
                 }
             }
-            .connect(host: host, port: port).get()
+            .connect(host: host, port: port)
     }
 }

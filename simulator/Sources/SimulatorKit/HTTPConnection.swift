@@ -34,11 +34,16 @@ public final class HTTPConnection: Sendable {
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> HTTPConnection {
-        let channel = try await ClientChannel.connect(host: host, port: port, tls: tls, group: group, timeout: timeout) { sync in
+        try await connecting(host: host, port: port, tls: tls, group: group, timeout: timeout).get()
+    }
+
+    static func connecting(
+        host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup, timeout: TimeAmount
+    ) -> EventLoopFuture<HTTPConnection> {
+        ClientChannel.connect(host: host, port: port, tls: tls, group: group, timeout: timeout) { sync in
             try sync.addHTTPClientHandlers()
             try sync.addHandler(HTTPClientHandler())
-        }
-        return HTTPConnection(channel: channel, host: host)
+        }.map { HTTPConnection(channel: $0, host: host) }
     }
 
     /// Sends a request and returns the whole response; with a `timeout`, as `LineConnection.send`.
@@ -46,6 +51,13 @@ public final class HTTPConnection: Sendable {
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         timeout: TimeAmount? = nil
     ) async throws -> HTTPReply {
+        try await requesting(method, path, headers: headers, body: body, timeout: timeout).get()
+    }
+
+    /// As `request`, as a future.
+    func requesting(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]?, timeout: TimeAmount?
+    ) -> EventLoopFuture<HTTPReply> {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         for (k, v) in headers { head.headers.add(name: k, value: v) }
@@ -53,7 +65,7 @@ public final class HTTPConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
         if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
         channel.writeAndFlush(Request(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise), promise: nil)
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 
     public var isActive: Bool { channel.isActive }

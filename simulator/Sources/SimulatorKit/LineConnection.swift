@@ -21,23 +21,38 @@ public final class LineConnection: Sendable {
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> LineConnection {
-        let channel = try await ClientChannel.connect(host: host, port: port, tls: tls, group: group, timeout: timeout) { sync in
+        try await connecting(host: host, port: port, tls: tls, group: group, timeout: timeout).get()
+    }
+
+    static func connecting(
+        host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup, timeout: TimeAmount
+    ) -> EventLoopFuture<LineConnection> {
+        ClientChannel.connect(host: host, port: port, tls: tls, group: group, timeout: timeout) { sync in
             try sync.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
             try sync.addHandler(LineClientHandler())
-        }
-        return LineConnection(channel: channel)
+        }.map { LineConnection(channel: $0) }
     }
 
     /// Sends one line (a newline is appended) and returns the reply line. With a
     /// `timeout`, a reply that does not come in time fails every pending request
     /// with `ReplyTimeout` and closes the connection (later replies could not be matched).
     public func send(_ line: String, timeout: TimeAmount? = nil) async throws -> String {
+        try await sending(line, timeout: timeout).get()
+    }
+
+    /// As `send`, as a future. On the channel's event loop the line is written at
+    /// once; from elsewhere, lines sent in the same moment share one flush (one syscall).
+    func sending(_ line: String, timeout: TimeAmount?) -> EventLoopFuture<String> {
         let promise = channel.eventLoop.makePromise(of: String.self)
         if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
         var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
         buffer.writeString(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
         let request = Request(line: buffer, promise: promise)
+        if channel.eventLoop.inEventLoop {
+            channel.writeAndFlush(request, promise: nil)
+            return promise.futureResult
+        }
         channel.eventLoop.execute { [channel, flushScheduled] in
             // On the event loop, so every line written before the flush runs is part of it.
             channel.write(request, promise: nil)
@@ -49,7 +64,7 @@ public final class LineConnection: Sendable {
                 }
             }
         }
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 
     /// Lines sent in the same moment share one flush (one syscall).
