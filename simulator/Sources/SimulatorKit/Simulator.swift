@@ -24,7 +24,10 @@ public final class Simulator: Sendable {
         precondition(!configuration.targets.isEmpty, "at least one target")
         self.configuration = configuration
         self.logger = logger
-        stats = SimulatorStats(keepsPairs: configuration.keepsAckedPairs)
+        let gapThreshold = max(configuration.interval * 2, Duration.seconds(1))
+        stats = SimulatorStats(
+            keepsPairs: configuration.keepsAckedPairs, devices: configuration.devices,
+            gapThresholdMs: Int64(gapThreshold / .milliseconds(1)))
         interval = NIOLockedValueBox(configuration.interval)
         if configuration.targets.contains(where: \.usesTLS) {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
@@ -46,7 +49,9 @@ public final class Simulator: Sendable {
     public func run() async -> SimulatorReport {
         let started = Date()
         let start = NIODeadline.now()
-        startedAt.withLockedValue { $0 = clock.now }
+        let startInstant = clock.now
+        startedAt.withLockedValue { $0 = startInstant }
+        stats.started(at: startInstant)
         let end = configuration.duration.map { start + .nanoseconds(Int64($0 / .nanoseconds(1))) }
         let group = MultiThreadedEventLoopGroup.singleton
         let runners = (0..<configuration.devices).map { DeviceRunner(index: $0, fleet: self, loop: group.next()) }

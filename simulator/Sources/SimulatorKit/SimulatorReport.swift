@@ -10,6 +10,8 @@ public struct SimulatorReport: Sendable {
     public var maxConnected: Int
     public var latency: LatencyHistogram
     public var injected: [InjectedAnomaly]
+    /// Silences between acks of a device longer than twice the interval, longest first.
+    public var ackGaps: [AckGap]
     let pairs: [SimulatorStats.AckedPair]
     public let configuration: SimulatorConfiguration
     public let startedAt: Date
@@ -26,6 +28,7 @@ public struct SimulatorReport: Sendable {
         maxConnected = stats.maxConnected
         latency = stats.latency
         injected = stats.injected
+        ackGaps = stats.gaps.sorted { $0.ms > $1.ms }
         pairs = stats.ackedPairs
     }
 
@@ -66,6 +69,9 @@ public struct SimulatorReport: Sendable {
             "max_connected": maxConnected,
             "ack_latency_ms": latencyMs,
             "injected_by_kind": kinds,
+            "ack_gaps": ackGaps.map {
+                ["device_id": configuration.deviceID($0.device), "from_ms": $0.fromMs, "to_ms": $0.toMs, "ms": $0.ms] as [String: Any]
+            },
             "injected_anomalies": injected.map {
                 ["device_id": $0.deviceID, "seq": $0.seq, "metric": $0.metric, "kind": $0.kind.rawValue] as [String: Any]
             },
