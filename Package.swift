@@ -118,7 +118,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "Analyzer", "Alerts", "SQL", "Storage", "ServiceSupport",
-                "SimulatorKit", "PipelineCore",
+                "ChaosKit", "SimulatorKit", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -155,6 +155,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Fault injection: processes it answers for, a RabbitMQ cluster it can break.
+        .target(name: "ChaosKit", swiftSettings: swiftSettings),
+
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",
@@ -172,6 +175,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "AMQPClient", "SimulatorKit", "ServiceSupport", "DeviceAuth",
+                "ChaosKit",
             ],
             swiftSettings: swiftSettings
         ),

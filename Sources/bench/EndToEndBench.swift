@@ -1,4 +1,5 @@
 import AMQPClient
+import ChaosKit
 import DeviceAuth
 import Foundation
 import Logging
@@ -80,12 +81,13 @@ enum EndToEndBench {
             "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(ports.http)", "INGEST_TCP_PORT": "\(ports.tcp)",
             "ANALYZER_PORT": "\(analyzerPort)", "ALERTS_PORT": "\(alertsPort)", "LOG_LEVEL": "warning",
         ]
-        var children: [ChildProcess] = []
+        var children: [ManagedProcess] = []
         defer { for c in children { kill(c.pid, SIGKILL) } }  // only reached on errors: normal runs stop them below
         for service in ["ingest", "analyzer", "alerts"] {
             children.append(
-                try ChildProcess(
-                    name: service, executable: "\(binDir)/pipeline", arguments: [service], environment: environment,
+                try ManagedProcess(
+                    name: service, executable: "\(binDir)/pipeline", arguments: [service],
+                    environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
                     log: "\(stackDir)/e2e-\(service).log"))
         }
         for port in [ports.http, analyzerPort, alertsPort] {
@@ -186,7 +188,7 @@ enum EndToEndBench {
     }
 
     /// CPU seconds used so far by each service.
-    static func cpu(children: [ChildProcess], stackDir: String) -> [String: Double] {
+    static func cpu(children: [ManagedProcess], stackDir: String) -> [String: Double] {
         var out: [String: Double] = [:]
         for c in children { out[c.name] = ProcessStats.cpuSeconds(c.pid) }
         out["simulator"] = ProcessStats.cpuSeconds(getpid())
@@ -197,7 +199,7 @@ enum EndToEndBench {
         return out
     }
 
-    static func memory(children: [ChildProcess], stackDir: String) -> [String: Double] {
+    static func memory(children: [ManagedProcess], stackDir: String) -> [String: Double] {
         var out: [String: Double] = [:]
         for c in children { out[c.name] = ProcessStats.rssMiB(c.pid) }
         out["simulator"] = ProcessStats.rssMiB(getpid())

@@ -1,0 +1,50 @@
+import Foundation
+
+/// A process this run started and answers for: its PID, its log file, signals
+/// sent to that PID only, and a stop that escalates from SIGTERM to SIGKILL.
+public final class ManagedProcess: @unchecked Sendable {
+    public let name: String
+    private let process = Process()
+
+    public init(name: String, executable: String, arguments: [String], environment: [String: String], log: String) throws {
+        self.name = name
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        guard FileManager.default.createFile(atPath: log, contents: nil) else {
+            throw ChaosError("cannot create the log file \(log)")
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    public func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+
+    /// Waits until the process has exited, at most `timeout`; true if it has.
+    public func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return !process.isRunning
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    public func stop(grace: Duration = .seconds(10)) async {
+        signal(SIGTERM)
+        if await !waitForExit(timeout: grace) {
+            signal(SIGKILL)
+            _ = await waitForExit(timeout: .seconds(5))
+        }
+    }
+}
+
+/// What went wrong in a chaos run, said plainly.
+public struct ChaosError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
