@@ -162,4 +162,27 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
         #expect((json["ack_gaps"] as? [[String: Any]])?.count == report.ackGaps.count)
     }
+
+    /// Ctrl-C while a reading waits for its retry: the run ends at once and the
+    /// reading counts as failed, not lost.
+    @Test func cancellingDuringARetryWaitCountsTheReadingFailed() async throws {
+        let server = try await ScriptedServer.start { _, _, _ in .drop }
+        defer { Task { await server.stop() } }
+        let target = Target(kind: .tcp, host: "127.0.0.1", port: server.port)
+        let config = SimulatorConfiguration(
+            devices: 3, interval: .milliseconds(200), targets: [target], duration: nil, anomalyRate: 0, seed: 1,
+            devicePrefix: "c-", seqStart: 1, retry: RetrySchedule(step: .seconds(30), cap: .seconds(30), maxRetries: 10), jitter: 0)
+        let simulator = try Simulator(configuration: config, logger: RecordingLogHandler.logger().0)
+        let run = Task { await simulator.run() }
+        while server.received.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
+        run.cancel()
+        // Wait for the report at most 5 s (a hang must fail the test, not stall the suite).
+        let result = NIOLockedValueBox<SimulatorReport?>(nil)
+        Task { let report = await run.value; result.withLockedValue { $0 = report } }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while result.withLockedValue({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let report = try #require(result.withLockedValue { $0 }, "the run ended without waiting for the 30 s retries")
+        #expect(report.sent == 3 && report.failed == 3 && report.acked == 0)
+    }
 }

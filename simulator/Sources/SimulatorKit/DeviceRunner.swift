@@ -64,6 +64,7 @@ final class DeviceRunner: @unchecked Sendable {
                 if isRetry {
                     fleet.stats.failed()
                     fleet.logger.warning("reading interrupted", metadata: ["device": "\(id)"])
+                    busy = false
                 }
             }
             if !busy { finish() }
