@@ -189,24 +189,25 @@ enum EndToEndBench {
 
     /// CPU seconds used so far by each service.
     static func cpu(children: [ManagedProcess], stackDir: String) -> [String: Double] {
-        var out: [String: Double] = [:]
-        for c in children { out[c.name] = ProcessStats.cpuSeconds(c.pid) }
-        out["simulator"] = ProcessStats.cpuSeconds(getpid())
-        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/rabbit/rabbit.pid") { out["rabbitmq"] = ProcessStats.cpuSeconds(pid) }
-        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/pg/data/postmaster.pid") {
-            out["postgresql"] = ProcessStats.cpuSeconds(pid, tree: true)
-        }
-        return out
+        perService(children: children, stackDir: stackDir, { ProcessStats.cpuSeconds($0) }, tree: { ProcessStats.cpuSeconds($0, tree: true) })
     }
 
+    /// Resident memory of each service, MiB.
     static func memory(children: [ManagedProcess], stackDir: String) -> [String: Double] {
+        perService(children: children, stackDir: stackDir, ProcessStats.rssMiB, tree: ProcessStats.treePssMiB)
+            .mapValues { ($0 * 10).rounded() / 10 }
+    }
+
+    /// One figure per service: the services this bench started, itself (the simulator), RabbitMQ's VM
+    /// and PostgreSQL with its backends (`tree`).
+    static func perService(
+        children: [ManagedProcess], stackDir: String, _ single: (Int32) -> Double?, tree: (Int32) -> Double?
+    ) -> [String: Double] {
         var out: [String: Double] = [:]
-        for c in children { out[c.name] = ProcessStats.rssMiB(c.pid) }
-        out["simulator"] = ProcessStats.rssMiB(getpid())
-        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/rabbit/rabbit.pid") { out["rabbitmq"] = ProcessStats.rssMiB(pid) }
-        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/pg/data/postmaster.pid") {
-            out["postgresql"] = ProcessStats.treePssMiB(pid)
-        }
-        return out.mapValues { ($0 * 10).rounded() / 10 }
+        for c in children { out[c.name] = single(c.pid) }
+        out["simulator"] = single(getpid())
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/rabbit/rabbit.pid") { out["rabbitmq"] = single(pid) }
+        if let pid = ProcessStats.pid(fromFile: "\(stackDir)/pg/data/postmaster.pid") { out["postgresql"] = tree(pid) }
+        return out
     }
 }
