@@ -42,7 +42,7 @@ public final class TCPIngestServer: Service, Sendable {
         let tls = self.tls
         let acceptor = self.acceptor
         let admission = self.admission
-        let idle = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
+        let idle = TimeAmount(idleTimeout)
         let connections = self.connections
         let openGauge = Gauge(label: "ingest_tcp_connections")
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)

@@ -43,7 +43,7 @@ enum EndToEndBench {
 
     /// The offered rates, readings/s; `BENCH_E2E_RATES=3000,3500` replaces them (to hold one rate while profiling).
     static let rates: [Double] = {
-        let custom = (ProcessInfo.processInfo.environment["BENCH_E2E_RATES"] ?? "").split(separator: ",").compactMap { Double($0) }
+        let custom = (ProcessInfo.processInfo.environment["BENCH_E2E_RATES"] ?? "").split(separator: ",").compactMap { Double($0) }.filter { $0 > 0 }
         return custom.isEmpty ? [1000, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 6000, 7000, 8000, 10000, 12000, 16000, 20000] : custom
     }()
 

@@ -95,7 +95,7 @@ enum PipelinedLineLoad {
     ) async throws -> IngestLoad.Result {
         let group = MultiThreadedEventLoopGroup.singleton
         let start = ContinuousClock.now
-        let end = NIODeadline.now() + .nanoseconds(Int64(duration / .nanoseconds(1)))
+        let end = NIODeadline.now() + TimeAmount(duration)
         var futures: [EventLoopFuture<IngestLoad.Result>] = []
         for d in devices {
             let loop = group.next()

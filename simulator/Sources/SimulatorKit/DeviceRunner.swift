@@ -49,7 +49,8 @@ final class DeviceRunner: @unchecked Sendable {
         loop.execute { [self] in
             self.end = end
             slot = start + fleet.currentInterval() * Double.random(in: 0..<1, using: &timing)
-            sendHistory(startDate: startDate)
+            historyStartDate = startDate
+            nextHistory()
         }
         return done.futureResult
     }
@@ -71,14 +72,10 @@ final class DeviceRunner: @unchecked Sendable {
         }
     }
 
+    /// When the run started: the history is dated one interval apart before it.
     private var historyStartDate = Date()
 
     /// What the device buffered before the start, oldest first, one reading at a time.
-    private func sendHistory(startDate: Date) {
-        historyStartDate = startDate
-        nextHistory()
-    }
-
     private func nextHistory() {
         let total = fleet.configuration.history
         guard !stopping, historyDone < total else { return scheduleSlot() }
@@ -156,8 +153,7 @@ final class DeviceRunner: @unchecked Sendable {
                 "device": "\(id)", "seq": "\(reading.seq)", "attempt": "\(number)", "cause": "\(cause)", "wait": "\(delay)",
                 "target": "\(fleet.configuration.targets[target])",
             ])
-        let wait = TimeAmount.nanoseconds(Int64(delay / .nanoseconds(1)))
-        waiting = (loop.scheduleTask(in: wait) { [self] in attempt(reading, number: number, then: next) }, true)
+        waiting = (loop.scheduleTask(in: TimeAmount(delay)) { [self] in attempt(reading, number: number, then: next) }, true)
     }
 
     /// The reading is acked or counted failed: go on with the next one.
@@ -211,9 +207,4 @@ final class DeviceRunner: @unchecked Sendable {
         dropLink()
         done.succeed(())
     }
-}
-
-extension TimeAmount {
-    /// A fraction or multiple of an amount.
-    static func * (lhs: TimeAmount, rhs: Double) -> TimeAmount { .nanoseconds(Int64(Double(lhs.nanoseconds) * rhs)) }
 }

@@ -52,7 +52,7 @@ public final class Simulator: Sendable {
         let startInstant = clock.now
         startedAt.withLockedValue { $0 = startInstant }
         stats.started(at: startInstant)
-        let end = configuration.duration.map { start + .nanoseconds(Int64($0 / .nanoseconds(1))) }
+        let end = configuration.duration.map { start + TimeAmount($0) }
         let group = MultiThreadedEventLoopGroup.singleton
         let runners = (0..<configuration.devices).map { DeviceRunner(index: $0, fleet: self, loop: group.next()) }
         let stopped = runners.map { $0.start(at: start, until: end, startDate: started) }
@@ -66,10 +66,10 @@ public final class Simulator: Sendable {
 
     /// The interval between a device's readings now.
     func currentInterval() -> TimeAmount {
-        .nanoseconds(Int64(interval.withLockedValue { $0 } / .nanoseconds(1)))
+        TimeAmount(interval.withLockedValue { $0 })
     }
 
-    var replyTimeout: TimeAmount { .nanoseconds(Int64(configuration.replyTimeout / .nanoseconds(1))) }
+    var replyTimeout: TimeAmount { TimeAmount(configuration.replyTimeout) }
 
     /// The run's counters, with the rate and p99 since the previous call: call it from one place.
     public func status() -> SimulatorStatus {

@@ -73,8 +73,8 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String = env("LOG_LEVEL") ?? "info"
 
     func validate() throws {
-        guard devices >= 1 else { throw ValidationError("--devices must be at least 1") }
-        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        guard (1...1_000_000).contains(devices) else { throw ValidationError("--devices must be within 1...1000000") }
+        guard interval >= 0.001 else { throw ValidationError("--interval must be at least 0.001 (seconds)") }
         guard (0...1).contains(anomalyRate) else { throw ValidationError("--anomaly-rate must be within 0...1") }
         guard duration >= 0 else { throw ValidationError("--duration must not be negative") }
         guard history >= 0 else { throw ValidationError("--history must not be negative") }
@@ -93,7 +93,7 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "simulator") { _ in ConsoleLogHandler(clearsLine: printer.onTerminal) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var config = SimulatorConfiguration(
-            devices: devices, interval: .milliseconds(Int64(interval * 1000)),
+            devices: devices, interval: .nanoseconds(Int64(interval * 1e9)),
             targets: targets.split(separator: ",").compactMap { Target(String($0)) },
             duration: duration > 0 ? .milliseconds(Int64(duration * 1000)) : nil, anomalyRate: anomalyRate, seed: seed,
             devicePrefix: devicePrefix, seqStart: seqStart, replyTimeout: .milliseconds(Int64(replyTimeout * 1000)),
