@@ -1,5 +1,5 @@
 # Every target only calls a script in scripts/; see README.md.
-.PHONY: all build demo test bench stack-up stack-down clean
+.PHONY: all build demo test bench chaos stack-up stack-down clean
 
 all: build
 
@@ -18,6 +18,10 @@ test:
 ## Benchmarks: a table of figures, also written to bench-results.json (BENCH_ONLY=name,… for a subset).
 bench:
 	@scripts/bench.sh
+
+## Faults on a 3-node RabbitMQ cluster, PostgreSQL and the services; fails if an acknowledged reading is lost.
+chaos:
+	@scripts/chaos.sh $(ARGS)
 
 ## Start / stop the local RabbitMQ and PostgreSQL alone: eval "$$(make -s stack-up)"
 stack-up:

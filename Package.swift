@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "pipeline", targets: ["pipeline"]),
         .executable(name: "simulator", targets: ["simulator"]),
+        .executable(name: "chaos", targets: ["chaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -155,8 +156,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Fault injection: processes it answers for, a RabbitMQ cluster it can break.
-        .target(name: "ChaosKit", swiftSettings: swiftSettings),
+        // Fault injection: processes it answers for, a RabbitMQ cluster and a database it can break,
+        // the whole pipeline under a fault schedule, and the loss check.
+        .target(
+            name: "ChaosKit",
+            dependencies: [
+                "SimulatorKit", "SQL", "Storage", "DeviceAuth",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "chaos",
+            dependencies: ["ChaosKit", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -12,5 +12,8 @@ swift build --build-tests
 source scripts/private-stack.sh
 start_private_stack test
 
+# The chaos test starts the services as processes of this build.
+PIPELINE_BIN="$(swift build --show-bin-path)/pipeline"
+export PIPELINE_BIN
 echo "test: running the tests (AMQP_URL=$AMQP_URL DATABASE_URL=$DATABASE_URL)" >&2
 swift test --skip-build "$@"

@@ -23,6 +23,12 @@ public final class ManagedProcess: @unchecked Sendable {
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
+    /// How it ended: `exit 137`, `signal 9`; nil while it runs.
+    public var exit: String? {
+        guard !process.isRunning else { return nil }
+        return process.terminationReason == .uncaughtSignal
+            ? "signal \(process.terminationStatus)" : "exit \(process.terminationStatus)"
+    }
 
     public func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
 

@@ -20,6 +20,8 @@ public final class RabbitCluster: @unchecked Sendable {
     let epmdPort: Int
     private var epmd: ManagedProcess?
     private var servers: [Int: ManagedProcess] = [:]
+    /// Every server script started, restarts included: all are stopped at the end.
+    private var started: [ManagedProcess] = []
     private let lock = NSLock()
 
     /// Lays out `count` nodes under `directory` (created), with free ports.
@@ -42,6 +44,11 @@ public final class RabbitCluster: @unchecked Sendable {
         }
         // Nodes find each other at boot (no join_cluster round trips): every node lists all.
         var config = "loopback_users = none\nlog.file.level = info\ncluster_formation.peer_discovery_backend = classic_config\n"
+        // A frozen or cut-off node is declared down after ~10 s instead of ~60 s (then the other two
+        // elect a quorum queue leader and connections stop waiting on it), and when it comes back the
+        // side that lost heals by restarting. Measured with `make chaos` node-pause, 30 s: defaults
+        // acknowledged nothing for the whole pause; pause_minority left the thawed node partitioned.
+        config += "net_ticktime = 10\ncluster_partition_handling = autoheal\n"
         for node in nodes { config += "cluster_formation.classic_config.nodes.\(node.index) = \(node.name)\n" }
         for node in nodes {
             try Data(config.utf8).write(to: URL(fileURLWithPath: "\(node.directory)/rabbitmq.conf"))
@@ -83,7 +90,10 @@ public final class RabbitCluster: @unchecked Sendable {
         let server = try ManagedProcess(
             name: "rabbit\(node.index)", executable: "\(Self.bin)/rabbitmq-server", arguments: [],
             environment: environment(node), log: "\(node.directory)/log/console.log")
-        lock.withLock { servers[node.index] = server }
+        lock.withLock {
+            servers[node.index] = server
+            started.append(server)
+        }
     }
 
     /// Waits until the node has booted (its PID file written and the app running).
@@ -111,18 +121,27 @@ public final class RabbitCluster: @unchecked Sendable {
         kill(pid, signal)
     }
 
+    /// Every process of the cluster this object started and that still runs (scripts, epmd), VMs aside.
+    public var processes: [ManagedProcess] {
+        lock.withLock { (started + [epmd].compactMap { $0 }).filter(\.isRunning) }
+    }
+
     /// Starts a node that was killed; it rejoins the cluster from its data directory.
     public func restart(_ index: Int) async throws {
         let node = nodes[index - 1]
-        if let old = lock.withLock({ servers[index] }) { _ = await old.waitForExit(timeout: .seconds(10)) }
+        // The server script should end with its VM; the Debian one can stay behind (a shell waiting on a
+        // VM already dead), so it is stopped by PID rather than waited for.
+        if let old = lock.withLock({ servers[index] }) { await old.stop(grace: .seconds(2)) }
         try startServer(node)
         try await waitUntilBooted(node)
     }
 
     /// The index of the node that leads `queue`'s Raft group now, asked of a running node.
-    public func leader(of queue: String) async throws -> Int? {
-        for node in nodes where vmPID(node.index) != nil {
-            guard let out = try? await ctl(node, ["list_queues", "name", "leader", "--formatter", "json", "--quiet"]),
+    /// Nodes in `excluding` (a frozen one) are not asked.
+    public func leader(of queue: String, excluding: Set<Int> = [], timeout: Duration = .seconds(15)) async throws -> Int? {
+        for node in nodes where vmPID(node.index) != nil && !excluding.contains(node.index) {
+            guard
+                let out = try? await ctl(node, ["list_queues", "name", "leader", "--formatter", "json", "--quiet"], timeout: timeout),
                 let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
             else { continue }
             guard let row = rows.first(where: { $0["name"] as? String == queue }), let leader = row["leader"] as? String else {
@@ -135,30 +154,17 @@ public final class RabbitCluster: @unchecked Sendable {
 
     /// Runs a RabbitMQ CLI tool against `node` and returns its output; throws on a non-zero exit.
     @discardableResult
-    public func ctl(_ node: Node, _ arguments: [String], tool: String = "rabbitmqctl") async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(Self.bin)/\(tool)")
-        process.arguments = ["-n", node.name] + arguments
-        process.environment = environment(node)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        let out = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw ChaosError("\(tool) \(arguments.joined(separator: " ")) on \(node.name) failed: \(out.suffix(300))")
-        }
-        return out
+    public func ctl(
+        _ node: Node, _ arguments: [String], tool: String = "rabbitmqctl", timeout: Duration = .seconds(120)
+    ) async throws -> String {
+        try await Command.run("\(Self.bin)/\(tool)", ["-n", node.name] + arguments, environment: environment(node), timeout: timeout)
     }
 
     /// Stops every node (SIGTERM to each VM, which shuts RabbitMQ down; SIGKILL after
     /// 10 s: nodes of a cluster stopping together can wait on each other), then the
     /// server scripts and epmd (which ignores SIGTERM).
     public func stop() async {
-        let (servers, epmd) = lock.withLock { (self.servers, self.epmd) }
+        let (servers, epmd) = lock.withLock { (self.started, self.epmd) }
         let vms = nodes.compactMap { vmPID($0.index) }
         for pid in vms {
             kill(pid, SIGCONT)
@@ -167,7 +173,7 @@ public final class RabbitCluster: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while vms.contains(where: Self.isAlive), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
         for pid in vms where Self.isAlive(pid) { kill(pid, SIGKILL) }
-        for (_, server) in servers { await server.stop(grace: .seconds(2)) }
+        for server in servers { await server.stop(grace: .seconds(2)) }
         epmd?.signal(SIGKILL)
         _ = await epmd?.waitForExit(timeout: .seconds(5))
     }

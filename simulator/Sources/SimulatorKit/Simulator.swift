@@ -16,6 +16,8 @@ public final class Simulator: Sendable {
     let logger: Logger
     let stats: SimulatorStats
     let tls: NIOSSLContext?
+    /// Silences between two acks of a device longer than this are reported as gaps.
+    public let gapThreshold: Duration
     private let interval: NIOLockedValueBox<Duration>
     private let clock = ContinuousClock()
     private let startedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
@@ -24,7 +26,7 @@ public final class Simulator: Sendable {
         precondition(!configuration.targets.isEmpty, "at least one target")
         self.configuration = configuration
         self.logger = logger
-        let gapThreshold = max(configuration.interval * 2, Duration.seconds(1))
+        gapThreshold = max(configuration.interval * 2, Duration.seconds(1))
         stats = SimulatorStats(
             keepsPairs: configuration.keepsAckedPairs, devices: configuration.devices,
             gapThresholdMs: Int64(gapThreshold / .milliseconds(1)))

@@ -1,0 +1,52 @@
+import Foundation
+
+/// One chaos run; `chaos --help` documents each setting.
+public struct ChaosConfiguration: Sendable {
+    /// The `pipeline` executable whose services are put under fault.
+    public var pipelineBinary: String
+    /// Where the cluster, the database, the logs and the report go (created).
+    public var directory: String
+    public var devices: Int
+    /// Seconds between readings of one device.
+    public var interval: Duration
+    public var faults: [ChaosFault]
+    /// Traffic before the first fault.
+    public var warmup: Duration
+    /// Time between a fault's recovery and the next fault, so each gap and its retries belong to one fault.
+    public var settle: Duration
+    /// How long a killed process or node stays down before it is started again.
+    public var downtime: Duration
+    /// How long PostgreSQL stays stopped.
+    public var databaseOutage: Duration
+    /// How long a node stays frozen.
+    public var pause: Duration
+    /// Longest wait for the acknowledged readings to reach the database once the devices stop.
+    public var drainTimeout: Duration
+
+    public init(
+        pipelineBinary: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
+        faults: [ChaosFault] = ChaosFault.allCases, warmup: Duration = .seconds(20), settle: Duration = .seconds(15),
+        downtime: Duration = .seconds(5), databaseOutage: Duration = .seconds(15), pause: Duration = .seconds(20),
+        drainTimeout: Duration = .seconds(120)
+    ) {
+        self.pipelineBinary = pipelineBinary
+        self.directory = directory
+        self.devices = devices
+        self.interval = interval
+        self.faults = faults
+        self.warmup = warmup
+        self.settle = settle
+        self.downtime = downtime
+        self.databaseOutage = databaseOutage
+        self.pause = pause
+        self.drainTimeout = drainTimeout
+    }
+
+    /// The version `make test` runs: fewer devices and faults, under 4 minutes.
+    public static func short(pipelineBinary: String, directory: String) -> ChaosConfiguration {
+        ChaosConfiguration(
+            pipelineBinary: pipelineBinary, directory: directory, devices: 50, interval: .milliseconds(500),
+            faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop], warmup: .seconds(8), settle: .seconds(6),
+            downtime: .seconds(2), databaseOutage: .seconds(5), pause: .seconds(10), drainTimeout: .seconds(60))
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import SQL
+import SimulatorKit
+
+extension ChaosRun {
+    /// Waits until the analyzers have drained the queue, then compares every acknowledged
+    /// (device, seq) with the database: missing, duplicated, stored without an ack, dead-lettered.
+    func verify(_ run: SimulatorReport, into report: inout ChaosReport) async throws {
+        let check = try LossCheck(db: try SQLConnection(databaseURL, applicationName: "chaos-verify"))
+        try check.load(run.ackedPairs)
+
+        // Drained: every acknowledged reading stored, and the broker holds nothing more.
+        let drained = await waitUntil(timeout: configuration.drainTimeout) {
+            guard (try? check.missing()) == 0 else { return false }
+            return (try? await self.queueDepth()) == 0
+        }
+        report.drainSeconds = drained.map { Double($0 / .milliseconds(1)) / 1000 }
+        if drained == nil { report.problems.append("the queue was not drained within \(configuration.drainTimeout)") }
+
+        report.missing = try check.missing()
+        report.ackedStored = try check.acknowledged() - report.missing
+        report.missingExamples = try check.missingExamples()
+        report.duplicates = try check.duplicates()
+        report.storedNotAcked = try check.storedNotAcknowledged()
+        report.deadLettered = try await queueDepth("\(queue).dead") ?? 0
+    }
+
+    /// Messages in a queue (ready and unacknowledged), asked of a running node; nil if none answered.
+    func queueDepth(_ name: String? = nil) async throws -> Int? {
+        let name = name ?? queue
+        guard let cluster else { return nil }
+        for node in cluster.nodes where cluster.vmPID(node.index) != nil {
+            guard let out = try? await cluster.ctl(node, ["list_queues", "name", "messages", "--formatter", "json", "--quiet"], timeout: .seconds(15)),
+                let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
+            else { continue }
+            return (rows.first { $0["name"] as? String == name }?["messages"] as? Int) ?? 0
+        }
+        return nil
+    }
+}

@@ -1,0 +1,67 @@
+import SQL
+
+/// Compares the readings devices saw acknowledged with what the database holds,
+/// by loading the acknowledged keys into a table beside `readings` and joining.
+public struct LossCheck {
+    let db: SQLConnection
+    let table: String
+
+    /// Creates the table of acknowledged keys (`table`, dropped first if it exists).
+    public init(db: SQLConnection, table: String = "chaos_acked") throws {
+        self.db = db
+        self.table = table
+        try db.execute("DROP TABLE IF EXISTS \(table)")
+        try db.execute("CREATE TABLE \(table) (device_id TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (device_id, seq))")
+    }
+
+    /// Adds acknowledged (device_id, seq) pairs; device ids are the contract's characters, so they
+    /// go into an array literal as they are.
+    public func load(_ pairs: [(String, Int64)]) throws {
+        for start in stride(from: 0, to: pairs.count, by: 5000) {
+            let chunk = pairs[start..<min(start + 5000, pairs.count)]
+            try db.execute(
+                "INSERT INTO \(table) SELECT * FROM unnest($1::TEXT[], $2::BIGINT[]) ON CONFLICT DO NOTHING",
+                ["{" + chunk.map(\.0).joined(separator: ",") + "}", "{" + chunk.map { String($0.1) }.joined(separator: ",") + "}"])
+        }
+    }
+
+    public func acknowledged() throws -> Int { try count("SELECT count(*) FROM \(table)") }
+
+    /// Acknowledged readings that are not in `readings`.
+    public func missing() throws -> Int {
+        try count("SELECT count(*) FROM \(table) a WHERE NOT EXISTS \(Self.stored("a"))")
+    }
+
+    /// A few missing keys as `device_id:seq`, for the report.
+    public func missingExamples(limit: Int = 5) throws -> [String] {
+        try db.execute(
+            "SELECT a.device_id || ':' || a.seq FROM \(table) a WHERE NOT EXISTS \(Self.stored("a")) ORDER BY 1 LIMIT \(limit)"
+        ).rows.compactMap { $0[0] }
+    }
+
+    /// Rows beyond the first of one key, in readings, metric values and anomalies. The keys are
+    /// primary keys, so this finds nothing unless the schema lost them: it is checked all the same.
+    public func duplicates() throws -> Int {
+        try count(
+            """
+            SELECT (SELECT count(*) - count(DISTINCT (device_id, seq)) FROM readings)
+                 + (SELECT count(*) - count(DISTINCT (device_id, metric, seq)) FROM metric_values)
+                 + (SELECT count(*) - count(DISTINCT (device_id, seq, metric)) FROM anomalies)
+            """)
+    }
+
+    /// Readings stored that no device saw acknowledged (the ack was lost with a fault; the device
+    /// retried or gave up): allowed, and the reason storage must be idempotent.
+    public func storedNotAcknowledged() throws -> Int {
+        try count(
+            "SELECT count(*) FROM readings r WHERE NOT EXISTS (SELECT 1 FROM \(table) a WHERE a.device_id = r.device_id AND a.seq = r.seq)")
+    }
+
+    static func stored(_ alias: String) -> String {
+        "(SELECT 1 FROM readings r WHERE r.device_id = \(alias).device_id AND r.seq = \(alias).seq)"
+    }
+
+    func count(_ sql: String) throws -> Int {
+        Int(try db.execute(sql).rows.first?.first??.description ?? "") ?? 0
+    }
+}

@@ -1,0 +1,56 @@
+import ChaosKit
+import Foundation
+import SQL
+import Storage
+import Testing
+
+/// `make chaos` in small: the short schedule against the real pipeline processes,
+/// and the loss check shown to catch a reading that is not in the database.
+extension Integration {
+    @Suite struct ChaosRunTests {
+        @Test func lossCheckFindsAcknowledgedReadingsThatAreNotStored() throws {
+            let stack = try TestStack.make()
+            let db = try SQLConnection(stack.databaseURL)
+            try Schema.migrate(db)
+            for seq in [1, 2, 3, 9] {
+                try db.execute(
+                    "INSERT INTO readings (device_id, seq, ts, metrics) VALUES ('dev-1', $1, now(), '{\"pulse\": 70}')", ["\(seq)"])
+            }
+            let check = try LossCheck(db: db)
+            try check.load([("dev-1", 1), ("dev-1", 2), ("dev-1", 3), ("dev-1", 4), ("dev-2", 1), ("dev-1", 2)])
+            #expect(try check.acknowledged() == 5, "a pair acknowledged twice counts once")
+            #expect(try check.missing() == 2)
+            #expect(try check.missingExamples() == ["dev-1:4", "dev-2:1"])
+            #expect(try check.storedNotAcknowledged() == 1, "dev-1:9 was stored without an ack")
+            #expect(try check.duplicates() == 0)
+        }
+
+        @Test func shortScheduleLosesNothingAndEveryFaultTakesEffect() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chaos-test-\(UUID().uuidString.prefix(8))").path
+            let configuration = ChaosConfiguration.short(pipelineBinary: try Self.pipelineBinary(), directory: directory)
+            let report = try await ChaosRun(configuration: configuration, logger: TestStack.logger).run()
+            #expect(report.passed, "\(report.text)\nlogs: \(directory)")
+            #expect(report.faults.map(\.fault) == configuration.faults)
+            for fault in report.faults { #expect(fault.tookEffect, "\(fault.fault.rawValue): \(fault.evidence)") }
+            #expect(report.acked > 0)
+            #expect(report.missing == 0)
+            #expect(report.duplicates == 0)
+            #expect(report.ackedStored == report.acked)
+            #expect(report.leftRunning.isEmpty)
+            #expect(report.faults.first { $0.fault == .ingestKill }.map { $0.retries > 0 } == true, "devices of the killed ingest retried")
+            if report.passed { try? FileManager.default.removeItem(atPath: directory) }
+        }
+
+        /// The `pipeline` executable of this build: `PIPELINE_BIN`, else beside the test bundle.
+        static func pipelineBinary() throws -> String {
+            if let path = ProcessInfo.processInfo.environment["PIPELINE_BIN"], !path.isEmpty { return path }
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = dir.appendingPathComponent("pipeline").path
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+            throw TestStack.StackError("no pipeline executable found: set PIPELINE_BIN (make test does)")
+        }
+    }
+}
