@@ -8,7 +8,7 @@ public enum ChaosFault: String, Sendable, Codable, CaseIterable {
     case leaderKill = "leader-kill"
     /// A RabbitMQ node that follows gets SIGKILL; it is started again and rejoins.
     case followerKill = "follower-kill"
-    /// PostgreSQL stops as if it crashed (`pg_ctl stop -m immediate`) for the outage, then starts.
+    /// PostgreSQL shuts down immediately, as in a crash (SIGQUIT to the postmaster), for the outage, then starts.
     case databaseStop = "database-stop"
     /// The leading RabbitMQ node is frozen with SIGSTOP (alive, sockets open, silent: what a network
     /// partition looks like to its peers and clients) for the pause, then thawed with SIGCONT.

@@ -10,7 +10,7 @@ extension ChaosRun {
         try check.load(run.ackedPairs)
 
         // Drained: every acknowledged reading stored, and the broker holds nothing more.
-        let drained = await waitUntil(timeout: configuration.drainTimeout) {
+        let drained = try await waitUntil(timeout: configuration.drainTimeout) {
             guard (try? check.missing()) == 0 else { return false }
             return (try? await self.queueDepth()) == 0
         }
@@ -22,10 +22,15 @@ extension ChaosRun {
         report.missingExamples = try check.missingExamples()
         report.duplicates = try check.duplicates()
         report.storedNotAcked = try check.storedNotAcknowledged()
-        report.deadLettered = try await queueDepth("\(queue).dead") ?? 0
+        if let dead = try await queueDepth("\(queue).dead") {
+            report.deadLettered = dead
+        } else {
+            report.problems.append("no node told how many messages were dead-lettered")
+        }
     }
 
-    /// Messages in a queue (ready and unacknowledged), asked of a running node; nil if none answered.
+    /// Messages in a queue (ready and unacknowledged), asked of a running node; nil if none answered
+    /// or the queue does not exist (the analyzers declare both queues).
     func queueDepth(_ name: String? = nil) async throws -> Int? {
         let name = name ?? queue
         guard let cluster else { return nil }
@@ -33,7 +38,7 @@ extension ChaosRun {
             guard let out = try? await cluster.ctl(node, ["list_queues", "name", "messages", "--formatter", "json", "--quiet"], timeout: .seconds(15)),
                 let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
             else { continue }
-            return (rows.first { $0["name"] as? String == name }?["messages"] as? Int) ?? 0
+            return rows.first { $0["name"] as? String == name }?["messages"] as? Int
         }
         return nil
     }

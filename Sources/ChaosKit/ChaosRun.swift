@@ -11,7 +11,8 @@ import Storage
 /// faults of the schedule one after another, each with evidence that it took
 /// effect; then, once the queue is drained, every acknowledged reading looked
 /// up in the database. Everything it started is stopped again, also on errors
-/// and cancellation (Ctrl-C).
+/// and cancellation (Ctrl-C). Its state is set and read by the one task that
+/// runs it (and, after it, the cleanup), hence unchecked.
 public final class ChaosRun: @unchecked Sendable {
     let configuration: ChaosConfiguration
     let logger: Logger
@@ -41,6 +42,9 @@ public final class ChaosRun: @unchecked Sendable {
         }
         // Cleanup must finish even when this task was cancelled: run it in a task of its own.
         let left = await Task { await self.stopEverything() }.value
+        if case .failure = result, !left.isEmpty {
+            logger.error("still running after the stop: \(left.joined(separator: ", "))")
+        }
         var report = try result.get()
         report.leftRunning = left
         if !left.isEmpty { report.problems.append("processes still running after the stop: \(left.joined(separator: ", "))") }
@@ -76,7 +80,7 @@ public final class ChaosRun: @unchecked Sendable {
         let fleet = try makeFleet(cluster: cluster, secret: secret, certificate: certificate, key: key)
         self.fleet = fleet
         logger.info("starting two ingest, two analyzers and alerts")
-        for service in fleet.services { try fleet.start(service.name) }
+        for service in fleet.services { try await fleet.start(service.name) }
         for service in fleet.services { try await fleet.waitUntilReady(service.name) }
 
         var targets: [Target] = []
@@ -134,12 +138,13 @@ public final class ChaosRun: @unchecked Sendable {
         report.ackP50Ms = run.latencyMs["p50"]
         report.ackP99Ms = run.latencyMs["p99"]
         try await verify(run, into: &report)
+        problems += fleet.unexpectedExits()
 
         problems += records.filter { !$0.tookEffect }.map { "\($0.fault.rawValue) did not take effect (see its evidence)" }
         if report.acked == 0 { problems.append("no reading was acknowledged") }
         if report.missing > 0 { problems.append("\(report.missing) acknowledged readings are not in the database") }
         if report.duplicates > 0 { problems.append("\(report.duplicates) duplicate rows") }
-        report.problems = problems
+        report.problems += problems
         return report
     }
 
@@ -177,7 +182,8 @@ public final class ChaosRun: @unchecked Sendable {
         }
         if let postgres {
             if let pid = postgres.pid { pids.append(("postgresql", pid)) }
-            do { try await postgres.stop() } catch { logger.error("stopping PostgreSQL: \(error)") }
+            if let pid = postgres.wrapperPID { pids.append(("postgresql (runuser)", pid)) }
+            await postgres.stop()
         }
         return pids.filter { RabbitCluster.isAlive($0.1) }.map { "\($0.0) (PID \($0.1))" }
     }

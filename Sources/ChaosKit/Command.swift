@@ -1,12 +1,15 @@
 import Foundation
 
-/// Short-lived helper programs (initdb, pg_ctl, openssl, rabbitmqctl), run to
-/// the end with their output captured, as another user when root must not run them.
+/// Short-lived helper programs (initdb, openssl, rabbitmqctl), run to the end
+/// with their output captured, as another user when root must not run them.
 enum Command {
+    /// Runs the program and returns its standard output; throws with its standard error when it
+    /// fails, when it takes longer than `timeout` (a CLI call to a frozen node would wait for ever),
+    /// or when the calling task is cancelled (the program is killed).
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, user: String? = nil,
-        timeout: Duration = .seconds(120), capturesOutput: Bool = true
+        timeout: Duration = .seconds(120)
     ) async throws -> String {
         let process = Process()
         if let user, getuid() == 0 {
@@ -18,30 +21,46 @@ enum Command {
         }
         if let environment { process.environment = environment }
         process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        // A daemon it starts (the postmaster) inherits its output: a pipe would then never reach its end.
-        let pipe = Pipe()
-        process.standardOutput = capturesOutput ? pipe : FileHandle.nullDevice
-        process.standardError = capturesOutput ? pipe : FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        let name = "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.joined(separator: " "))"
         try process.run()
-        // A CLI call to a frozen node would wait for ever: end it after `timeout`.
         let pid = process.processIdentifier
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
+        let watchdog = Task { () -> Bool in
+            do { try await Task.sleep(for: timeout) } catch { return false }
             kill(pid, SIGKILL)  // cancelled as soon as the process ends, so the PID is still its own
+            return true
         }
-        defer { watchdog.cancel() }
-        let data = capturesOutput ? try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value : Data()
+        let (stdout, stderr) = await withTaskCancellationHandler {
+            async let o = readToEnd(out)
+            async let e = readToEnd(err)
+            return await (o, e)
+        } onCancel: {
+            kill(pid, SIGKILL)
+        }
         // Polled: Foundation's waitUntilExit spins a run loop on Linux.
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        let out = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let name = URL(fileURLWithPath: executable).lastPathComponent
-            if process.terminationReason == .uncaughtSignal {
-                throw ChaosError("\(name) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-            }
-            throw ChaosError("\(name) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(out.suffix(400))")
+        watchdog.cancel()
+        let timedOut = await watchdog.value
+        try Task.checkCancellation()
+        if timedOut { throw ChaosError("\(name) did not finish within \(timeout)") }
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            let output = (stderr.isEmpty ? stdout : stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ChaosError("\(name) failed (\(process.terminationStatus)): \(output.suffix(400))")
         }
-        return out
+        return stdout
+    }
+
+    /// Reads a pipe to its end on a Dispatch thread: a blocking read must not hold one of the
+    /// few threads Swift concurrency runs tasks on (two on this machine).
+    private static func readToEnd(_ pipe: Pipe) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }
+        }
     }
 }

@@ -15,7 +15,8 @@ public struct FaultRecord: Sendable, Codable {
     /// Retries and failed readings of the devices from this fault to the next.
     public var retries: Int
     public var failed: Int
-    /// The longest silence between two acks of one device that ended in this fault's window;
+    /// The longest silence between two acks of one device that overlaps this fault's window (from
+    /// this fault to the next; a silence spanning two windows counts in both);
     /// nil when no device waited longer than the gap threshold.
     public var longestGapMs: Int64?
     public var longestGapDevice: String?

@@ -14,15 +14,20 @@ public struct LossCheck {
         try db.execute("CREATE TABLE \(table) (device_id TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (device_id, seq))")
     }
 
-    /// Adds acknowledged (device_id, seq) pairs; device ids are the contract's characters, so they
-    /// go into an array literal as they are.
+    /// Adds acknowledged (device_id, seq) pairs, 5,000 to a statement.
     public func load(_ pairs: [(String, Int64)]) throws {
         for start in stride(from: 0, to: pairs.count, by: 5000) {
             let chunk = pairs[start..<min(start + 5000, pairs.count)]
             try db.execute(
                 "INSERT INTO \(table) SELECT * FROM unnest($1::TEXT[], $2::BIGINT[]) ON CONFLICT DO NOTHING",
-                ["{" + chunk.map(\.0).joined(separator: ",") + "}", "{" + chunk.map { String($0.1) }.joined(separator: ",") + "}"])
+                [Self.arrayLiteral(chunk.map(\.0)), "{" + chunk.map { String($0.1) }.joined(separator: ",") + "}"])
         }
+    }
+
+    /// A text array literal with every element quoted (`{"a","b\\"c"}`).
+    static func arrayLiteral(_ items: [String]) -> String {
+        let quoted = items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        return "{" + quoted.joined(separator: ",") + "}"
     }
 
     public func acknowledged() throws -> Int { try count("SELECT count(*) FROM \(table)") }

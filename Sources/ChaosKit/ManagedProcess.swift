@@ -32,15 +32,16 @@ public final class ManagedProcess: @unchecked Sendable {
 
     public func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
 
-    /// Waits until the process has exited, at most `timeout`; true if it has.
+    /// Waits until the process has exited, at most `timeout` (less when the task is cancelled); true if it has.
     public func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        while process.isRunning, ContinuousClock.now < deadline, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
         return !process.isRunning
     }
 
-    /// SIGTERM, then SIGKILL after `grace`.
+    /// SIGTERM (with SIGCONT, in case a fault froze it), then SIGKILL after `grace`.
     public func stop(grace: Duration = .seconds(10)) async {
+        signal(SIGCONT)
         signal(SIGTERM)
         if await !waitForExit(timeout: grace) {
             signal(SIGKILL)

@@ -22,6 +22,8 @@ final class PipelineFleet: @unchecked Sendable {
     let logDirectory: String
     let client: NIOSSLContext
     private var processes: [String: ManagedProcess] = [:]
+    /// Every process started, restarts included, for the final stop and check.
+    private var started: [ManagedProcess] = []
     private var starts: [String: Int] = [:]
     private var reported: Set<Int32> = []
     private let lock = NSLock()
@@ -37,10 +39,15 @@ final class PipelineFleet: @unchecked Sendable {
 
     func service(_ name: String) -> Service { services.first { $0.name == name }! }
     func process(_ name: String) -> ManagedProcess? { lock.withLock { processes[name] } }
-    var running: [ManagedProcess] { lock.withLock { Array(processes.values) } }
+    var running: [ManagedProcess] { lock.withLock { started.filter(\.isRunning) } }
 
-    /// Starts `name` (again); each start logs to a file of its own.
-    func start(_ name: String) throws {
+    /// Starts `name` (again; an instance still running is killed first, so no answer comes from it);
+    /// each start logs to a file of its own.
+    func start(_ name: String) async throws {
+        if let old = process(name), old.isRunning {
+            old.signal(SIGKILL)
+            _ = await old.waitForExit(timeout: .seconds(5))
+        }
         let service = service(name)
         let n = lock.withLock {
             starts[name, default: 0] += 1
@@ -50,7 +57,10 @@ final class PipelineFleet: @unchecked Sendable {
             name: name, executable: binary, arguments: [service.command],
             environment: ProcessInfo.processInfo.environment.merging(service.environment) { $1 },
             log: "\(logDirectory)/\(name)\(n > 1 ? ".\(n)" : "").log")
-        lock.withLock { processes[name] = process }
+        lock.withLock {
+            processes[name] = process
+            started.append(process)
+        }
     }
 
     /// Waits until `/readyz` answers 200; returns how long that took.
@@ -99,7 +109,7 @@ final class PipelineFleet: @unchecked Sendable {
 
     /// Stops every service by its PID (SIGTERM, SIGKILL after 10 s).
     func stopAll() async {
-        let all = lock.withLock { Array(processes.values) }
+        let all = running
         await withTaskGroup(of: Void.self) { group in
             for process in all { group.addTask { await process.stop() } }
         }

@@ -3,7 +3,8 @@ import SQL
 
 /// A PostgreSQL server this run owns: its own data directory, socket directory
 /// and loopback port, so it can be stopped and started as a fault. Runs as the
-/// `postgres` user when the run is root (PostgreSQL refuses root).
+/// `postgres` user when the run is root (PostgreSQL refuses root). Used by one
+/// task at a time (the chaos run's), hence unchecked.
 public final class PostgresServer: @unchecked Sendable {
     public let port: Int
     let directory: String
@@ -37,6 +38,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// run (not daemonized by pg_ctl: a daemon would inherit, and hold open, what tells Foundation that
     /// its parent ended) and waits until it accepts connections.
     public func start() async throws {
+        if let old = process, old.isRunning { await old.stop(grace: .seconds(5)) }
         if !FileManager.default.fileExists(atPath: "\(data)/PG_VERSION") {
             try await Command.run(
                 "\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--locale=C", "--encoding=UTF8", "--no-instructions"],
@@ -62,14 +64,18 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Stops the server. `immediate` aborts like a crash (SIGQUIT: recovery from the WAL at the
     /// next start); otherwise a fast shutdown (SIGINT: open transactions roll back).
-    public func stop(immediate: Bool = false) async throws {
-        guard let pid, let process else { return }
+    public func stop(immediate: Bool = false) async {
+        guard let process else { return }
+        guard let pid else { return await process.stop(grace: .seconds(5)) }  // not up yet: its wrapper
         kill(pid, immediate ? SIGQUIT : SIGINT)
         if await !process.waitForExit(timeout: .seconds(30)) {
             kill(pid, SIGKILL)
-            _ = await process.waitForExit(timeout: .seconds(5))
+            await process.stop(grace: .seconds(5))
         }
     }
+
+    /// The server's own process (`runuser` when root) while it runs.
+    public var wrapperPID: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// The postmaster's PID while it runs.
     public var pid: Int32? {

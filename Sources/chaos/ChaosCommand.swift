@@ -45,7 +45,7 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds a RabbitMQ node stays frozen (env: CHAOS_PAUSE).")
     var pause: Double = env("CHAOS_PAUSE").flatMap(Double.init) ?? 20
 
-    @Flag(help: "The short run of `make test`: 50 devices every 0.5 s; ingest, analyzer, leader and database faults.")
+    @Flag(help: "The short run of `make test`: 50 devices every 0.5 s; ingest, analyzer, leader and database faults (the options above are then ignored).")
     var short = false
 
     @Option(help: "The pipeline executable (env: PIPELINE_BIN); default: next to this one.")
