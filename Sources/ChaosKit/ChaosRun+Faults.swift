@@ -133,7 +133,7 @@ extension ChaosRun {
         let cluster = cluster!
         let peer = cluster.nodes.first { $0.index != index }!
         let name = cluster.nodes[index - 1].name
-        // After a pause, autoheal restarts the node that lost: measured 7–64 s on this machine.
+        // After a pause, autoheal restarts the node that lost: measured 7–71 s on this machine.
         let back = try await waitUntil(timeout: .seconds(120)) {
             guard let out = try? await cluster.ctl(peer, ["cluster_status", "--formatter", "json"], timeout: .seconds(15)),
                 let status = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any],
