@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
+scripts/check-deploy.sh
 echo "test: building" >&2
 swift build --build-tests
 
