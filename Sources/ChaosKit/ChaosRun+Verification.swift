@@ -32,14 +32,7 @@ extension ChaosRun {
     /// Messages in a queue (ready and unacknowledged), asked of a running node; nil if none answered
     /// or the queue does not exist (the analyzers declare both queues).
     func queueDepth(_ name: String? = nil) async throws -> Int? {
-        let name = name ?? queue
-        guard let cluster else { return nil }
-        for node in cluster.nodes where cluster.vmPID(node.index) != nil {
-            guard let out = try? await cluster.ctl(node, ["list_queues", "name", "messages", "--formatter", "json", "--quiet"], timeout: .seconds(15)),
-                let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
-            else { continue }
-            return rows.first { $0["name"] as? String == name }?["messages"] as? Int
-        }
-        return nil
+        guard let cluster, let row = try? await cluster.queueRow(name ?? queue, ["messages"]) else { return nil }
+        return row["messages"] as? Int
     }
 }

@@ -139,15 +139,23 @@ public final class RabbitCluster: @unchecked Sendable {
     /// The index of the node that leads `queue`'s Raft group now, asked of a running node.
     /// Nodes in `excluding` (a frozen one) are not asked.
     public func leader(of queue: String, excluding: Set<Int> = [], timeout: Duration = .seconds(15)) async throws -> Int? {
+        guard let leader = try await queueRow(queue, ["leader"], excluding: excluding, timeout: timeout)?["leader"] as? String else {
+            return nil
+        }
+        return nodes.first { $0.name == leader }?.index
+    }
+
+    /// `queue`'s row of `rabbitmqctl list_queues name <columns>`, asked of the first running node that
+    /// answers (nodes in `excluding` are not asked); nil when the queue does not exist, throws when no node answers.
+    public func queueRow(
+        _ queue: String, _ columns: [String], excluding: Set<Int> = [], timeout: Duration = .seconds(15)
+    ) async throws -> [String: Any]? {
         for node in nodes where vmPID(node.index) != nil && !excluding.contains(node.index) {
             guard
-                let out = try? await ctl(node, ["list_queues", "name", "leader", "--formatter", "json", "--quiet"], timeout: timeout),
+                let out = try? await ctl(node, ["list_queues", "name"] + columns + ["--formatter", "json", "--quiet"], timeout: timeout),
                 let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
             else { continue }
-            guard let row = rows.first(where: { $0["name"] as? String == queue }), let leader = row["leader"] as? String else {
-                return nil
-            }
-            return nodes.first { $0.name == leader }?.index
+            return rows.first { $0["name"] as? String == queue }
         }
         throw ChaosError("no running node answered")
     }
