@@ -74,7 +74,7 @@ struct ChaosCommand: AsyncParsableCommand {
             c = .short(pipelineBinary: binary, directory: dir)
         } else {
             c = ChaosConfiguration(
-                pipelineBinary: binary, directory: dir, devices: devices, interval: .seconds(interval), faults: try ChaosFault.list(faults),
+                pipelineBinary: binary, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
                 warmup: .seconds(warmup), settle: .seconds(settle), downtime: .seconds(downtime),
                 databaseOutage: .seconds(databaseOutage), pause: .seconds(pause))
         }
@@ -106,6 +106,20 @@ struct ChaosCommand: AsyncParsableCommand {
         logger.info("report written to \(report)")
         if result.passed && !keep { try? FileManager.default.removeItem(atPath: dir) } else { logger.info("logs kept in \(dir)") }
         if !result.passed { throw ExitCode(1) }
+    }
+}
+
+extension ChaosCommand {
+    /// The schedule; an unknown name or none is a usage error (exit 64), not a failed run (exit 1).
+    func parsedFaults() throws -> [ChaosFault] {
+        let list: [ChaosFault]
+        do {
+            list = try ChaosFault.list(faults)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard !list.isEmpty else { throw ValidationError("--faults names no fault") }
+        return list
     }
 }
 
