@@ -31,6 +31,13 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.logger = logger
         self.detector = Detector(rule: configuration.rule)
         self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
+        // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
+        for result in ["stored", "duplicate", "dead_lettered"] {
+            _ = Counter(label: "analyzer_messages_total", dimensions: [("result", result)])
+        }
+        for result in ["hit", "miss"] { _ = Counter(label: "analyzer_window_cache_total", dimensions: [("result", result)]) }
+        _ = Counter(label: "analyzer_redeliveries_total")
+        _ = Counter(label: "analyzer_verdicts_revised_total")
     }
 
     var snapshot: State { state.withLockedValue { $0 } }

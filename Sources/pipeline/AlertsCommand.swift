@@ -26,11 +26,12 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.logger("alerts")
-        let service = AlertsService(
-            configuration: .init(
-                host: common.host, port: port, databaseURL: database.databaseURL, poolSize: poolSize,
-                statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill),
-            logger: logger)
-        try await runServices(service.services, logger: logger)
+        try await runServices(logger: logger) {
+            AlertsService(
+                configuration: .init(
+                    host: common.host, port: port, databaseURL: database.databaseURL, poolSize: poolSize,
+                    statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill),
+                logger: logger).services
+        }
     }
 }

@@ -30,12 +30,13 @@ struct AnalyzerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.logger("analyzer")
-        let service = AnalyzerService(
-            configuration: .init(
-                amqp: broker.configuration, databaseURL: database.databaseURL,
-                rule: rule.rule, prefetch: prefetch,
-                batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs)),
-            host: common.host, port: port, killEnabled: common.kill, logger: logger)
-        try await runServices(service.services, logger: logger)
+        try await runServices(logger: logger) {
+            AnalyzerService(
+                configuration: .init(
+                    amqp: broker.configuration, databaseURL: database.databaseURL,
+                    rule: rule.rule, prefetch: prefetch,
+                    batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs)),
+                host: common.host, port: port, killEnabled: common.kill, logger: logger).services
+        }
     }
 }

@@ -45,8 +45,12 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 /// Runs services in one group that shuts down gracefully on SIGTERM or SIGINT.
-func runServices(_ services: [any Service], logger: Logger) async throws {
+///
+/// The metrics backend is installed before `makeServices` runs: a metric handle made
+/// earlier (services make theirs in their initializers) would count into nothing.
+func runServices(logger: Logger, _ makeServices: () throws -> [any Service]) async throws {
     _ = PrometheusSetup.registry
+    let services = try makeServices()
     let group = ServiceGroup(
         configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

@@ -45,13 +45,14 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.logger("ingest")
-        let service = try IngestService(
-            configuration: .init(
-                host: common.host, httpPort: httpPort, tcpPort: tcpPort, amqp: broker.configuration,
-                tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
-                confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
-                rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout)),
-            logger: logger)
-        try await runServices(service.services, logger: logger)
+        try await runServices(logger: logger) {
+            try IngestService(
+                configuration: .init(
+                    host: common.host, httpPort: httpPort, tcpPort: tcpPort, amqp: broker.configuration,
+                    tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
+                    confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
+                    rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout)),
+                logger: logger).services
+        }
     }
 }
