@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import PipelineCore
-import Prometheus
 
 /// What `/readyz` reports: ready only when every dependency is reachable.
 public struct Readiness: Sendable {
@@ -29,10 +28,9 @@ public enum OperationalRoutes {
                 r.ready ? .ok : .serviceUnavailable, "{\"ready\":\(r.ready),\"checks\":{\(checks)}}")
         }
         router.get("/metrics") { _, _ in
-            let registry = PrometheusSetup.registry
-            return Response(
+            Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                body: .init(byteBuffer: ByteBuffer(bytes: PrometheusSetup.exposition())))
         }
         router.post("/kill") { _, _ -> Response in
             guard killEnabled else { return JSONResponse.error(.notFound, "not found") }

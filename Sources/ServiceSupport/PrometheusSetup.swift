@@ -23,4 +23,22 @@ public enum PrometheusSetup {
             return registry
         }
     }
+
+    /// The text exposition of the registry, each family with its `# HELP` line.
+    public static func exposition() -> [UInt8] {
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2048)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), let name = line.dropFirst(7).split(separator: " ").first,
+                let help = MetricCatalog.help[String(name)]
+            {
+                out += "# HELP \(name) \(help)\n"
+            }
+            out += line
+            out += "\n"
+        }
+        out.removeLast()
+        return Array(out.utf8)
+    }
 }

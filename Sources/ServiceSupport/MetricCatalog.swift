@@ -1,0 +1,23 @@
+/// The `# HELP` text of every metric the services expose, in one place.
+///
+/// swift-metrics' API has no help text, so the exposition adds it from here; a
+/// metric missing from this table fails `promtool check metrics` in the tests.
+public enum MetricCatalog {
+    public static let help: [String: String] = [
+        "amqp_confirm_latency_seconds": "Time from publishing a reading to the broker's confirm.",
+        "amqp_publishes_in_flight": "Publishes sent to the broker and not yet confirmed.",
+        "analyzer_anomalies_total": "Anomalies stored, by metric name.",
+        "analyzer_batch_size": "Deliveries stored per database transaction.",
+        "analyzer_db_seconds": "Time of one batch's database transaction, retries included.",
+        "analyzer_ingest_to_commit_seconds": "Time from a reading's acceptance at ingest to its commit.",
+        "analyzer_messages_total": "Deliveries handled, by result: stored, duplicate or dead_lettered.",
+        "analyzer_redeliveries_total": "Deliveries the broker marked as redelivered.",
+        "analyzer_verdicts_revised_total": "Earlier verdicts revised after a reading arrived out of order.",
+        "analyzer_window_cache_total": "Window lookups served from memory (hit) or the database (miss).",
+        "http_request_duration_seconds": "Time to answer an HTTP request, by route, method and status.",
+        "http_requests_total": "HTTP requests answered, by route, method and status.",
+        "ingest_ack_latency_seconds": "Time from receiving a reading to acknowledging it, by transport.",
+        "ingest_readings_total": "Readings received, by transport and result.",
+        "ingest_tcp_connections": "Open device TCP connections.",
+    ]
+}
