@@ -23,6 +23,7 @@ REQUIRED=(
   python3-yaml                     # the tests' OpenAPI check
   python3-jsonschema               # the tests' OpenAPI check
   chromium                         # the tests render the alerts page headless
+  prometheus                       # promtool: the tests lint the services' /metrics
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

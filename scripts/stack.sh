@@ -197,6 +197,7 @@ running() {
 print_exports() {
   printf 'export AMQP_URL=%s\n' "$AMQP_URL"
   printf 'export DATABASE_URL=%s\n' "$DATABASE_URL"
+  [ -z "${RABBIT_PROM_URL:-}" ] || printf 'export RABBIT_PROM_URL=%s\n' "$RABBIT_PROM_URL"
 }
 
 write_env() {

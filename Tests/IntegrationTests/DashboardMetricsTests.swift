@@ -1,0 +1,161 @@
+import Foundation
+import NIOHTTP1
+import SimulatorKit
+import Testing
+
+extension Integration {
+    /// The Grafana dashboards (dashboards/*.json) read only metrics that exist: the real
+    /// `pipeline` processes' and RabbitMQ's own (the test stack runs rabbitmq_prometheus),
+    /// or Kubernetes' listed in dashboards/README.md. Every service's `/metrics` passes
+    /// `promtool check metrics`.
+    @Suite struct DashboardMetricsTests {
+        @Test func promQLNamesFindsTheMetricsOfAnExpression() {
+            let expr = #"""
+                histogram_quantile(0.99, sum by (le, transport) (rate(ingest_ack_latency_seconds_bucket{namespace="$namespace", a=~"x|y"}[$__rate_interval])))
+                / on (pod) group_left label_replace(kube_pod_container_resource_limits{resource="cpu"}, "svc", "$1", "pod", "(a)-.*")
+                and up offset 1h > 1e3
+                """#
+            #expect(
+                PromQLNames.metricNames(in: expr) == [
+                    "ingest_ack_latency_seconds_bucket", "kube_pod_container_resource_limits", "up",
+                ])
+        }
+
+        @Test func everyDashboardMetricExistsAndTheServicesPassPromtool() async throws {
+            let rabbitMetrics = try TestStack.environment("RABBIT_PROM_URL")
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            var environment = ProcessInfo.processInfo.environment
+            for name in ["TLS_CERT", "TLS_KEY", "KILL_ENABLED"] { environment.removeValue(forKey: name) }
+            environment.merge([
+                "DATABASE_URL": stack.databaseURL, "AMQP_QUEUE": stack.queue, "DEVICE_AUTH": "off", "LOG_LEVEL": "warning",
+                "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(stack.httpPort)", "INGEST_TCP_PORT": "\(stack.tcpPort)",
+                "ANALYZER_PORT": "\(stack.analyzerPort)", "ALERTS_PORT": "\(stack.alertsPort)",
+            ]) { $1 }
+            #expect(try await Self.run(["migrate"], environment: environment) == 0)
+            let services = try [("ingest", stack.httpPort), ("analyzer", stack.analyzerPort), ("alerts", stack.alertsPort)]
+                .map { name, port in (name, port, try Self.launch([name], environment: environment)) }
+            defer {
+                for (_, _, p) in services where p.isRunning { p.terminate() }
+            }
+            for (name, port, _) in services {
+                try await stack.eventually("\(name) ready", timeout: .seconds(60)) {
+                    (try? await Self.get(port: port, "/readyz").status) == 200
+                }
+            }
+
+            // Traffic that gives every family its series: readings, one anomaly, API calls.
+            let readings = (1...40).map { i in
+                #"{"device_id":"dash-1","seq":\#(i),"ts":"2026-11-26T08:00:00Z","metrics":{"heart_rate":\#(70 + i % 5)}}"#
+            }
+            let spike = #"{"device_id":"dash-1","seq":41,"ts":"2026-11-26T08:00:00Z","metrics":{"heart_rate":190}}"#
+            for body in ["[" + readings.joined(separator: ",") + "]", spike] {
+                let c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+                let reply = try await c.request(
+                    .POST, "/v1/readings", headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+                await c.close()
+                #expect(reply.status == 202, "\(reply.body)")
+            }
+            try await stack.eventually("the spike is served as an anomaly") {
+                (try? await Self.get(port: stack.alertsPort, "/v1/anomalies?device_id=dash-1").body.contains(#""seq":41"#))
+                    == true
+            }
+
+            var exposed: Set<String> = []
+            for (name, port, _) in services {
+                let text = try await Self.get(port: port, "/metrics").body
+                let (status, output) = try await Self.promtool(text)
+                #expect(status == 0 && output.isEmpty, "\(name) /metrics fails promtool check metrics: \(output)")
+                exposed.formUnion(PromQLNames.seriesNames(inExposition: text))
+            }
+            let rabbit = try await Self.get(url: rabbitMetrics).body
+            // RabbitMQ's own names break promtool's naming lints (exit 3); the text must still parse (not exit 1).
+            let (rabbitStatus, rabbitOutput) = try await Self.promtool(rabbit)
+            #expect(rabbitStatus == 0 || rabbitStatus == 3, "RabbitMQ's metrics do not parse: \(rabbitOutput)")
+            exposed.formUnion(PromQLNames.seriesNames(inExposition: rabbit))
+
+            let kubernetes = try Self.documentedKubernetesMetrics()
+            let dashboards = try FileManager.default.contentsOfDirectory(atPath: TestStack.root + "/dashboards")
+                .filter { $0.hasSuffix(".json") }.sorted()
+            #expect(dashboards.count >= 2)
+            for file in dashboards {
+                let data = try Data(contentsOf: URL(fileURLWithPath: TestStack.root + "/dashboards/" + file))
+                let expressions = try PromQLNames.expressions(inDashboard: data)
+                #expect(expressions.count >= 5, "\(file) has \(expressions.count) queries")
+                for expr in expressions {
+                    let names = PromQLNames.metricNames(in: expr)
+                    #expect(!names.isEmpty, "\(file): no metric in \(expr)")
+                    for name in names where !exposed.contains(name) {
+                        #expect(kubernetes.contains(name), "\(file): \(name) is neither exposed nor a documented Kubernetes metric")
+                    }
+                }
+            }
+        }
+
+        // MARK: - Helpers
+
+        /// The cAdvisor and kube-state-metrics names listed in dashboards/README.md (lines "- `name` …").
+        static func documentedKubernetesMetrics() throws -> Set<String> {
+            let readme = try String(contentsOfFile: TestStack.root + "/dashboards/README.md", encoding: .utf8)
+            var names: Set<String> = []
+            for line in readme.split(separator: "\n") where line.hasPrefix("- `") {
+                let name = line.dropFirst(3).prefix { $0 != "`" }
+                if name.hasPrefix("container_") || name.hasPrefix("kube_") { names.insert(String(name)) }
+            }
+            return names
+        }
+
+        static func launch(_ arguments: [String], environment: [String: String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
+            p.arguments = arguments
+            p.environment = environment
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        static func run(_ arguments: [String], environment: [String: String]) async throws -> Int32 {
+            let p = try launch(arguments, environment: environment)
+            while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            return p.terminationStatus
+        }
+
+        /// `promtool check metrics` with the text on standard input: its exit status and output.
+        static func promtool(_ text: String) async throws -> (Int32, String) {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promtool-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let input = dir.appendingPathComponent("metrics.txt"), output = dir.appendingPathComponent("out.txt")
+            try Data(text.utf8).write(to: input)
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            p.arguments = ["check", "metrics"]
+            p.standardInput = try FileHandle(forReadingFrom: input)
+            let out = try FileHandle(forWritingTo: output)
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            while p.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            try out.close()
+            return (p.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+        }
+
+        static func get(port: Int, _ path: String) async throws -> HTTPReply {
+            let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
+            defer { Task { await c.close() } }
+            return try await c.request(.GET, path)
+        }
+
+        /// GET of an `http://host:port/path` URL.
+        static func get(url: String) async throws -> HTTPReply {
+            guard let u = URL(string: url), let host = u.host, let port = u.port else {
+                throw TestStack.StackError("not an http://host:port/path URL: \(url)")
+            }
+            let c = try await HTTPConnection.connect(host: host, port: port, tls: nil)
+            defer { Task { await c.close() } }
+            return try await c.request(.GET, u.path)
+        }
+    }
+}
