@@ -18,6 +18,8 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY simulator ./simulator
+# Not built, but SwiftPM loads every target of the package.
+COPY Tests ./Tests
 # The Swift runtime is linked in: the runtime image needs only the C libraries.
 RUN swift build -c release --static-swift-stdlib --product pipeline \
     && swift build -c release --static-swift-stdlib --product simulator \

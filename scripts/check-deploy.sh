@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Offline checks of how the pipeline is deployed; make test runs this first.
-#   1. the Dockerfile, with hadolint;
+#   1. the Dockerfile: hadolint, and its build stage gets every directory SwiftPM
+#      needs (scripts/check-image-context.py; there is no container runtime here);
 #   2. every overlay of manifests/overlays, and manifests/chaos, rendered with
 #      `kubectl kustomize`;
 #   3. the built-in kinds validated against the Kubernetes schemas of the oldest
 #      and newest versions we support (kubernetes-validate, strict: no unknown fields);
 #   4. the custom resources against their CRDs' required fields, and the references
-#      between objects (scripts/check-manifests.py);
+#      between objects (scripts/check-manifests.py, which first proves on broken
+#      copies that it finds what it looks for);
 #   5. checkov on the rendered manifests: every finding fails, unless the manifest
 #      skips it with its reason (a checkov.io/skipN annotation).
 # The tools come from PyPI, pinned, into a virtualenv in .local/tools.
@@ -29,6 +31,7 @@ fi
 
 # 1. Every warning fails: a rule that does not apply is ignored in the Dockerfile, with its reason.
 "$TOOLS/bin/hadolint" --failure-threshold info Dockerfile
+swift package dump-package 2>/dev/null | "$TOOLS/bin/python" scripts/check-image-context.py
 log "Dockerfile passes hadolint"
 
 # 2. Render.
@@ -50,7 +53,8 @@ for v in "${K8S_VERSIONS[@]}"; do args+=(-k "$v"); done
 log "built-in kinds valid for Kubernetes ${K8S_VERSIONS[*]}"
 
 # 4. Custom resources and references.
-python3 scripts/check-manifests.py "$RENDERED"/*.yaml
+# The venv's Python: PyYAML comes with checkov.
+"$TOOLS/bin/python" scripts/check-manifests.py --self-test "$RENDERED"/*.yaml
 log "custom resources and references check out"
 
 # 5. checkov: the summary line, then any failure in full.

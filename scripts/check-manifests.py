@@ -4,23 +4,39 @@
 kubernetes-validate knows the built-in kinds only and skips custom resources, so
 here every custom resource is checked against what its CRD requires (the fields
 of the operator versions manifests/README.md names), and the references between
-objects are followed: ConfigMaps and Secrets used by pods, selectors and scale
-targets. Usage: check-manifests.py RENDERED.yaml... (output of kubectl kustomize).
+objects are followed: ConfigMaps, Secrets and their keys, selectors and port
+names, probes, volume mounts, `$(VAR)` references, scale targets.
+
+Usage: check-manifests.py [--self-test] RENDERED.yaml... (output of kubectl kustomize).
+--self-test first breaks each file in known ways and fails unless every break is found.
 """
+import copy
 import re
 import sys
 
 import yaml
 
-# Secrets the user creates at deploy time (manifests/README.md, "Secrets"), and
-# the ones the operators make. Any other name referenced is an error.
-DEPLOY_TIME_SECRETS = {"pipeline-database", "pipeline-device-token", "ingest-tls", "alerts-tls"}
-OPERATOR_SECRETS = {"rabbitmq-default-user"}
-# Pod labels of the operators' pods, for selectors that point at them.
-OPERATOR_POD_LABELS = [
-    {"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq"},
-    {"app.kubernetes.io/name": "cockroachdb", "app.kubernetes.io/instance": "cockroachdb",
-     "app.kubernetes.io/component": "database"},
+# Secrets the user creates at deploy time (manifests/README.md, "Secrets") and
+# the ones the operators make, with their keys. Any other name or key is an error.
+SECRETS = {
+    "pipeline-database": {"url", "ca.crt"},
+    "pipeline-device-token": {"secret"},
+    "ingest-tls": {"tls.crt", "tls.key"},
+    "alerts-tls": {"tls.crt", "tls.key"},
+    "rabbitmq-default-user": {"username", "password", "connection_string", "host", "port", "default_user.conf",
+                              "provider", "type"},
+}
+# What the operators create for the custom resources (their sources, at the versions
+# manifests/README.md names): pods with their labels and container ports, Services.
+OPERATOR_PODS = [
+    ({"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq",
+      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "management", "prometheus", "epmd"}),
+    ({"app.kubernetes.io/name": "cockroachdb", "app.kubernetes.io/instance": "cockroachdb",
+      "app.kubernetes.io/component": "database"}, {"grpc", "http", "sql"}),
+]
+OPERATOR_SERVICES = [
+    ({"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq",
+      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "management", "prometheus"}),
 ]
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 
@@ -31,6 +47,25 @@ def get(obj, path):
             return None
         obj = obj[key]
     return obj
+
+
+def containers(workload):
+    spec = get(workload, "spec.template.spec") or {}
+    return spec.get("initContainers", []) + spec.get("containers", [])
+
+
+def selects(selector, labels):
+    """A label selector (matchLabels/matchExpressions, or a plain map as in a Service) against labels."""
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        selector = {"matchLabels": selector}
+    if not all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        value, op = labels.get(expr["key"]), expr["operator"]
+        if (op == "In" and value not in expr.get("values", [])) or (op == "NotIn" and value in expr.get("values", [])) \
+                or (op == "Exists" and value is None) or (op == "DoesNotExist" and value is not None):
+            return False
+    return True
 
 
 class Checker:
@@ -134,56 +169,102 @@ class Checker:
 
     def references(self):
         config_maps = {get(d, "metadata.name") for d in self.docs if d["kind"] == "ConfigMap"}
-        secrets = DEPLOY_TIME_SECRETS | OPERATOR_SECRETS
-        pods = [get(d, "spec.template.metadata.labels") or {} for d in self.docs if d["kind"] == "Deployment"]
-        pods += OPERATOR_POD_LABELS
+        workloads = [d for d in self.docs if d["kind"] in ("Deployment", "Job")]
+        # (labels, container port names) of every pod the manifests make, and of the operators'.
+        pods = [(get(d, "spec.template.metadata.labels") or {},
+                 {p.get("name") for c in containers(d) for p in c.get("ports", [])}) for d in workloads]
+        pods += OPERATOR_PODS
+        services = [(get(d, "metadata.labels") or {}, {p.get("name") for p in get(d, "spec.ports") or []})
+                    for d in self.docs if d["kind"] == "Service"] + OPERATOR_SERVICES
         deployments = {get(d, "metadata.name") for d in self.docs if d["kind"] == "Deployment"}
 
-        def walk(doc, value):
-            if isinstance(value, dict):
-                for key, child in value.items():
-                    if key in ("configMapRef", "configMapKeyRef", "configMap") and isinstance(child, dict):
-                        if child.get("name") not in config_maps:
-                            self.error(doc, f"ConfigMap {child.get('name')!r} is not in the manifests")
-                    if key in ("secretKeyRef", "secretRef") and child.get("name") not in secrets:
-                        self.error(doc, f"Secret {child.get('name')!r} is neither created at deploy time nor by an operator")
-                    if key == "secret" and isinstance(child, dict) and child.get("secretName") not in secrets:
-                        self.error(doc, f"Secret {child.get('secretName')!r} is neither created at deploy time nor by an operator")
-                    walk(doc, child)
-            elif isinstance(value, list):
-                for child in value:
-                    walk(doc, child)
-
-        def selects(selector):
-            wanted = selector.get("matchLabels", {}) if "matchLabels" in selector or "matchExpressions" in selector else selector
-            return any(all(labels.get(k) == v for k, v in wanted.items()) for labels in pods)
+        def secret(doc, name, keys=()):
+            if name not in SECRETS:
+                self.error(doc, f"Secret {name!r} is neither created at deploy time nor by an operator")
+            for key in keys:
+                if name in SECRETS and key not in SECRETS[name]:
+                    self.error(doc, f"Secret {name!r} has no key {key!r}")
 
         for doc in self.docs:
-            walk(doc, doc.get("spec"))
             kind = doc["kind"]
-            for tls in get(doc, "spec.tls") or [] if kind == "Ingress" else []:
-                if tls.get("secretName") not in secrets:
-                    self.error(doc, f"Secret {tls.get('secretName')!r} is neither created at deploy time nor by an operator")
+            if kind in ("Deployment", "Job"):
+                spec = get(doc, "spec.template.spec")
+                volumes = {v["name"]: v for v in spec.get("volumes", [])}
+                for v in volumes.values():
+                    if "secret" in v:
+                        secret(doc, v["secret"].get("secretName"), [i["key"] for i in v["secret"].get("items", [])])
+                    if "configMap" in v and v["configMap"].get("name") not in config_maps:
+                        self.error(doc, f"ConfigMap {v['configMap'].get('name')!r} is not in the manifests")
+                for c in containers(doc):
+                    self.container(doc, c, volumes, config_maps, secret)
+            if kind == "Ingress":
+                for tls in get(doc, "spec.tls") or []:
+                    secret(doc, tls.get("secretName"))
             if kind == "TriggerAuthentication":
                 for ref in get(doc, "spec.secretTargetRef") or []:
-                    if ref.get("name") not in secrets:
-                        self.error(doc, f"Secret {ref.get('name')!r} is neither created at deploy time nor by an operator")
-            selector = {"Service": get(doc, "spec.selector"), "PodDisruptionBudget": get(doc, "spec.selector"),
-                        "ServiceMonitor": get(doc, "spec.selector"), "PodMonitor": get(doc, "spec.selector"),
-                        "Deployment": get(doc, "spec.selector")}.get(kind)
-            if selector and not selects(selector):
-                self.error(doc, f"its selector {selector} matches no pod")
+                    secret(doc, ref.get("name"), [ref.get("key")])
+            if kind in ("Service", "PodDisruptionBudget", "PodMonitor"):
+                selector = get(doc, "spec.selector") or {}
+                matched = [ports for labels, ports in pods if selects(selector, labels)]
+                if not matched:
+                    self.error(doc, f"its selector {selector} matches no pod")
+                wanted = ([p.get("targetPort") for p in get(doc, "spec.ports") or []] if kind == "Service"
+                          else [e.get("port") for e in get(doc, "spec.podMetricsEndpoints") or []])
+                for port in wanted:
+                    if isinstance(port, str) and matched and not all(port in ports for ports in matched):
+                        self.error(doc, f"port {port!r} is not a container port of the pods it selects")
+            if kind == "ServiceMonitor":
+                selector = get(doc, "spec.selector") or {}
+                matched = [ports for labels, ports in services if selects(selector, labels)]
+                if not matched:
+                    self.error(doc, f"its selector {selector} matches no Service")
+                for endpoint in get(doc, "spec.endpoints") or []:
+                    if matched and not any(endpoint.get("port") in ports for ports in matched):
+                        self.error(doc, f"port {endpoint.get('port')!r} is not a port of the Services it selects")
             if kind == "NetworkPolicy":
-                ps = get(doc, "spec.podSelector") or {}
-                for expr in ps.get("matchExpressions", []):
+                selectors = [get(doc, "spec.podSelector") or {}]
+                for rule in get(doc, "spec.ingress") or []:
+                    selectors += [peer["podSelector"] for peer in rule.get("from", []) if "podSelector" in peer
+                                  and "namespaceSelector" not in peer]
+                for selector in selectors:
+                    if selector and not any(selects(selector, labels) for labels, _ in pods):
+                        self.error(doc, f"the pod selector {selector} matches no pod")
+                for expr in (get(doc, "spec.podSelector") or {}).get("matchExpressions", []):
                     for value in expr.get("values", []):
-                        if not selects({expr["key"]: value}):
+                        if expr["operator"] == "In" and not any(labels.get(expr["key"]) == value for labels, _ in pods):
                             self.error(doc, f"{expr['key']}={value} matches no pod")
-                if ps.get("matchLabels") and not selects(ps):
-                    self.error(doc, f"its podSelector {ps} matches no pod")
             target = get(doc, "spec.scaleTargetRef.name")
             if kind in ("HorizontalPodAutoscaler", "ScaledObject") and target not in deployments:
                 self.error(doc, f"scale target {target!r} is not a Deployment of the manifests")
+
+    def container(self, doc, c, volumes, config_maps, secret):
+        where = f"container {c.get('name')}"
+        ports = {p.get("name") for p in c.get("ports", [])}
+        for source in c.get("envFrom", []):
+            if "configMapRef" in source and source["configMapRef"].get("name") not in config_maps:
+                self.error(doc, f"{where}: ConfigMap {source['configMapRef'].get('name')!r} is not in the manifests")
+            if "secretRef" in source:
+                secret(doc, source["secretRef"].get("name"))
+        defined = set()
+        for var in c.get("env", []):
+            ref = get(var, "valueFrom.secretKeyRef")
+            if ref:
+                secret(doc, ref.get("name"), [ref.get("key")])
+            ref = get(var, "valueFrom.configMapKeyRef")
+            if ref and ref.get("name") not in config_maps:
+                self.error(doc, f"{where}: ConfigMap {ref.get('name')!r} is not in the manifests")
+            # $(X) expands only variables defined earlier in the list; otherwise it stays literal.
+            for name in re.findall(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)", str(var.get("value", ""))):
+                if name not in defined:
+                    self.error(doc, f"{where}: {var['name']} uses $({name}) before it is defined")
+            defined.add(var["name"])
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            port = get(c, f"{probe}.httpGet.port")
+            if isinstance(port, str) and port not in ports:
+                self.error(doc, f"{where}: {probe} port {port!r} is not a port of the container")
+        for mount in c.get("volumeMounts", []):
+            if mount["name"] not in volumes:
+                self.error(doc, f"{where}: volumeMount {mount['name']!r} names no volume of the pod")
 
     def run(self):
         for doc in self.docs:
@@ -199,14 +280,107 @@ class Checker:
         return self.errors
 
 
-def main(paths):
-    errors = []
+def find(docs, kind, name=None):
+    return next((d for d in docs if d["kind"] == kind and (name is None or get(d, "metadata.name") == name)), None)
+
+
+def container_of(docs, deployment):
+    d = find(docs, "Deployment", deployment)
+    return d and get(d, "spec.template.spec.containers")[0]
+
+
+def env_var(docs, deployment, name):
+    c = container_of(docs, deployment)
+    return c and next((v for v in c.get("env", []) if v["name"] == name), None)
+
+
+def breaking(target, change):
+    """A break: `target` finds the object in a file's documents, `change` breaks it; false when it is absent."""
+    def apply(docs):
+        obj = target(docs)
+        if obj is None:
+            return False
+        change(obj)
+        return True
+    return apply
+
+
+def rename_field(spec, old, new):
+    spec[new] = spec.pop(old)
+
+
+# What each break does, and the break.
+BREAKS = [
+    ("a ServiceMonitor scrapes a port no Service has",
+     breaking(lambda ds: find(ds, "ServiceMonitor", "ingest"), lambda o: o["spec"]["endpoints"][0].update(port="bogus"))),
+    ("a secretKeyRef names a key the Secret lacks",
+     breaking(lambda ds: env_var(ds, "ingest", "DATABASE_URL"), lambda o: o["valueFrom"]["secretKeyRef"].update(key="bogus"))),
+    ("a Secret no one creates",
+     breaking(lambda ds: env_var(ds, "alerts", "DATABASE_URL"),
+              lambda o: o["valueFrom"]["secretKeyRef"].update(name="pipeline-databse"))),
+    ("AMQP_URL moved before the variables it expands",
+     breaking(lambda ds: container_of(ds, "ingest"),
+              lambda o: o.update(env=sorted(o["env"], key=lambda v: v["name"] != "AMQP_URL")))),
+    ("a probe on a port the container does not have",
+     breaking(lambda ds: container_of(ds, "analyzer"), lambda o: o["readinessProbe"]["httpGet"].update(port="bogus"))),
+    ("a Service targetPort no pod has",
+     breaking(lambda ds: find(ds, "Service", "alerts"), lambda o: o["spec"]["ports"][0].update(targetPort="bogus"))),
+    ("a volumeMount of no volume",
+     breaking(lambda ds: container_of(ds, "ingest"), lambda o: o["volumeMounts"][0].update(name="bogus"))),
+    ("a PodDisruptionBudget whose matchExpressions match nothing",
+     breaking(lambda ds: find(ds, "PodDisruptionBudget", "ingest"),
+              lambda o: o["spec"].update(selector={"matchExpressions": [
+                  {"key": "app.kubernetes.io/name", "operator": "In", "values": ["nothing"]}]}))),
+    ("a Service selecting no pod",
+     breaking(lambda ds: find(ds, "Service", "analyzer"),
+              lambda o: o["spec"].update(selector={"app.kubernetes.io/name": "analyser"}))),
+    ("a NetworkPolicy letting in pods that do not exist",
+     breaking(lambda ds: find(ds, "NetworkPolicy", "rabbitmq"),
+              lambda o: o["spec"]["ingress"][0]["from"][0].update(
+                  podSelector={"matchLabels": {"iot-pipeline/broker-clinet": "true"}}))),
+    ("a misspelt CrdbCluster field",
+     breaking(lambda ds: find(ds, "CrdbCluster"), lambda o: rename_field(o["spec"], "dataStore", "dataStor"))),
+    ("an even number of RabbitMQ nodes",
+     breaking(lambda ds: find(ds, "RabbitmqCluster"), lambda o: o["spec"].update(replicas=2))),
+    ("a KEDA trigger value that is not a string",
+     breaking(lambda ds: find(ds, "ScaledObject"), lambda o: o["spec"]["triggers"][0]["metadata"].update(value=2000))),
+    ("a custom resource without a check",
+     breaking(lambda ds: ds, lambda o: o.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}))),
+]
+
+
+def load(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def self_test(paths):
+    """Every break must be found in at least one file it applies to; the files as they are must pass."""
+    problems = []
+    for what, apply in BREAKS:
+        applied = found = False
+        for path in paths:
+            docs = copy.deepcopy(load(path))
+            if apply(docs):
+                applied = True
+                found = found or bool(Checker(path, docs).run())
+        if not applied:
+            problems.append(f"self-test: no file has what this break needs: {what}")
+        elif not found:
+            problems.append(f"self-test: not found: {what}")
+    return problems
+
+
+def main(args):
+    test = "--self-test" in args
+    paths = [a for a in args if a != "--self-test"]
+    errors = self_test(paths) if test else []
     for path in paths:
-        with open(path) as f:
-            docs = [d for d in yaml.safe_load_all(f) if d]
-        errors += Checker(path, docs).run()
+        errors += Checker(path, load(path)).run()
     for e in errors:
         print(e, file=sys.stderr)
+    if test and not errors:
+        print(f"check-manifests: the self-test found all {len(BREAKS)} breaks", file=sys.stderr)
     return 1 if errors else 0
 
 
