@@ -67,12 +67,15 @@ final class PipelineFleet: @unchecked Sendable {
     @discardableResult
     func waitUntilReady(_ name: String, timeout: Duration = .seconds(60)) async throws -> Duration {
         let start = ContinuousClock.now
-        while ContinuousClock.now - start < timeout {
-            if let reply = try? await get(name, "/readyz"), reply.status == 200 { return ContinuousClock.now - start }
-            guard process(name)?.isRunning == true else {
-                throw ChaosError("\(name) exited while starting (log: \(logDirectory)/\(name)*.log)")
-            }
-            try await Task.sleep(for: .milliseconds(200))
+        let service = service(name)
+        if try await ServiceProbe.waitUntilReady(
+            port: service.port, tls: service.tls ? client : nil, timeout: timeout,
+            isAlive: { process(name)?.isRunning == true })
+        {
+            return ContinuousClock.now - start
+        }
+        guard process(name)?.isRunning == true else {
+            throw ChaosError("\(name) exited while starting (log: \(logDirectory)/\(name)*.log)")
         }
         throw ChaosError("\(name) was not ready within \(timeout) (log: \(logDirectory)/\(name)*.log)")
     }
@@ -88,13 +91,7 @@ final class PipelineFleet: @unchecked Sendable {
 
     /// The sum of every sample of `metric` in the service's `/metrics` (all label sets).
     func metric(_ name: String, _ metric: String) async throws -> Double {
-        let text = try await get(name, "/metrics").body
-        return text.split(separator: "\n").reduce(0.0) { sum, line in
-            guard line.hasPrefix(metric), let next = line.dropFirst(metric.count).first, next == " " || next == "{",
-                let value = line.split(separator: " ").last.flatMap({ Double($0) })
-            else { return sum }
-            return sum + value
-        }
+        ServiceProbe.sum(of: metric, in: try await get(name, "/metrics").body) ?? 0
     }
 
     /// Services that ended without being told to (each reported once): a crash the run did not cause.

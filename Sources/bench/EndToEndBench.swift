@@ -91,7 +91,9 @@ enum EndToEndBench {
                     log: "\(stackDir)/e2e-\(service).log"))
         }
         for port in [ports.http, analyzerPort, alertsPort] {
-            try await waitUntilReady(port: port, what: "service on port \(port) (logs: \(stackDir)/e2e-*.log)")
+            guard try await ServiceProbe.waitUntilReady(port: port) else {
+                throw BenchError("not ready within 60 s: service on port \(port) (logs: \(stackDir)/e2e-*.log)")
+            }
         }
 
         configuration.targets = [Target(kind: .tcp, host: "127.0.0.1", port: ports.tcp)]
@@ -165,26 +167,12 @@ enum EndToEndBench {
         return f.string(from: d)
     }
 
-    static func waitUntilReady(port: Int, what: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let c = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil) {
-                let status = try? await c.request(.GET, "/readyz", timeout: .seconds(2)).status
-                await c.close()
-                if status == 200 { return }
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw BenchError("not ready within 60 s: \(what)")
-    }
-
     /// Ingest's own count of open device connections (its `ingest_tcp_connections` gauge).
     static func ingestConnections(port: Int) async throws -> Int? {
         let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
         defer { Task { await c.close() } }
         let text = try await c.request(.GET, "/metrics", timeout: .seconds(5)).body
-        let line = text.split(separator: "\n").first { $0.hasPrefix("ingest_tcp_connections") }
-        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+        return ServiceProbe.sum(of: "ingest_tcp_connections", in: text).map { Int($0) }
     }
 
     /// CPU seconds used so far by each service.

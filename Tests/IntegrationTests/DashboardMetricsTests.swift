@@ -1,3 +1,4 @@
+import ChaosKit
 import Foundation
 import NIOHTTP1
 import SimulatorKit
@@ -38,10 +39,9 @@ extension Integration {
             defer {
                 for (_, _, p) in services where p.isRunning { p.terminate() }
             }
-            for (name, port, _) in services {
-                try await stack.eventually("\(name) ready", timeout: .seconds(60)) {
-                    (try? await Self.get(port: port, "/readyz").status) == 200
-                }
+            for (name, port, process) in services {
+                try #require(
+                    try await ServiceProbe.waitUntilReady(port: port, isAlive: { process.isRunning }), "\(name) not ready")
             }
 
             // Traffic that gives every family its series: readings, one anomaly, API calls.
@@ -66,13 +66,13 @@ extension Integration {
                 let text = try await Self.get(port: port, "/metrics").body
                 let (status, output) = try await Self.promtool(text)
                 #expect(status == 0 && output.isEmpty, "\(name) /metrics fails promtool check metrics: \(output)")
-                exposed.formUnion(PromQLNames.seriesNames(inExposition: text))
+                exposed.formUnion(ServiceProbe.seriesNames(in: text))
             }
             let rabbit = try await Self.get(url: rabbitMetrics).body
             // RabbitMQ's own names break promtool's naming lints (exit 3); the text must still parse (not exit 1).
             let (rabbitStatus, rabbitOutput) = try await Self.promtool(rabbit)
             #expect(rabbitStatus == 0 || rabbitStatus == 3, "RabbitMQ's metrics do not parse: \(rabbitOutput)")
-            exposed.formUnion(PromQLNames.seriesNames(inExposition: rabbit))
+            exposed.formUnion(ServiceProbe.seriesNames(in: rabbit))
 
             let kubernetes = try Self.documentedKubernetesMetrics()
             let dashboards = try FileManager.default.contentsOfDirectory(atPath: TestStack.root + "/dashboards")

@@ -49,13 +49,4 @@ enum PromQLNames {
         walk(try JSONSerialization.jsonObject(with: data), into: &out)
         return out
     }
-
-    /// The series names of a Prometheus text exposition (`foo_bucket`, `foo_sum` … included).
-    static func seriesNames(inExposition text: String) -> Set<String> {
-        var names: Set<String> = []
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            if let end = line.firstIndex(where: { $0 == "{" || $0 == " " }) { names.insert(String(line[..<end])) }
-        }
-        return names
-    }
 }
