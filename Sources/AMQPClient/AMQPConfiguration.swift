@@ -9,16 +9,19 @@ public struct AMQPConfiguration: Sendable {
     /// Dead-letter exchange and queue for messages that fail processing repeatedly.
     public var deadLetterExchange: String
     public var deadLetterQueue: String
-    /// Quorum queue `x-delivery-limit`: deliveries before a message is dead-lettered.
+    /// Quorum queue `x-delivery-limit`: deliveries before the broker dead-letters a message
+    /// (20, as RabbitMQ 4 defaults to: a crash-looping analyzer should not dead-letter good readings).
     public var deliveryLimit: Int
     /// AMQP heartbeat in seconds (0 disables).
     public var heartbeatSeconds: Int
     /// Connect and RPC timeout.
     public var connectTimeout: Duration
+    /// Shown by the broker's management UI and `rabbitmqctl list_connections`.
+    public var connectionName: String = "pipeline"
 
     public init(
         urls: [String], queue: String = "readings", deadLetterExchange: String? = nil,
-        deadLetterQueue: String? = nil, deliveryLimit: Int = 5, heartbeatSeconds: Int = 30,
+        deadLetterQueue: String? = nil, deliveryLimit: Int = 20, heartbeatSeconds: Int = 30,
         connectTimeout: Duration = .seconds(3)
     ) {
         self.urls = urls

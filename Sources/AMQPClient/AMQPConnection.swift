@@ -1,5 +1,7 @@
 import CRabbitMQ
 import Foundation
+import Logging
+import Synchronization
 
 /// One rabbitmq-c connection with channel 1 open. rabbitmq-c is blocking and
 /// not thread-safe, so an instance is confined to the thread that created it.
@@ -33,7 +35,8 @@ final class AMQPConnection {
         amqp_set_handshake_timeout(state, &tv)
         amqp_set_rpc_timeout(state, &tv)
         let login = pipeline_amqp_login(
-            state, info.vhost, 131_072, Int32(configuration.heartbeatSeconds), info.user, info.password)
+            state, info.vhost, 131_072, Int32(configuration.heartbeatSeconds), info.user, info.password,
+            configuration.connectionName)
         guard Self.ok(login) else { throw .unavailable("\(endpoint): login failed: \(Self.describe(login))") }
         loggedIn = true
         amqp_channel_open(state, channel)
@@ -47,11 +50,33 @@ final class AMQPConnection {
         amqp_destroy_connection(state)
     }
 
-    /// Declares exchange and queues; idempotent.
+    /// Declares exchange and queues; idempotent. A queue declared by an earlier
+    /// version (other arguments: at-most-once dead-lettering, another delivery
+    /// limit) is used as it is, with a warning that names the policy to apply.
     func declareTopology(_ c: AMQPConfiguration) throws(AMQPError) {
         let rc = pipeline_declare_topology(
             state, channel, c.queue, c.deadLetterExchange, c.deadLetterQueue, Int32(c.deliveryLimit))
-        if rc != 0 { throw .connection("declaring queue '\(c.queue)': \(lastReply())") }
+        if rc < 0 { throw .connection("declaring queue '\(c.queue)': \(lastReply())") }
+        if rc == 1 { Self.warnLegacyQueue(c.queue) }
+    }
+
+    /// Ready messages in `queue` right now.
+    func depth(of queue: String) throws(AMQPError) -> Int {
+        let n = pipeline_queue_depth(state, channel, queue)
+        if n < 0 { throw .connection("reading the depth of '\(queue)': \(lastReply())") }
+        return n
+    }
+
+    private static let warned = Mutex<Set<String>>([])
+
+    private static func warnLegacyQueue(_ queue: String) {
+        guard warned.withLock({ $0.insert(queue).inserted }) else { return }
+        Logger(label: "amqp").warning(
+            "queue was declared with other arguments by an earlier version; apply the policy in README (Reliability) for at-least-once dead-lettering",
+            metadata: [
+                "queue": "\(queue)",
+                "policy": "rabbitmqctl set_policy --apply-to quorum_queues pipeline-\(queue) '^\(queue)$' '{\"dead-letter-strategy\":\"at-least-once\",\"overflow\":\"reject-publish\"}'",
+            ])
     }
 
     func confirmSelect() throws(AMQPError) {

@@ -9,7 +9,8 @@ public struct Delivery: Sendable {
     public var redelivered: Bool
     /// Ingest's acceptance time (`x-ingested-at-ms` header), when present.
     public var acceptedAtMs: Int64?
-    /// Why the analyzer dead-lettered it (`x-pipeline-error` header), on the dead-letter queue.
+    /// On the dead-letter queue, why it is there: the analyzer's reason (`x-pipeline-error`),
+    /// or the broker's (`x-first-death-reason`, e.g. `delivery_limit`).
     public var deadLetterReason: String?
 }
 
@@ -88,7 +89,12 @@ public final class AMQPConsumer {
         var acceptedAt: Int64 = 0
         let hasAcceptedAt = pipeline_header_i64(&envelope.message.properties, "x-ingested-at-ms", &acceptedAt) != 0
         var reasonBuffer = [CChar](repeating: 0, count: 1024)
-        let reasonLength = pipeline_header_string(&envelope.message.properties, "x-pipeline-error", &reasonBuffer, reasonBuffer.count)
+        var reasonLength = pipeline_header_string(&envelope.message.properties, "x-pipeline-error", &reasonBuffer, reasonBuffer.count)
+        if reasonLength < 0 {
+            // Dead-lettered by the broker itself (its delivery limit, say): RabbitMQ's reason.
+            reasonLength = pipeline_header_string(
+                &envelope.message.properties, "x-first-death-reason", &reasonBuffer, reasonBuffer.count)
+        }
         return Delivery(
             tag: envelope.delivery_tag, body: body, messageID: idLength > 0 ? String(nulTerminated: idBuffer) : nil,
             redelivered: envelope.redelivered != 0, acceptedAtMs: hasAcceptedAt ? acceptedAt : nil,

@@ -13,6 +13,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case shuttingDown
     /// A protocol or socket error on an open connection.
     case connection(String)
+    /// The broker blocks publishers (a memory or disk alarm); the reason it gave.
+    case blocked(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,14 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout: return "broker confirm timed out"
         case .shuttingDown: return "ingest is shutting down"
         case .connection(let why): return "broker connection lost: \(why)"
+        case .blocked(let why): return "broker is refusing new readings for now (resource alarm: \(why))"
         }
+    }
+
+    /// Seconds a device should wait before it retries: an alarm lasts until the broker
+    /// got rid of messages, anything else may be over at the next node.
+    public var retryAfter: Int {
+        if case .blocked = self { return 5 }
+        return 1
     }
 }

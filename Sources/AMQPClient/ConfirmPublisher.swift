@@ -30,6 +30,13 @@ public struct OutgoingMessage: Sendable {
 /// and every request completes exactly once. On connection loss the thread
 /// reconnects in the background, rotating through the configured nodes;
 /// meanwhile requests fail at once instead of waiting.
+///
+/// While the broker blocks publishers (`connection.blocked`, sent under a
+/// memory or disk alarm) requests fail at once with `.blocked`, and the ones
+/// awaiting a confirm are failed too: a blocked broker reads nothing more from
+/// the connection until the alarm clears. A watchdog shuts the socket down if
+/// a publish call itself stays blocked longer than `confirmTimeout`, so the
+/// thread is never stuck inside rabbitmq-c.
 public final class ConfirmPublisher: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<Void, AMQPError>) -> Void
 
@@ -53,6 +60,10 @@ public final class ConfirmPublisher: @unchecked Sendable {
     private var lastError: String = "not connected yet"
     private var started = false
     private var finished = false
+    /// Set while the broker blocks this connection's publishes: its reason.
+    private var blockedReason: String?
+    /// The socket and start of the publish call in progress, for the watchdog.
+    private var publishing: (fd: Int32, since: ContinuousClock.Instant)?
 
     public init(
         configuration: AMQPConfiguration, maxInFlight: Int = 10_000, confirmTimeout: Duration = .seconds(5),
@@ -73,6 +84,16 @@ public final class ConfirmPublisher: @unchecked Sendable {
         let thread = Thread { [self] in self.run() }
         thread.name = "amqp-publisher"
         thread.start()
+        let watchdog = Thread { [self] in self.watch() }
+        watchdog.name = "amqp-publisher-watchdog"
+        watchdog.start()
+    }
+
+    /// Why the broker blocks publishes right now (a resource alarm), or nil.
+    public var blocked: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return blockedReason
     }
 
     /// True while a confirm-mode channel to a broker node is open.
@@ -128,9 +149,10 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     private func enqueue(_ requests: [Request]) {
         condition.lock()
-        if stopping {
+        if stopping || blockedReason != nil {
+            let error = stopping ? AMQPError.shuttingDown : .blocked(blockedReason ?? "")
             condition.unlock()
-            for r in requests { r.completion(.failure(.shuttingDown)) }
+            for r in requests { r.completion(.failure(error)) }
             return
         }
         queue.append(contentsOf: requests)
@@ -175,6 +197,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
             let entries = l.outstanding.values
             l.outstanding.removeAll()
             link = nil
+            setBlocked(nil)
             markDisconnected(why)
             for e in entries { e.request.completion(.failure(error)) }
             nextAttempt = ContinuousClock.now
@@ -220,8 +243,11 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     nextAttempt = ContinuousClock.now + min(.milliseconds(250) * failures, .seconds(5))
                 }
             }
+            let blockedNow = blocked
             if !batch.isEmpty {
-                if let l = link {
+                if let reason = blockedNow {
+                    for r in batch { r.completion(.failure(.blocked(reason))) }
+                } else if let l = link {
                     if let why = publish(batch, on: l) {
                         drop(l, .connection(why), why)
                     }
@@ -230,7 +256,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     for r in batch { r.completion(.failure(.unavailable(why))) }
                 }
             }
-            if let l = link, !l.outstanding.isEmpty {
+            if let l = link, !l.outstanding.isEmpty || blockedNow != nil {
                 // Wait a little for confirms only when nothing new is queued.
                 if !readConfirms(l, waitMs: batch.isEmpty ? 2 : 0) {
                     drop(l, .connection("connection lost"), "connection to \(l.connection.endpoint) lost")
@@ -279,6 +305,40 @@ public final class ConfirmPublisher: @unchecked Sendable {
         return (nil, start)
     }
 
+    private func setBlocked(_ reason: String?) {
+        condition.lock()
+        let previous = blockedReason
+        blockedReason = reason
+        condition.unlock()
+        if let reason, previous == nil {
+            logger.warning("broker blocks publishing", metadata: ["reason": "\(reason)"])
+            Gauge(label: "amqp_publisher_blocked").record(1)
+        } else if reason == nil, previous != nil {
+            logger.notice("broker accepts publishing again")
+            Gauge(label: "amqp_publisher_blocked").record(0)
+        }
+    }
+
+    /// Shuts the socket down under a publish call that has not returned within
+    /// `confirmTimeout` (the broker stopped reading): the call then fails and the
+    /// thread drops the connection as after any socket error.
+    private func watch() {
+        while true {
+            condition.lock()
+            if finished {
+                condition.unlock()
+                return
+            }
+            if let p = publishing, ContinuousClock.now - p.since > confirmTimeout {
+                logger.warning("publish call blocked for longer than the confirm timeout; resetting the connection")
+                _ = Glibc.shutdown(p.fd, Int32(SHUT_RDWR))
+                publishing = nil
+            }
+            condition.unlock()
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
     private func markDisconnected(_ why: String) {
         condition.lock()
         let wasConnected = connected
@@ -300,6 +360,14 @@ public final class ConfirmPublisher: @unchecked Sendable {
     /// Publishes every request of the batch; returns why when the connection broke.
     private func publish(_ batch: [Request], on l: Link) -> String? {
         let now = ContinuousClock.now
+        condition.lock()
+        publishing = (amqp_get_sockfd(l.connection.state), now)
+        condition.unlock()
+        defer {
+            condition.lock()
+            publishing = nil
+            condition.unlock()
+        }
         for (i, r) in batch.enumerated() {
             let rc = r.message.body.withUnsafeBytes { body in
                 pipeline_publish(
@@ -355,6 +423,17 @@ public final class ConfirmPublisher: @unchecked Sendable {
                 }
             case PIPELINE_FRAME_RETURN:
                 l.returned.insert(String(nulTerminated: returnedID))
+            case PIPELINE_FRAME_BLOCKED:
+                // Nothing more is read from this connection until the alarm clears: fail
+                // what waits for a confirm now (a retry is idempotent) and refuse new requests.
+                let reason = String(nulTerminated: returnedID)
+                setBlocked(reason.isEmpty ? "unknown" : reason)
+                let entries = l.outstanding.values
+                l.outstanding.removeAll()
+                l.lowest = l.connection.nextDeliveryTag
+                for e in entries { e.request.completion(.failure(.blocked(reason))) }
+            case PIPELINE_FRAME_UNBLOCKED:
+                setBlocked(nil)
             case PIPELINE_FRAME_OTHER:
                 continue
             case PIPELINE_FRAME_TIMEOUT:

@@ -2,10 +2,12 @@ import CRabbitMQ
 import Foundation
 
 /// Sends messages that cannot be processed to the dead-letter exchange with
-/// the reason in the `x-pipeline-error` header, and waits for the broker's
-/// confirm. Blocking and confined to its caller's thread (the analyzer's
-/// worker), on a connection of its own opened on first use: poison messages
-/// are rare, and the consuming channel must not mix confirms with deliveries.
+/// the reason in the `x-pipeline-error` header (and replays dead letters into
+/// the readings queue), waiting for the broker's confirm of each. Blocking and
+/// confined to its caller's thread (the analyzer's worker, or `pipeline
+/// dead-letters`), on a connection of its own opened on first use: poison
+/// messages are rare, and the consuming channel must not mix confirms with
+/// deliveries.
 public final class DeadLetterPublisher {
     private let configuration: AMQPConfiguration
     private var connection: AMQPConnection?
@@ -23,7 +25,34 @@ public final class DeadLetterPublisher {
                 c.state, c.channel, configuration.deadLetterExchange, b.baseAddress, b.count, messageID ?? "",
                 String(reason.prefix(1000)))
         }
-        guard rc == AMQP_STATUS_OK.rawValue else { throw drop("publish: \(AMQPConnection.statusString(rc))") }
+        try awaitConfirm(rc, on: c, timeout: timeout)
+    }
+
+    /// Publishes a dead letter back into the readings queue as ingest would (its
+    /// message id and acceptance time kept) and returns once the broker confirmed it.
+    public func replay(_ d: Delivery, timeout: Duration = .seconds(5)) throws(AMQPError) {
+        let c = try open()
+        let acceptedAt = d.acceptedAtMs ?? Int64(Date().timeIntervalSince1970 * 1000)
+        let rc = d.body.withUnsafeBytes { b in
+            pipeline_publish(c.state, c.channel, configuration.queue, b.baseAddress, b.count, d.messageID ?? "", acceptedAt)
+        }
+        try awaitConfirm(rc, on: c, timeout: timeout)
+    }
+
+    /// Messages waiting in the dead-letter queue.
+    public func depth() throws(AMQPError) -> Int {
+        let c = try open()
+        do {
+            return try c.depth(of: configuration.deadLetterQueue)
+        } catch {
+            throw drop(error.description)
+        }
+    }
+
+    private func awaitConfirm(_ publishStatus: Int32, on c: AMQPConnection, timeout: Duration) throws(AMQPError) {
+        guard publishStatus == AMQP_STATUS_OK.rawValue else {
+            throw drop("publish: \(AMQPConnection.statusString(publishStatus))")
+        }
         let tag = c.nextDeliveryTag
         c.nextDeliveryTag += 1
         let deadline = ContinuousClock.now + timeout

@@ -13,11 +13,18 @@ public struct AnalyzerConfiguration: Sendable {
     public var batchSize: Int
     /// How long a batch waits for more deliveries once it has one.
     public var batchWindow: Duration
+    /// The analyzer session's `statement_timeout` and `lock_timeout`: a statement that
+    /// runs or waits longer is cancelled and its batch retried as an outage.
+    public var statementTimeoutMs: Int
+    public var lockTimeoutMs: Int
 
     public init(
         amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 2000,
-        batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20)
+        batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20), statementTimeoutMs: Int = 30_000,
+        lockTimeoutMs: Int = 10_000
     ) {
+        self.statementTimeoutMs = statementTimeoutMs
+        self.lockTimeoutMs = lockTimeoutMs
         self.amqp = amqp
         self.databaseURL = databaseURL
         self.rule = rule

@@ -34,13 +34,15 @@ public struct AnalyzerService {
     public var services: [any Service] { [WorkerService(worker: worker), http] }
 }
 
-/// Adapts the blocking worker thread to a `Service`.
+/// Adapts the blocking worker thread to a `Service`. It stops on graceful
+/// shutdown and also when the group is cancelled (another service failed to
+/// start), so a process that cannot serve exits instead of lingering.
 struct WorkerService: Service {
     let worker: AnalyzerWorker
 
     func run() async throws {
         let worker = self.worker
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 let thread = Thread {
                     worker.run()
@@ -49,7 +51,7 @@ struct WorkerService: Service {
                 thread.name = "analyzer-worker"
                 thread.start()
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             worker.stop()
         }
     }

@@ -32,7 +32,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.detector = Detector(rule: configuration.rule)
         self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
         // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
-        for result in ["stored", "duplicate", "dead_lettered"] {
+        for result in ["stored", "duplicate", "conflict", "dead_lettered"] {
             _ = Counter(label: "analyzer_messages_total", dimensions: [("result", result)])
         }
         for result in ["hit", "miss"] { _ = Counter(label: "analyzer_window_cache_total", dimensions: [("result", result)]) }
@@ -52,6 +52,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         let consumer = AMQPConsumer(configuration: configuration.amqp, prefetch: configuration.prefetch)
         var db: SQLConnection?
         var failures = 0
+        var nextDepthCheck = ContinuousClock.now
         while !stopping {
             if !consumer.isConnected {
                 do {
@@ -66,7 +67,7 @@ final class AnalyzerWorker: @unchecked Sendable {
                 }
             }
             if db == nil {
-                db = connectDatabase()
+                db = connectDatabase(markUp: true)
                 if db == nil {
                     failures += 1
                     pause(failures)
@@ -74,6 +75,11 @@ final class AnalyzerWorker: @unchecked Sendable {
                 }
             }
             failures = 0
+            if ContinuousClock.now >= nextDepthCheck {
+                // What waits in the dead-letter queue, for the dashboard and an alert.
+                nextDepthCheck = ContinuousClock.now + .seconds(15)
+                if let n = try? deadLetters.depth() { Gauge(label: "analyzer_dead_letters").record(n) }
+            }
             let batch: [Delivery]
             do {
                 batch = try collectBatch(consumer)
@@ -106,9 +112,12 @@ final class AnalyzerWorker: @unchecked Sendable {
         return batch
     }
 
-    /// Stores a batch and acknowledges it. On a database outage the batch is
-    /// kept and retried until it commits or the worker stops (then the broker
-    /// redelivers it to whoever consumes next).
+    /// Stores a batch and acknowledges it. Only a reading the database refuses
+    /// for its own data (SQLSTATE classes 22 and 23), or one that reuses a stored
+    /// seq with other content, is dead-lettered. Any other failure is an outage:
+    /// the batch is kept, `/readyz` fails with the reason, and the transaction is
+    /// retried with backoff on a new connection until it commits or the worker
+    /// stops (then the broker redelivers it to whoever consumes next).
     private func process(_ batch: [Delivery], consumer: AMQPConsumer, db: inout SQLConnection?) {
         var good: [(Delivery, IncomingReading)] = []
         var poison: [(Delivery, String)] = []
@@ -126,10 +135,9 @@ final class AnalyzerWorker: @unchecked Sendable {
         if good.count < batch.count { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
 
         var failures = 0
-        var stored = false
-        while !stored {
+        while true {
             if db == nil {
-                db = connectDatabase()
+                db = connectDatabase(markUp: false)
                 if db == nil {
                     if stopping { return }
                     failures += 1
@@ -138,16 +146,16 @@ final class AnalyzerWorker: @unchecked Sendable {
                 }
             }
             do {
-                let rejected = try store(good, on: db!)
-                for (d, why) in rejected {
-                    if let i = good.firstIndex(where: { $0.0.tag == d }) {
-                        poison.append((good[i].0, why))
-                        good.remove(at: i)
-                    }
+                let refused = try store(good.map(\.1), on: db!)
+                for (i, why) in refused.sorted(by: { $0.key > $1.key }) {
+                    poison.append((good[i].0, why))
+                    good.remove(at: i)
                 }
-                stored = true
+                setDatabaseUp()
+                break
             } catch {
-                setDatabase(down: error.description)
+                Counter(label: "analyzer_database_errors_total", dimensions: [("sqlstate", error.sqlState ?? "none")]).increment()
+                setDatabase(down: "storing readings: \(error.description)")
                 db = nil
                 if stopping { return }
                 failures += 1
@@ -187,75 +195,90 @@ final class AnalyzerWorker: @unchecked Sendable {
         }
     }
 
-    /// One transaction for the batch. A statement error that is not transient
-    /// (data the database refuses) makes it fall back to one reading per
-    /// transaction, so only the offending readings are rejected; their tags
-    /// and reasons are returned.
-    private func store(_ items: [(Delivery, IncomingReading)], on db: SQLConnection) throws(SQLError) -> [(UInt64, String)] {
+    /// One transaction for the batch; returns the readings (indices into `items`) that
+    /// must not be stored, with the reason. When the database refuses the batch for its
+    /// data, each reading is stored in a transaction of its own, so only the offending
+    /// ones are refused. Every other error is thrown: an outage.
+    private func store(_ items: [IncomingReading], on db: SQLConnection) throws(SQLError) -> [Int: String] {
         do {
-            try storeTransaction(items.map(\.1), on: db)
-            return []
-        } catch where !error.isTransient {
-            var rejected: [(UInt64, String)] = []
-            for (d, item) in items {
+            return try storeTransaction(items, on: db)
+        } catch where error.isAboutData {
+            var refused: [Int: String] = [:]
+            for (i, item) in items.enumerated() {
                 do {
-                    try storeTransaction([item], on: db)
-                } catch where !error.isTransient {
-                    rejected.append((d.tag, "database refused the reading: \(error.description)"))
+                    if try !storeTransaction([item], on: db).isEmpty { refused[i] = Self.conflictReason(item.reading) }
+                } catch where error.isAboutData {
+                    refused[i] = "database refused the reading: \(error.description)"
                 }
             }
-            return rejected
+            return refused
         }
     }
 
-    private func storeTransaction(_ items: [IncomingReading], on db: SQLConnection) throws(SQLError) {
+    static func conflictReason(_ r: Reading) -> String {
+        "seq \(r.seq) of device \(r.deviceID) is already stored with other content (the device reused a sequence number)"
+    }
+
+    /// Stores the readings and their verdicts in one transaction; returns the readings that
+    /// reuse a stored seq with other content, which are left out.
+    private func storeTransaction(_ items: [IncomingReading], on db: SQLConnection) throws(SQLError) -> [Int: String] {
         let start = ContinuousClock.now
         do {
-            let outcome = try db.transaction { db -> Detector.Outcome in
+            let (outcome, inserted) = try db.transaction { db -> (Detector.Outcome, ReadingStore.InsertOutcome) in
                 let devices = try ReadingStore.lockDevices(Set(items.map(\.reading.deviceID)), on: db)
                 let inserted = try ReadingStore.insert(items, on: db)
-                let stored = items.filter { inserted.contains(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)) }
+                let stored = inserted.stored.map { items[$0] }
                 let outcome = try detector.judge(stored.map(\.reading), devices: devices, on: db)
                 try ReadingStore.recordStored(stored, on: db)
                 try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
                 try ReadingStore.deleteAnomalies(outcome.cleared, on: db)
-                for a in outcome.anomalies {
-                    Counter(label: "analyzer_anomalies_total", dimensions: [("metric", a.metric)]).increment()
-                }
-                if outcome.revisited > 0 {
-                    Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited)
-                }
-                if inserted.count < items.count {
-                    Counter(label: "analyzer_messages_total", dimensions: [("result", "duplicate")])
-                        .increment(by: items.count - inserted.count)
-                }
-                return outcome
+                return (outcome, inserted)
             }
             detector.committed(outcome)
+            for a in outcome.anomalies {
+                Counter(label: "analyzer_anomalies_total", dimensions: [("metric", a.metric)]).increment()
+            }
+            if outcome.revisited > 0 { Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited) }
+            if inserted.duplicates > 0 {
+                Counter(label: "analyzer_messages_total", dimensions: [("result", "duplicate")]).increment(by: inserted.duplicates)
+            }
+            if !inserted.conflicting.isEmpty {
+                Counter(label: "analyzer_messages_total", dimensions: [("result", "conflict")]).increment(by: inserted.conflicting.count)
+            }
             Counter(label: "analyzer_window_cache_total", dimensions: [("result", "hit")]).increment(by: outcome.cacheHits)
             Counter(label: "analyzer_window_cache_total", dimensions: [("result", "miss")]).increment(by: outcome.cacheMisses)
+            Timer(label: "analyzer_db_seconds").recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+            return Dictionary(uniqueKeysWithValues: inserted.conflicting.map { ($0, Self.conflictReason(items[$0].reading)) })
         } catch let error as SQLError {
             throw error
         } catch {
             throw SQLError(sqlState: nil, message: "\(error)", connectionLost: false)
         }
-        Timer(label: "analyzer_db_seconds").recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
     }
 
-    private func connectDatabase() -> SQLConnection? {
+    /// Connects and sets the session's limits. `markUp` is false while a batch waits
+    /// to be stored: only its commit shows that the database accepts writes again.
+    private func connectDatabase(markUp: Bool) -> SQLConnection? {
         do {
             let c = try SQLConnection(configuration.databaseURL, applicationName: "pipeline-analyzer")
+            try c.execute("SET statement_timeout = \(configuration.statementTimeoutMs)")
+            try c.execute("SET lock_timeout = \(configuration.lockTimeoutMs)")
             try Schema.migrate(c)
-            state.withLockedValue {
-                $0.databaseUp = true
-                $0.databaseError = ""
-            }
             logger.info("database connected")
+            if markUp { setDatabaseUp() }
             return c
         } catch {
             setDatabase(down: "\(error)")
             return nil
         }
+    }
+
+    private func setDatabaseUp() {
+        let was = state.withLockedValue { s in
+            defer { s.databaseUp = true; s.databaseError = "" }
+            return s.databaseUp
+        }
+        if !was { logger.notice("database accepts writes") }
     }
 
     private func setBroker(down why: String) {

@@ -61,19 +61,26 @@ final class Detector {
         let lowest = fresh.mapValues { $0.map(\.seq).min()! }
         let highest = fresh.mapValues { $0.map(\.seq).max()! }
 
-        // Stored readings above the lowest new one: all of those up to the highest new one,
-        // and the `windowSize` after it. In order, this is just the batch itself.
+        // A late series (stored readings above its lowest new one): the stored readings whose
+        // windows the new ones enter. A stored reading's window holds a new one only if fewer
+        // than `windowSize` stored readings lie between them, so these are, after each new
+        // reading, the first `windowSize` stored ones before the next new reading: bounded by
+        // the window, whatever the device's history. In order, there are none.
         let late = fresh.keys.filter { key in
             guard let stored = devices[key.deviceID]?.maxSeq else { return false }
             return stored > lowest[key]!
         }
-        var between: [Key: [Item]] = [:]
-        var after: [Key: [Item]] = [:]
+        var later: [Key: [Item]] = [:]
         if !late.isEmpty {
-            between = try ReadingStore.later(
-                late.reduce(into: [:]) { $0[$1] = (lowest[$1]!, highest[$1]!) }, limit: Int.max / 2, on: db)
-            after = try ReadingStore.later(
-                late.reduce(into: [:]) { $0[$1] = (highest[$1]!, Int64.max) }, limit: rule.windowSize, on: db)
+            var ranges: [(key: Key, lower: Int64, upper: Int64)] = []
+            for key in late {
+                let seqs = Set(fresh[key]!.map(\.seq)).sorted()
+                for (j, seq) in seqs.enumerated() {
+                    let upper = j + 1 < seqs.count ? seqs[j + 1] - 1 : Int64.max
+                    if upper > seq { ranges.append((key, seq, upper)) }
+                }
+            }
+            later = try ReadingStore.later(ranges, limit: rule.windowSize, on: db)
         }
 
         var outcome = Outcome()
@@ -95,15 +102,15 @@ final class Detector {
         var top: [Key: Int64] = [:]
         var span = 0
         for (key, items) in fresh where cached[key] == nil {
-            top[key] = (after[key]?.last?.seq ?? highest[key]!) + 1
-            span = max(span, max(between[key]?.count ?? 0, items.count) + (after[key]?.count ?? 0) + 1)
+            top[key] = max(later[key]?.last?.seq ?? highest[key]!, highest[key]!) + 1
+            span = max(span, items.count + (later[key]?.count ?? 0) + 1)
         }
         let limit = rule.windowSize + span
         let windows = try ReadingStore.windows(top, limit: limit, on: db)
 
         for (key, newItems) in fresh {
             let newSeqs = Set(newItems.map(\.seq))
-            let stored = ((between[key] ?? []) + (after[key] ?? [])).filter { !newSeqs.contains($0.seq) }
+            let stored = later[key] ?? []
             let fromCache = cached[key] != nil
             let rows = cached[key] ?? windows[key] ?? []
             if !lateSet.contains(key) {
@@ -115,7 +122,14 @@ final class Detector {
                 outcome.update.invalidate.insert(key.deviceID)
             }
             func window(below seq: Int64) throws -> [(seq: Int64, value: Double)] {
-                let w = Array(rows.lazy.filter { $0.seq < seq }.prefix(rule.windowSize))
+                // rows is newest first: binary search for the first row below seq.
+                var lo = 0
+                var hi = rows.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if rows[mid].seq < seq { hi = mid } else { lo = mid + 1 }
+                }
+                let w = Array(rows[lo..<min(lo + rule.windowSize, rows.count)])
                 if !fromCache && w.count < rule.windowSize && rows.count == limit {
                     // The shared fetch may stop short of this window: ask for it alone.
                     return try ReadingStore.window(

@@ -13,10 +13,31 @@
 #include <string.h>
 #include <sys/time.h>
 
+/// Logs in with PLAIN, announcing the `connection.blocked` capability so the
+/// broker tells this client when a resource alarm blocks its publishes (and
+/// when it lifts), and naming the connection for the management UI.
 static inline amqp_rpc_reply_t pipeline_amqp_login(amqp_connection_state_t c, const char *vhost,
                                                    int frame_max, int heartbeat,
-                                                   const char *user, const char *password) {
-    return amqp_login(c, vhost, 0, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+                                                   const char *user, const char *password,
+                                                   const char *connection_name) {
+    amqp_table_entry_t capabilities[2];
+    capabilities[0].key = amqp_cstring_bytes("connection.blocked");
+    capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    capabilities[0].value.value.boolean = 1;
+    capabilities[1].key = amqp_cstring_bytes("consumer_cancel_notify");
+    capabilities[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    capabilities[1].value.value.boolean = 1;
+    amqp_table_entry_t properties[2];
+    properties[0].key = amqp_cstring_bytes("capabilities");
+    properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
+    properties[0].value.value.table.num_entries = 2;
+    properties[0].value.value.table.entries = capabilities;
+    properties[1].key = amqp_cstring_bytes("connection_name");
+    properties[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    properties[1].value.value.bytes = amqp_cstring_bytes(connection_name);
+    amqp_table_t table = {2, properties};
+    return amqp_login_with_properties(c, vhost, 0, frame_max, heartbeat, &table, AMQP_SASL_METHOD_PLAIN, user,
+                                      password);
 }
 
 static inline int pipeline_reply_ok(amqp_rpc_reply_t r) {
@@ -54,8 +75,12 @@ static inline void pipeline_describe_reply(amqp_rpc_reply_t r, char *buf, size_t
 }
 
 /// Declares the dead-letter exchange, the dead-letter quorum queue and the main
-/// durable quorum queue. Idempotent as long as the arguments stay the same.
-/// Returns 0 on success; on failure the caller reads amqp_get_rpc_reply.
+/// durable quorum queue, whose dead letters are at-least-once (which quorum
+/// queues allow only with `x-overflow: reject-publish`). Idempotent as long as
+/// the arguments stay the same. Returns 0 on success; 1 when the main queue
+/// exists with other arguments (declared by an older version: it is used as it
+/// is, and a policy brings it up to date); negative on failure, when the caller
+/// reads amqp_get_rpc_reply.
 static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_channel_t ch,
                                             const char *queue, const char *dlx, const char *dlq,
                                             int delivery_limit) {
@@ -74,7 +99,7 @@ static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_chan
                     amqp_cstring_bytes(""), amqp_empty_table);
     if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -3;
 
-    amqp_table_entry_t args[3];
+    amqp_table_entry_t args[5];
     args[0].key = amqp_cstring_bytes("x-queue-type");
     args[0].value.kind = AMQP_FIELD_KIND_UTF8;
     args[0].value.value.bytes = amqp_cstring_bytes("quorum");
@@ -84,10 +109,35 @@ static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_chan
     args[2].key = amqp_cstring_bytes("x-delivery-limit");
     args[2].value.kind = AMQP_FIELD_KIND_I32;
     args[2].value.value.i32 = delivery_limit;
-    amqp_table_t table = {3, args};
+    args[3].key = amqp_cstring_bytes("x-dead-letter-strategy");
+    args[3].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[3].value.value.bytes = amqp_cstring_bytes("at-least-once");
+    args[4].key = amqp_cstring_bytes("x-overflow");
+    args[4].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[4].value.value.bytes = amqp_cstring_bytes("reject-publish");
+    amqp_table_t table = {5, args};
     amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
-    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -4;
-    return 0;
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+    if (pipeline_reply_ok(r)) return 0;
+    if (r.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || r.reply.id != AMQP_CHANNEL_CLOSE_METHOD ||
+        ((amqp_channel_close_t *)r.reply.decoded)->reply_code != AMQP_PRECONDITION_FAILED)
+        return -4;
+    // PRECONDITION_FAILED closed the channel: confirm the close, reopen it, and check
+    // that the queue exists (a passive declare compares no arguments).
+    amqp_channel_close_ok_t close_ok;
+    if (amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok) != AMQP_STATUS_OK) return -5;
+    amqp_channel_open(c, ch);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -6;
+    amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -7;
+    return 1;
+}
+
+/// The number of ready messages in `queue` (a passive declare), or -1.
+static inline long pipeline_queue_depth(amqp_connection_state_t c, amqp_channel_t ch, const char *queue) {
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    if (!ok || !pipeline_reply_ok(amqp_get_rpc_reply(c))) return -1;
+    return (long)ok->message_count;
 }
 
 /// Publishes one persistent JSON message to the default exchange, routed to
@@ -166,6 +216,9 @@ enum pipeline_confirm_kind {
     PIPELINE_FRAME_CLOSED = 4,
     PIPELINE_FRAME_OTHER = 5,
     PIPELINE_FRAME_ERROR = 6,
+    /// connection.blocked (a resource alarm); its reason is copied like a returned id.
+    PIPELINE_FRAME_BLOCKED = 7,
+    PIPELINE_FRAME_UNBLOCKED = 8,
 };
 
 /// Waits up to `timeout_ms` for the next frame on a confirm-mode channel and
@@ -213,6 +266,17 @@ static inline enum pipeline_confirm_kind pipeline_wait_confirm(amqp_connection_s
         amqp_destroy_message(&msg);
         return PIPELINE_FRAME_RETURN;
     }
+    case AMQP_CONNECTION_BLOCKED_METHOD: {
+        amqp_connection_blocked_t *m = (amqp_connection_blocked_t *)frame.payload.method.decoded;
+        if (returned_len > 0) {
+            size_t n = m->reason.len < returned_len - 1 ? m->reason.len : returned_len - 1;
+            memcpy(returned_id, m->reason.bytes, n);
+            returned_id[n] = 0;
+        }
+        return PIPELINE_FRAME_BLOCKED;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        return PIPELINE_FRAME_UNBLOCKED;
     case AMQP_CHANNEL_CLOSE_METHOD:
     case AMQP_CONNECTION_CLOSE_METHOD:
         return PIPELINE_FRAME_CLOSED;

@@ -45,8 +45,9 @@ public struct IngestService {
         let authenticator = self.authenticator
         OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
             let up = publisher.isConnected
-            var checks = ["broker": up ? "ok" : "unreachable"]
-            var ready = up
+            let blocked = publisher.blocked
+            var checks = ["broker": !up ? "unreachable" : blocked.map { "blocked by a resource alarm (\($0))" } ?? "ok"]
+            var ready = up && blocked == nil
             if let authenticator {
                 // Until the credentials were loaded once, no token can be checked.
                 let (loaded, detail) = authenticator.status

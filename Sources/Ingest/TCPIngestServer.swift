@@ -67,14 +67,21 @@ public final class TCPIngestServer: Service, Sendable {
         bound.withLockedValue { $0 = server.localAddress?.port }
         logger.info("TCP ingest listening", metadata: ["address": "\(host):\(server.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
 
-        await withGracefulShutdownHandler {
+        // Cancellation (another service of the group failed) stops the listener too,
+        // which waiting on the close future alone would not.
+        await withTaskCancellationOrGracefulShutdownHandler {
             try? await server.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             server.close(promise: nil)
         }
-        // Let open connections finish the replies they owe, then close them.
+        // Let open connections finish the replies they owe, then close them; when
+        // cancelled, close them at once.
         let open = connections.withLockedValue { Array($0.values) }
-        for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+        if Task.isCancelled {
+            for channel in open { channel.close(promise: nil) }
+        } else {
+            for channel in open { channel.pipeline.fireUserInboundEventTriggered(Drain()) }
+        }
         for channel in open { try? await channel.closeFuture.get() }
         logger.info("TCP ingest stopped")
     }

@@ -19,10 +19,13 @@ public struct SQLError: Error, Sendable, CustomStringConvertible {
         sqlState == "40001" || sqlState == "40P01"
     }
 
-    /// The error is about the server or the link, not about the statement or its data.
-    public var isTransient: Bool {
-        connectionLost || isRetryableTransaction
-            || sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P") || $0 == "53300" || $0 == "55P03" } ?? false
+    /// The database refused the data itself (SQLSTATE class 22, data exception, or
+    /// 23, integrity constraint violation): running the same input again fails the
+    /// same way, whatever the state of the server. Every other error, including an
+    /// unknown one, says nothing against the input and is treated as an outage.
+    public var isAboutData: Bool {
+        guard !connectionLost, let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
     }
 
     public var description: String {

@@ -59,28 +59,55 @@ public enum ReadingStore {
     /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
     static let rowsPerStatement = 1000
 
-    /// Inserts the readings that are not stored yet and their metric values;
-    /// returns the keys that were new. A key already present (a redelivery)
-    /// is left as it is, together with the anomalies committed with it.
-    public static func insert(_ batch: [IncomingReading], on db: SQLConnection) throws -> Set<ReadingKey> {
+    /// What `insert` did with each reading of a batch (indices into it).
+    public struct InsertOutcome: Sendable, Equatable {
+        /// Newly stored, each key once: the readings to judge.
+        public var stored: [Int] = []
+        /// Their key is already stored (or earlier in the batch) with other content:
+        /// a device that reused a seq. Nothing of them is stored.
+        public var conflicting: [Int] = []
+        /// Exact copies of a stored reading (redeliveries, device retries): a no-op.
+        public var duplicates = 0
+    }
+
+    /// Inserts the readings that are not stored yet and their metric values. A key
+    /// already present is left as it is, together with the anomalies committed with
+    /// it; the copy is a duplicate when its content (time and metrics) is the same,
+    /// a conflict otherwise.
+    public static func insert(_ batch: [IncomingReading], on db: SQLConnection) throws -> InsertOutcome {
+        var outcome = InsertOutcome()
+        var first: [ReadingKey: Int] = [:]
+        var unique: [Int] = []
+        for (i, item) in batch.enumerated() {
+            let key = ReadingKey(deviceID: item.reading.deviceID, seq: item.reading.seq)
+            if let j = first[key] {
+                let a = batch[j].reading
+                if a.ts == item.reading.ts && a.metrics == item.reading.metrics {
+                    outcome.duplicates += 1
+                } else {
+                    outcome.conflicting.append(i)
+                }
+            } else {
+                first[key] = i
+                unique.append(i)
+            }
+        }
         var inserted = Set<ReadingKey>()
-        var seen = Set<ReadingKey>()
-        let unique = batch.filter { seen.insert(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)).inserted }
         for chunk in unique.chunked(rowsPerStatement) {
             var sql = "INSERT INTO readings (device_id, seq, ts, metrics, accepted_at) VALUES "
             var params: [String?] = []
             params.reserveCapacity(chunk.count * 5)
-            for (i, item) in chunk.enumerated() {
-                let p = i * 5
-                if i > 0 { sql += "," }
+            for (n, i) in chunk.enumerated() {
+                let p = n * 5
+                if n > 0 { sql += "," }
                 sql += "($\(p + 1),$\(p + 2)::INT8,$\(p + 3)::TIMESTAMPTZ,$\(p + 4)::JSONB,"
                 sql += "to_timestamp($\(p + 5)::FLOAT8 / 1000.0))"
-                let r = item.reading
+                let r = batch[i].reading
                 params.append(r.deviceID)
                 params.append(String(r.seq))
                 params.append(r.ts)
                 params.append(metricsJSON(r.metrics))
-                params.append(item.acceptedAtMs.map { String($0) })
+                params.append(batch[i].acceptedAtMs.map { String($0) })
             }
             sql += " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
             let rows = try db.execute(sql, params)
@@ -90,8 +117,27 @@ public enum ReadingStore {
                 }
             }
         }
-        let values = unique.filter { inserted.contains(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)) }
-            .flatMap { item in item.reading.metrics.map { (item.reading.deviceID, $0.key, item.reading.seq, $0.value) } }
+        var present: [Int] = []
+        for i in unique {
+            if inserted.contains(ReadingKey(deviceID: batch[i].reading.deviceID, seq: batch[i].reading.seq)) {
+                outcome.stored.append(i)
+            } else {
+                present.append(i)
+            }
+        }
+        let differing = try storedWithOtherContent(present.map { batch[$0].reading }, on: db)
+        for i in present {
+            if differing.contains(ReadingKey(deviceID: batch[i].reading.deviceID, seq: batch[i].reading.seq)) {
+                outcome.conflicting.append(i)
+            } else {
+                outcome.duplicates += 1
+            }
+        }
+        outcome.conflicting.sort()
+
+        let values = outcome.stored.flatMap { i in
+            batch[i].reading.metrics.map { (batch[i].reading.deviceID, $0.key, batch[i].reading.seq, $0.value) }
+        }
         for chunk in values.chunked(rowsPerStatement) {
             var sql = "INSERT INTO metric_values (device_id, metric, seq, value) VALUES "
             var params: [String?] = []
@@ -108,7 +154,30 @@ public enum ReadingStore {
             sql += " ON CONFLICT (device_id, metric, seq) DO NOTHING"
             try db.execute(sql, params)
         }
-        return inserted
+        return outcome
+    }
+
+    /// The keys of `readings` whose stored reading has another time or other metrics
+    /// (compared as TIMESTAMPTZ and JSONB, so `70` and `70.0` are the same value).
+    static func storedWithOtherContent(_ readings: [Reading], on db: SQLConnection) throws -> Set<ReadingKey> {
+        var result = Set<ReadingKey>()
+        for chunk in readings.chunked(rowsPerStatement) {
+            let rows = try db.execute(
+                """
+                SELECT r.device_id, r.seq
+                FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[], $4::TEXT[]) AS u (d, s, t, m)
+                JOIN readings AS r ON r.device_id = u.d AND r.seq = u.s
+                WHERE r.ts <> u.t::TIMESTAMPTZ OR r.metrics <> u.m::JSONB
+                """,
+                [
+                    textArray(chunk.map(\.deviceID)), "{" + chunk.map { String($0.seq) }.joined(separator: ",") + "}",
+                    textArray(chunk.map(\.ts)), textArray(chunk.map { metricsJSON($0.metrics) }),
+                ])
+            for row in rows.rows {
+                if let d = row[0], let s = row[1].flatMap({ Int64($0) }) { result.insert(ReadingKey(deviceID: d, seq: s)) }
+            }
+        }
+        return result
     }
 
     /// The newest `limit` values of one device and metric with seq below `belowSeq`, newest first.
@@ -206,14 +275,13 @@ public enum ReadingStore {
             ])
     }
 
-    /// For each series, its oldest `limit` values with seq in (lower, upper], oldest
-    /// first, with their readings' timestamps: the readings whose windows a late
-    /// (lower-seq) reading enters.
+    /// For each range, the oldest `limit` values of its series with seq in (lower, upper],
+    /// oldest first, with their readings' timestamps: the readings whose windows a late
+    /// (lower-seq) reading enters. Ranges of one series must not overlap.
     public static func later(
-        _ range: [SeriesKey: (lower: Int64, upper: Int64)], limit: Int, on db: SQLConnection
+        _ ranges: [(key: SeriesKey, lower: Int64, upper: Int64)], limit: Int, on db: SQLConnection
     ) throws -> [SeriesKey: [(seq: Int64, value: Double, ts: String)]] {
-        guard !range.isEmpty else { return [:] }
-        let keys = Array(range.keys)
+        guard !ranges.isEmpty else { return [:] }
         let rows = try db.execute(
             """
             SELECT k.d, k.m, v.seq, v.value, v.ts
@@ -226,9 +294,9 @@ public enum ReadingStore {
             ) AS v
             """,
             [
-                textArray(keys.map(\.deviceID)), textArray(keys.map(\.metric)),
-                "{" + keys.map { String(range[$0]!.lower) }.joined(separator: ",") + "}",
-                "{" + keys.map { String(range[$0]!.upper) }.joined(separator: ",") + "}", String(limit),
+                textArray(ranges.map(\.key.deviceID)), textArray(ranges.map(\.key.metric)),
+                "{" + ranges.map { String($0.lower) }.joined(separator: ",") + "}",
+                "{" + ranges.map { String($0.upper) }.joined(separator: ",") + "}", String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double, ts: String)]] = [:]
         for row in rows.rows {

@@ -88,11 +88,25 @@ public enum Schema {
         "CREATE INDEX IF NOT EXISTS anomalies_device_recent ON anomalies (device_id, detected_at DESC, seq DESC, metric DESC)",
     ]
 
-    /// Applies the schema. Safe to run twice, and from several processes at
-    /// once: PostgreSQL can report a concurrent CREATE ... IF NOT EXISTS as a
-    /// unique violation (23505) or duplicate object (42P07), which is retried.
+    /// The schema's version: statements are only ever appended, so their count.
+    public static var version: Int { statements.count }
+
+    /// Applies the schema unless the database already records this version (so a
+    /// service connecting with a role that may only read and write rows, or to a
+    /// database that refuses writes, gets past it). Safe to run twice, and from
+    /// several processes at once: PostgreSQL can report a concurrent CREATE ... IF
+    /// NOT EXISTS as a unique violation (23505) or duplicate object (42P07), which
+    /// is retried.
     public static func migrate(_ connection: SQLConnection) throws {
-        for statement in statements {
+        if let row = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").rows.first,
+            let v = row[0].flatMap({ Int($0) }), v >= version
+        {
+            return
+        }
+        for statement in statements + [
+            "CREATE TABLE IF NOT EXISTS schema_version (id INT8 NOT NULL PRIMARY KEY, version INT8 NOT NULL)",
+            "INSERT INTO schema_version (id, version) VALUES (1, \(version)) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        ] {
             var attempt = 0
             while true {
                 do {

@@ -68,7 +68,7 @@ enum RawConfirmBench {
         guard amqp_parse_url(copy, &info) == 0, let c = amqp_new_connection(), let socket = amqp_tcp_socket_new(c),
             amqp_socket_open(socket, info.host, info.port) == 0
         else { throw Failure(description: "cannot connect to \(url)") }
-        guard pipeline_reply_ok(pipeline_amqp_login(c, info.vhost, 131_072, 0, info.user, info.password)) != 0 else {
+        guard pipeline_reply_ok(pipeline_amqp_login(c, info.vhost, 131_072, 0, info.user, info.password, "pipeline-bench")) != 0 else {
             throw Failure(description: "login failed")
         }
         amqp_channel_open(c, 1)

@@ -23,7 +23,16 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a batch waits for more deliveries once it has one (env: ANALYZER_BATCH_WINDOW_MS).")
     var batchWindowMs: Int = Env.int("ANALYZER_BATCH_WINDOW_MS") ?? 20
 
+    @Option(help: "Milliseconds a statement of the analyzer may run before it is cancelled and retried (env: ANALYZER_STATEMENT_TIMEOUT_MS).")
+    var statementTimeoutMs: Int = Env.int("ANALYZER_STATEMENT_TIMEOUT_MS") ?? 30_000
+
+    @Option(help: "Milliseconds a statement may wait for a lock before it is cancelled and retried (env: ANALYZER_LOCK_TIMEOUT_MS).")
+    var lockTimeoutMs: Int = Env.int("ANALYZER_LOCK_TIMEOUT_MS") ?? 10_000
+
     func validate() throws {
+        guard statementTimeoutMs >= 1, lockTimeoutMs >= 1 else {
+            throw ValidationError("--statement-timeout-ms and --lock-timeout-ms must be >= 1")
+        }
         guard prefetch >= 1, prefetch <= 65535, batchSize >= 1 else { throw ValidationError("bad --prefetch or --batch-size") }
         guard (0...10_000).contains(batchWindowMs) else { throw ValidationError("--batch-window-ms must be within 0...10000") }
     }
@@ -35,7 +44,8 @@ struct AnalyzerCommand: AsyncParsableCommand {
                 configuration: .init(
                     amqp: broker.configuration, databaseURL: database.databaseURL,
                     rule: rule.rule, prefetch: prefetch,
-                    batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs)),
+                    batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs),
+                    statementTimeoutMs: statementTimeoutMs, lockTimeoutMs: lockTimeoutMs),
                 host: common.host, port: port, killEnabled: common.kill, logger: logger).services
         }
     }

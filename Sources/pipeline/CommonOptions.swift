@@ -31,7 +31,7 @@ struct BrokerOptions: ParsableArguments {
     var queue: String = Env.string("AMQP_QUEUE") ?? "readings"
 
     @Option(help: "Deliveries before a message is dead-lettered (env: AMQP_DELIVERY_LIMIT).")
-    var deliveryLimit: Int = Env.int("AMQP_DELIVERY_LIMIT") ?? 5
+    var deliveryLimit: Int = Env.int("AMQP_DELIVERY_LIMIT") ?? 20
 
     var configuration: AMQPConfiguration {
         AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue, deliveryLimit: deliveryLimit)

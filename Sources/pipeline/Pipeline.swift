@@ -9,6 +9,9 @@ struct Pipeline: AsyncParsableCommand {
         discussion: """
             Every option can also be set by the environment variable named in its help; a flag wins over the variable.
             """,
-        subcommands: [IngestCommand.self, AnalyzerCommand.self, AlertsCommand.self, MigrateCommand.self, TokenCommand.self]
+        subcommands: [
+            IngestCommand.self, AnalyzerCommand.self, AlertsCommand.self, MigrateCommand.self, TokenCommand.self,
+            DeadLettersCommand.self,
+        ]
     )
 }

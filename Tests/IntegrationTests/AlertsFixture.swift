@@ -48,9 +48,8 @@ enum AlertsFixture {
         let incoming = readings.map { IncomingReading(reading: $0, acceptedAtMs: acceptedAtMs) }
         try db.transaction { db in
             _ = try ReadingStore.lockDevices(Set(readings.map(\.deviceID)), on: db)
-            let inserted = try ReadingStore.insert(incoming, on: db)
-            try ReadingStore.recordStored(
-                incoming.filter { inserted.contains(ReadingKey(deviceID: $0.reading.deviceID, seq: $0.reading.seq)) }, on: db)
+            let outcome = try ReadingStore.insert(incoming, on: db)
+            try ReadingStore.recordStored(outcome.stored.map { incoming[$0] }, on: db)
             try ReadingStore.insertAnomalies(fresh, on: db)
         }
         return fresh
