@@ -1,0 +1,81 @@
+import Foundation
+import NIOPosix
+import Testing
+
+extension Integration {
+    /// The real `pipeline` processes: a part that cannot start ends the process at once,
+    /// and SIGTERM ends it in every state.
+    @Suite struct ServiceStartTests {
+        struct Run {
+            var process: Process
+            var stderr: Pipe
+        }
+
+        func launch(_ args: [String], amqpURL: String? = nil) throws -> Run {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
+            p.arguments = args
+            var env = ProcessInfo.processInfo.environment
+            env["DEVICE_AUTH"] = "off"
+            env["LOG_LEVEL"] = "error"
+            env["AMQP_QUEUE"] = "start-\(UInt32.random(in: 0...UInt32.max))"
+            if let amqpURL { env["AMQP_URL"] = amqpURL }
+            p.environment = env
+            let err = Pipe()
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            try p.run()
+            return Run(process: p, stderr: err)
+        }
+
+        /// Waits for the exit; kills the process and fails when it takes longer than `within`.
+        func exitStatus(_ run: Run, within: Duration) async throws -> (Int32, String) {
+            let deadline = ContinuousClock.now + within
+            while run.process.isRunning {
+                if ContinuousClock.now > deadline {
+                    kill(run.process.processIdentifier, SIGKILL)
+                    throw TestStack.StackError("\(run.process.arguments ?? []) still running after \(within)")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let err = String(decoding: run.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return (run.process.terminationStatus, err)
+        }
+
+        @Test func aServiceWhosePortIsTakenExitsWithinFiveSeconds() async throws {
+            let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: 0).get()
+            defer { holder.close(promise: nil) }
+            let taken = holder.localAddress!.port!
+            let free = { try TestStack.freePort() }
+            for args in [
+                ["ingest", "--host", "127.0.0.1", "--http-port", "\(taken)", "--tcp-port", "\(try free())"],
+                ["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(taken)"],
+                ["analyzer", "--host", "127.0.0.1", "--port", "\(taken)"],
+            ] {
+                let (status, err) = try await exitStatus(try launch(args), within: .seconds(5))
+                #expect(status != 0, "\(args)")
+                #expect(err.contains("Address already in use"), "\(args): \(err)")
+            }
+        }
+
+        @Test func sigtermEndsAServiceWhileStartingAndWhileItsBrokerIsDown() async throws {
+            let closed = "amqp://guest:guest@127.0.0.1:\(try TestStack.freePort())/%2f"
+            for wait in [Duration.milliseconds(100), .seconds(3)] {
+                for service in ["ingest", "analyzer"] {
+                    let args =
+                        service == "ingest"
+                        ? ["ingest", "--host", "127.0.0.1", "--http-port", "\(try TestStack.freePort())", "--tcp-port", "\(try TestStack.freePort())"]
+                        : ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())"]
+                    let run = try launch(args, amqpURL: closed)
+                    try await Task.sleep(for: wait)
+                    run.process.terminate()
+                    let (status, err) = try await exitStatus(run, within: .seconds(10))
+                    // Before its signal handlers are installed the default action ends it, as SIGTERM.
+                    let ended = status == 0 || (run.process.terminationReason == .uncaughtSignal && status == SIGTERM)
+                    #expect(ended, "\(service) after \(wait): status \(status) \(err)")
+                }
+            }
+        }
+    }
+}
