@@ -81,6 +81,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
         defer { condition.unlock() }
         guard !started else { return }
         started = true
+        Gauge(label: "amqp_publisher_blocked").record(0)
         let thread = Thread { [self] in self.run() }
         thread.name = "amqp-publisher"
         thread.start()

@@ -46,7 +46,7 @@ public struct ChaosConfiguration: Sendable {
     public static func short(pipelineBinary: String, directory: String) -> ChaosConfiguration {
         ChaosConfiguration(
             pipelineBinary: pipelineBinary, directory: directory, devices: 50, interval: .milliseconds(500),
-            faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop], warmup: .seconds(8), settle: .seconds(6),
+            faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop, .databaseReadOnly], warmup: .seconds(8), settle: .seconds(6),
             downtime: .seconds(2), databaseOutage: .seconds(5), pause: .seconds(10), drainTimeout: .seconds(60))
     }
 }

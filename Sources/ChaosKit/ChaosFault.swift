@@ -10,6 +10,9 @@ public enum ChaosFault: String, Sendable, Codable, CaseIterable {
     case followerKill = "follower-kill"
     /// PostgreSQL shuts down immediately, as in a crash (SIGQUIT to the postmaster), for the outage, then starts.
     case databaseStop = "database-stop"
+    /// The database refuses every write (`default_transaction_read_only`, as a standby or a
+    /// disk-full guard would) for the outage; the analyzers must hold their batches, not dead-letter them.
+    case databaseReadOnly = "database-read-only"
     /// The leading RabbitMQ node is frozen with SIGSTOP (alive, sockets open, silent: what a network
     /// partition looks like to its peers and clients) for the pause, then thawed with SIGCONT.
     case nodePause = "node-pause"

@@ -1,4 +1,5 @@
 import Foundation
+import SQL
 
 extension ChaosRun {
     /// Injects one fault, records what shows it took effect, and brings the victim back.
@@ -9,6 +10,7 @@ extension ChaosRun {
         case .leaderKill: try await killNode(leader: true, &record)
         case .followerKill: try await killNode(leader: false, &record)
         case .databaseStop: try await stopDatabase(&record)
+        case .databaseReadOnly: try await makeDatabaseReadOnly(&record)
         case .nodePause: try await pauseLeader(&record)
         }
     }
@@ -171,6 +173,33 @@ extension ChaosRun {
         for name in ["analyzer-1", "analyzer-2"] {
             let ready = try await fleet!.waitUntilReady(name)
             record.observe("\(name) ready again \(Self.ms(ready)) after the start")
+        }
+    }
+
+    private func makeDatabaseReadOnly(_ record: inout FaultRecord) async throws {
+        let postgres = postgres!
+        record.target = "postgresql (read-only)"
+        let start = ContinuousClock.now
+        let admin = try SQLConnection(postgres.url(), applicationName: "chaos")
+        try admin.execute("ALTER DATABASE pipeline SET default_transaction_read_only = on")
+        // Sessions take the default when they start: end the analyzers' so that they reconnect into it.
+        let ended = try admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'pipeline' AND application_name = 'pipeline-analyzer'")
+        record.observe("writes refused from now on; \(ended.rows.count) analyzer session(s) ended")
+        let refused = await (try? waitUntil(timeout: .seconds(20)) {
+            guard let r = try? await fleet!.get("analyzer-1", "/readyz") else { return false }
+            return r.status == 503 && r.body.contains("read-only")
+        }) ?? nil
+        record.observe(
+            refused.map { "analyzer-1 /readyz 503 naming the read-only transaction \(Self.ms($0)) in" }
+                ?? "analyzer-1 /readyz did not report the read-only database within 20 s", holds: refused != nil)
+        let left = configuration.databaseOutage - (ContinuousClock.now - start)
+        if left > .zero { try await Task.sleep(for: left) }
+        try admin.execute("ALTER DATABASE pipeline RESET default_transaction_read_only")
+        record.observe("writes accepted again after \(Self.ms(ContinuousClock.now - start))")
+        for name in ["analyzer-1", "analyzer-2"] {
+            let ready = try await fleet!.waitUntilReady(name)
+            record.observe("\(name) ready again \(Self.ms(ready)) after that")
         }
     }
 

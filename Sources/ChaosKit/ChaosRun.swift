@@ -144,6 +144,8 @@ public final class ChaosRun: @unchecked Sendable {
         if report.acked == 0 { problems.append("no reading was acknowledged") }
         if report.missing > 0 { problems.append("\(report.missing) acknowledged readings are not in the database") }
         if report.duplicates > 0 { problems.append("\(report.duplicates) duplicate rows") }
+        // The devices send only valid readings: a dead letter means a fault was mistaken for bad data.
+        if report.deadLettered > 0 { problems.append("\(report.deadLettered) readings dead-lettered") }
         report.problems += problems
         return report
     }
