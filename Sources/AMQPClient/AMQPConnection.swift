@@ -75,7 +75,7 @@ final class AMQPConnection {
             "queue was declared with other arguments by an earlier version; apply the policy in README (Reliability) for at-least-once dead-lettering",
             metadata: [
                 "queue": "\(queue)",
-                "policy": "rabbitmqctl set_policy --apply-to quorum_queues pipeline-\(queue) '^\(queue)$' '{\"dead-letter-strategy\":\"at-least-once\",\"overflow\":\"reject-publish\"}'",
+                "policy": "rabbitmqctl set_policy --apply-to queues pipeline-\(queue) '^\(queue)$' '{\"dead-letter-strategy\":\"at-least-once\",\"overflow\":\"reject-publish\"}'",
             ])
     }
 

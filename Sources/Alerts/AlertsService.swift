@@ -30,9 +30,11 @@ public struct AlertsService {
             }
         }
         AlertsRoutes(pool: pool, rule: c.rule, logger: logger).add(to: router)
-        http = Application(
-            router: router, configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pipeline-alerts"),
-            logger: logger)
+        http = Listener(
+            "HTTP on \(c.host):\(c.port)",
+            Application(
+                router: router, configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pipeline-alerts"),
+                logger: logger))
     }
 
     public var services: [any Service] { [PoolService(pool: pool), http] }

@@ -25,9 +25,11 @@ public struct AnalyzerService {
                     "database": s.databaseUp ? "ok" : s.databaseError,
                 ])
         }
-        http = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "pipeline-analyzer"),
-            logger: logger)
+        http = Listener(
+            "HTTP on \(host):\(port)",
+            Application(
+                router: router, configuration: .init(address: .hostname(host, port: port), serverName: "pipeline-analyzer"),
+                logger: logger))
     }
 
     /// In start order; a ServiceGroup stops them in reverse.

@@ -59,12 +59,15 @@ public struct IngestService {
         HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission)
         let configuration = ApplicationConfiguration(
             address: .hostname(c.host, port: c.httpPort), serverName: "pipeline-ingest")
+        let what = "\(tls == nil ? "HTTP" : "HTTPS") on \(c.host):\(c.httpPort)"
         if let tls {
-            http = Application(
-                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
-                logger: logger)
+            http = Listener(
+                what,
+                Application(
+                    router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                    logger: logger))
         } else {
-            http = Application(router: router, configuration: configuration, logger: logger)
+            http = Listener(what, Application(router: router, configuration: configuration, logger: logger))
         }
     }
 

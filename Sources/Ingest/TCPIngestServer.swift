@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PipelineCore
 import ServiceLifecycle
+import ServiceSupport
 
 /// The raw TCP listener (optionally TLS) for devices that keep a connection open.
 public final class TCPIngestServer: Service, Sendable {
@@ -45,7 +46,7 @@ public final class TCPIngestServer: Service, Sendable {
         let idle = TimeAmount(idleTimeout)
         let connections = self.connections
         let openGauge = Gauge(label: "ingest_tcp_connections")
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -63,7 +64,12 @@ public final class TCPIngestServer: Service, Sendable {
                     }
                 }
             }
-            .bind(host: host, port: port).get()
+        let server: any Channel
+        do {
+            server = try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            throw ListenerError(description: "cannot serve TCP\(tls == nil ? "" : "+TLS") on \(host):\(port): \(error)")
+        }
         bound.withLockedValue { $0 = server.localAddress?.port }
         logger.info("TCP ingest listening", metadata: ["address": "\(host):\(server.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
 

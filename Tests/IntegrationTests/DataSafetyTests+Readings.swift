@@ -1,4 +1,5 @@
 import AMQPClient
+import Analyzer
 import Foundation
 import PipelineCore
 import SQL
@@ -115,7 +116,8 @@ extension Integration.DataSafetyTests {
         }
     }
 
-    /// A queue declared by an earlier version, with other arguments, is used as it is.
+    /// A queue declared with other arguments (here another delivery limit, as an earlier
+    /// version's would be) is used as it is; the README's policy applies to it.
     @Test func aQueueDeclaredWithOtherArgumentsKeepsWorking() async throws {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
@@ -132,5 +134,54 @@ extension Integration.DataSafetyTests {
         try await stack.running(stack.analyzer().services) {
             try await stack.eventually("both stored") { try stack.count("SELECT count(*) FROM readings") == 2 }
         }
+        // The README's policy gives such a queue at-least-once dead-lettering.
+        let policy = "pipeline-\(stack.queue)"
+        try stack.stackctl(
+            "ctl", "set_policy", "--apply-to", "queues", policy, "^\(stack.queue)$",
+            #"{"dead-letter-strategy":"at-least-once","overflow":"reject-publish"}"#)
+        defer { _ = try? stack.stackctl("ctl", "clear_policy", policy) }
+        try await stack.eventually("the policy applies to the queue") {
+            try stack.stackctl("ctl", "list_queues", "-s", "name", "policy").split(separator: "\n")
+                .contains { $0.split(separator: "\t").map(String.init) == [stack.queue, policy] }
+        }
+        // A queue this version declares has it in its arguments from the start.
+        let declared = try stack.stackctl("ctl", "list_queues", "-s", "name", "arguments").split(separator: "\n")
+            .filter { $0.hasPrefix("\(stack.queue)\t") }
+        #expect(declared.count == 1)
+        #expect(declared.first?.contains(#"{"x-dead-letter-strategy","at-least-once"}"#) == true, "\(declared)")
+        #expect(declared.first?.contains(#"{"x-overflow","reject-publish"}"#) == true, "\(declared)")
+    }
+
+    /// A statement that waits too long for a device's lock (another session holds it) is
+    /// cancelled by the session's lock timeout: an outage, retried, never a dead letter.
+    @Test func aLockTimeoutIsRetriedNotDeadLettered() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let analyzer = AnalyzerService(
+            configuration: .init(amqp: stack.amqp, databaseURL: stack.databaseURL, lockTimeoutMs: 300), host: "127.0.0.1",
+            port: stack.analyzerPort, logger: TestStack.logger)
+        let ts = "2026-11-25T08:00:00Z"
+        let readings = (0..<11).map { Reading(deviceID: "lock-1", seq: Int64($0), ts: ts, metrics: ["heart_rate": 70]) }
+        try await stack.running(analyzer.services) {
+            try await Self.publish([readings[0]], to: stack)
+            try await stack.eventually("first stored") { try stack.count("SELECT count(*) FROM readings") == 1 }
+            let holder = try stack.db()
+            try holder.execute("BEGIN")
+            try holder.execute("SELECT * FROM devices WHERE device_id = 'lock-1' FOR UPDATE")
+            try await Self.undoing({ try holder.execute("COMMIT") }) {
+                try await Self.publish(Array(readings.dropFirst()), to: stack)
+                try await stack.eventually("readiness names the lock timeout", timeout: .seconds(15)) {
+                    let r = try await Self.readyz(stack.analyzerPort)
+                    return r.status == 503 && r.body.contains("lock timeout")
+                }
+                #expect(try await Self.deadLetters(stack) == 0)
+                #expect(try stack.count("SELECT count(*) FROM readings") == 1)
+            }
+            try await stack.eventually("stored once the lock is released", timeout: .seconds(30)) {
+                try stack.count("SELECT count(*) FROM readings") == readings.count
+            }
+            #expect(try await Self.readyz(stack.analyzerPort).status == 200)
+        }
+        #expect(try await Self.deadLetters(stack) == 0)
     }
 }

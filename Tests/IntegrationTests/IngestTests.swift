@@ -98,7 +98,7 @@ extension Integration {
                     #expect(ready.status == 503)
                     #expect(try await http.request(.GET, "/healthz").status == 200)
                 } catch {
-                    try? stack.stackctl("ctl", "start_app")
+                    _ = try? stack.stackctl("ctl", "start_app")
                     throw error
                 }
 

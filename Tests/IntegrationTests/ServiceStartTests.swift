@@ -48,14 +48,17 @@ extension Integration {
             defer { holder.close(promise: nil) }
             let taken = holder.localAddress!.port!
             let free = { try TestStack.freePort() }
-            for args in [
-                ["ingest", "--host", "127.0.0.1", "--http-port", "\(taken)", "--tcp-port", "\(try free())"],
-                ["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(taken)"],
-                ["analyzer", "--host", "127.0.0.1", "--port", "\(taken)"],
+            for (args, what) in [
+                (["ingest", "--host", "127.0.0.1", "--http-port", "\(taken)", "--tcp-port", "\(try free())"], "HTTP"),
+                (["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(taken)"], "TCP"),
+                (["analyzer", "--host", "127.0.0.1", "--port", "\(taken)"], "HTTP"),
             ] {
                 let (status, err) = try await exitStatus(try launch(args), within: .seconds(5))
                 #expect(status != 0, "\(args)")
-                #expect(err.contains("Address already in use"), "\(args): \(err)")
+                // The last line says what could not listen, where, and why.
+                let last = err.split(separator: "\n").last.map(String.init) ?? ""
+                #expect(last.hasPrefix("Error: cannot serve \(what) on 127.0.0.1:\(taken): "), "\(args): \(err)")
+                #expect(last.contains("Address already in use"), "\(args): \(err)")
             }
         }
 

@@ -138,16 +138,20 @@ struct TestStack {
         }
     }
 
-    /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`).
-    func stackctl(_ args: String...) throws {
+    /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
+    @discardableResult
+    func stackctl(_ args: String...) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.root + "/scripts/stack.sh")
         p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
+        let out = Pipe()
+        p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw StackError("scripts/stack.sh \(args.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The package root, found from this file's path.

@@ -1,0 +1,34 @@
+import ServiceLifecycle
+
+/// A listening service whose failure names what could not listen, so a process
+/// that cannot start ends with one line an operator can act on
+/// (`cannot serve HTTP on 0.0.0.0:8443: … Address already in use`).
+public struct Listener: Service {
+    /// What the error says went wrong, e.g. `HTTP on 0.0.0.0:8443`.
+    public let what: String
+    public let service: any Service
+
+    public init(_ what: String, _ service: any Service) {
+        self.what = what
+        self.service = service
+    }
+
+    public func run() async throws {
+        do {
+            try await service.run()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ListenerError(description: "cannot serve \(what): \(error)")
+        }
+    }
+}
+
+/// A listener that could not start (or stopped with an error), with what and where.
+public struct ListenerError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}
