@@ -19,13 +19,23 @@ extension Integration {
             }
         }
 
-        /// Publishes with confirms, as ingest does.
+        /// Publishes with confirms, as ingest does, and retries what was not confirmed as its
+        /// devices would (RabbitMQ 3.10 may nack the first publishes into a quorum queue that
+        /// another connection is declaring at the same moment).
         static func publish(_ readings: [Reading], to stack: TestStack) async throws {
             let publisher = ConfirmPublisher(configuration: stack.amqp, logger: TestStack.logger)
             publisher.start()
             for chunk in stride(from: 0, to: readings.count, by: 1000).map({ readings[$0..<min($0 + 1000, readings.count)] }) {
-                try await publisher.publish(
-                    chunk.map { OutgoingMessage(body: ReadingCodec.encode($0), messageID: $0.messageID, acceptedAtMs: 0) })
+                let messages = chunk.map { OutgoingMessage(body: ReadingCodec.encode($0), messageID: $0.messageID, acceptedAtMs: 0) }
+                for attempt in 1...5 {
+                    do {
+                        try await publisher.publish(messages)
+                        break
+                    } catch {
+                        if attempt == 5 { throw error }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
             }
             await publisher.shutdown()
         }
