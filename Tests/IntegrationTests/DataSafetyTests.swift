@@ -106,6 +106,54 @@ extension Integration {
             #expect(try await Self.deadLetters(stack) == 0)
         }
 
+        /// A broker that stops reading without saying so (frozen here with SIGSTOP) makes a
+        /// publish call block inside rabbitmq-c once the socket buffers are full. The
+        /// watchdog shuts the socket down after the confirm timeout, so every request is
+        /// answered (503), and ingest recovers once the broker runs again.
+        @Test func aPublishIntoABrokerThatStoppedReadingIsAnswered() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let pidFile = try TestStack.environment("STACK_DIR") + "/rabbit/rabbit.pid"
+            let pid = try #require(pid_t(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            let ingest = try stack.ingest(tls: false, rateLimit: nil)
+            // About 1 MiB a request: 340 readings of 32 metrics with long names.
+            let metrics = Dictionary(uniqueKeysWithValues: (0..<32).map { (String(repeating: "m", count: 60) + "_\($0)", 70.125 + Double($0)) })
+            func body(_ c: Int) -> [UInt8] {
+                let readings = (0..<340).map { Reading(deviceID: "stuck-\(c)", seq: Int64($0), ts: "2026-11-25T08:00:00Z", metrics: metrics) }
+                return Array(("[" + readings.map(IngestTests.line).joined(separator: ",") + "]").utf8)
+            }
+            try await stack.running(ingest.services) {
+                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+                kill(pid, SIGSTOP)
+                try await Self.undoing({ kill(pid, SIGCONT) }) {
+                    let start = ContinuousClock.now
+                    let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for c in 0..<30 {
+                            group.addTask {
+                                let http = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+                                defer { Task { await http.close() } }
+                                return try await http.request(
+                                    .POST, "/v1/readings", headers: IngestTests.json, body: body(c), timeout: .seconds(30)
+                                ).status
+                            }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0.append($1) }
+                    }
+                    let took = ContinuousClock.now - start
+                    print("broker frozen: 30 requests of 1 MiB answered \(Set(statuses)) within \(took)")
+                    #expect(statuses.count == 30)
+                    #expect(statuses.allSatisfy { $0 == 503 })
+                    #expect(took < .seconds(20))
+                }
+                try await stack.eventually("ingest ready again", timeout: .seconds(60)) {
+                    try await Self.readyz(stack.httpPort).status == 200
+                }
+                let http = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+                #expect(try await IngestTests().post(http, [IngestTests.reading("stuck-after", 1)]).status == 202)
+                await http.close()
+            }
+        }
+
         /// A memory alarm blocks publishers: ingest answers at once (nack with retry_after,
         /// 503 with Retry-After), reports it on /readyz, and accepts again once it clears.
         @Test func brokerMemoryAlarmIsAnsweredAtOnceAndRecovers() async throws {
