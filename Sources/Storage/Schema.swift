@@ -93,12 +93,12 @@ public enum Schema {
 
     /// Applies the schema unless the database already records this version (so a
     /// service connecting with a role that may only read and write rows, or to a
-    /// database that refuses writes, gets past it). Safe to run twice, and from
-    /// several processes at once: PostgreSQL can report a concurrent CREATE ... IF
-    /// NOT EXISTS as a unique violation (23505) or duplicate object (42P07), which
-    /// is retried.
-    public static func migrate(_ connection: SQLConnection) throws {
-        if let row = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").rows.first,
+    /// database that refuses writes, gets past it); `force` applies it anyway
+    /// (`pipeline migrate`). Safe to run twice, and from several processes at once:
+    /// PostgreSQL can report a concurrent CREATE ... IF NOT EXISTS as a unique
+    /// violation (23505) or duplicate object (42P07), which is retried.
+    public static func migrate(_ connection: SQLConnection, force: Bool = false) throws {
+        if !force, let row = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").rows.first,
             let v = row[0].flatMap({ Int($0) }), v >= version
         {
             return

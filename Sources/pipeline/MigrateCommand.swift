@@ -10,7 +10,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let connection = try SQLConnection(database.databaseURL, applicationName: "pipeline-migrate")
-        try Schema.migrate(connection)
+        try Schema.migrate(connection, force: true)
         print("schema is up to date")
     }
 }
