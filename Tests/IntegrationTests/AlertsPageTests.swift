@@ -18,22 +18,15 @@ extension Integration {
             }
             let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: profile) }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
             // Virtual time runs the page's timers and fetches to completion, then Chromium dumps or shoots.
-            p.arguments =
+            let (status, output) = try TestStack.run(
+                binary,
                 [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                     "--user-data-dir=\(profile)", "--virtual-time-budget=8000", "--hide-scrollbars",
-                ] + arguments + [url]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw TestStack.StackError("chromium exited \(p.terminationStatus)") }
-            return String(decoding: data, as: UTF8.self)
+                ] + arguments + [url])
+            guard status == 0 else { throw TestStack.StackError("chromium exited \(status)") }
+            return output
         }
 
         /// Every match of `pattern`'s first capture group in `text`.

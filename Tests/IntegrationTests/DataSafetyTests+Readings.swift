@@ -8,20 +8,10 @@ import Testing
 
 extension Integration.DataSafetyTests {
     /// Runs `pipeline ARGS` on the test stack's queue; returns its status and standard output.
-    static func pipeline(_ stack: TestStack, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-        p.arguments = args
+    static func pipeline(_ stack: TestStack, _ args: [String]) throws -> (status: Int32, output: String) {
         var env = ProcessInfo.processInfo.environment
         env["AMQP_QUEUE"] = stack.queue
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try TestStack.run(TestStack.pipelineBinary, args, environment: env)
     }
 
     /// A device that has 100,000 stored readings sends its new readings together with one

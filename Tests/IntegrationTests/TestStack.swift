@@ -138,20 +138,29 @@ struct TestStack {
         }
     }
 
-    /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
-    @discardableResult
-    func stackctl(_ args: String...) throws -> String {
+    /// Runs a program to its end; returns its exit status and standard output (standard error is dropped).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
+        status: Int32, output: String
+    ) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.root + "/scripts/stack.sh")
-        p.arguments = args
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let environment { p.environment = environment }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw StackError("scripts/stack.sh \(args.joined(separator: " ")) failed") }
-        return String(decoding: data, as: UTF8.self)
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
+    @discardableResult
+    func stackctl(_ args: String...) throws -> String {
+        let (status, output) = try Self.run(Self.root + "/scripts/stack.sh", args)
+        guard status == 0 else { throw StackError("scripts/stack.sh \(args.joined(separator: " ")) failed") }
+        return output
     }
 
     /// The package root, found from this file's path.
