@@ -39,7 +39,7 @@ RUN apt-get update \
 COPY --from=build /out/pipeline /out/simulator /usr/local/bin/
 # Numeric, so Kubernetes' runAsNonRoot can check it.
 USER 10001:10001
-# ingest TCP and HTTP(S), analyzer, alerts
-EXPOSE 7070 8443 9100 8080
+# ingest TCP and HTTP(S), alerts; the admin listeners of ingest, analyzer and alerts
+EXPOSE 7070 8443 8080 9101 9100 9102
 ENTRYPOINT ["/usr/local/bin/pipeline"]
 CMD ["--help"]

@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "AMQPClient",
             dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "PipelineCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

@@ -5,7 +5,9 @@ kubernetes-validate knows the built-in kinds only and skips custom resources, so
 here every custom resource is checked against what its CRD requires (the fields
 of the operator versions manifests/README.md names), and the references between
 objects are followed: ConfigMaps, Secrets and their keys, selectors and port
-names, probes, volume mounts, `$(VAR)` references, scale targets.
+names, probes, volume mounts, `$(VAR)` references, scale targets; and nothing that
+faces the outside (a LoadBalancer or NodePort Service, an Ingress) reaches an
+admin listener, `/metrics` or `/kill`, which is enabled per Deployment only.
 
 Usage: check-manifests.py [--self-test] RENDERED.yaml... (output of kubectl kustomize).
 --self-test first breaks each file in known ways and fails unless every break is found.
@@ -38,6 +40,8 @@ OPERATOR_SERVICES = [
     ({"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq",
       "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "management", "prometheus"}),
 ]
+# The services' admin listeners (analyzer, ingest, alerts): /metrics, /readyz with its checks, /kill.
+ADMIN_PORTS = {9100, 9101, 9102}
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 
 
@@ -236,6 +240,36 @@ class Checker:
             target = get(doc, "spec.scaleTargetRef.name")
             if kind in ("HorizontalPodAutoscaler", "ScaledObject") and target not in deployments:
                 self.error(doc, f"scale target {target!r} is not a Deployment of the manifests")
+        self.exposure()
+
+    def exposure(self):
+        """What faces the outside serves no admin route; /kill is enabled per Deployment, not in a shared ConfigMap."""
+        def admin(port):
+            return "admin" in (port.get("name"), port.get("targetPort")) or bool(
+                {port.get("port"), port.get("targetPort")} & ADMIN_PORTS)
+        services = {get(d, "metadata.name"): d for d in self.docs if d["kind"] == "Service"}
+        for doc in self.docs:
+            if doc["kind"] == "Service" and get(doc, "spec.type") in ("LoadBalancer", "NodePort"):
+                for port in get(doc, "spec.ports") or []:
+                    if admin(port):
+                        self.error(doc, f"a public Service exposes the admin port {port.get('name') or port.get('port')!r}")
+            if doc["kind"] == "Ingress":
+                for rule in get(doc, "spec.rules") or []:
+                    for path in get(rule, "http.paths") or []:
+                        if str(path.get("path", "")).rstrip("/") in ("/metrics", "/kill", "/readyz"):
+                            self.error(doc, f"the Ingress routes {path['path']!r}, an admin route")
+                        backend = get(path, "backend.service") or {}
+                        target = services.get(backend.get("name"))
+                        if target is None:
+                            self.error(doc, f"the Ingress routes to {backend.get('name')!r}, no Service of the manifests")
+                            continue
+                        wanted = backend.get("port") or {}
+                        for port in get(target, "spec.ports") or []:
+                            if (port.get("name") == wanted.get("name") or port.get("port") == wanted.get("number")) \
+                                    and admin(port):
+                                self.error(doc, f"the Ingress routes to the admin port of Service {backend['name']!r}")
+            if doc["kind"] == "ConfigMap" and "KILL_ENABLED" in (doc.get("data") or {}):
+                self.error(doc, "KILL_ENABLED in a ConfigMap: enable /kill on one Deployment's env, where only it reads it")
 
     def container(self, doc, c, volumes, config_maps, secret):
         where = f"container {c.get('name')}"
@@ -344,6 +378,17 @@ BREAKS = [
      breaking(lambda ds: find(ds, "RabbitmqCluster"), lambda o: o["spec"].update(replicas=2))),
     ("a KEDA trigger value that is not a string",
      breaking(lambda ds: find(ds, "ScaledObject"), lambda o: o["spec"]["triggers"][0]["metadata"].update(value=2000))),
+    ("a LoadBalancer Service exposes the admin port",
+     breaking(lambda ds: next((d for d in ds if d["kind"] == "Service" and get(d, "spec.type") == "LoadBalancer"), None),
+              lambda o: o["spec"]["ports"].append({"name": "admin", "port": 9101, "targetPort": "admin"}))),
+    ("the Ingress routes to an admin listener",
+     breaking(lambda ds: find(ds, "Ingress", "alerts"),
+              lambda o: o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
+                  name="alerts-admin", port={"name": "admin"}))),
+    ("/kill enabled in the shared ConfigMap",
+     breaking(lambda ds: next((d for d in ds if d["kind"] == "ConfigMap"
+                               and get(d, "metadata.name").startswith("pipeline-config")), None),
+              lambda o: o.setdefault("data", {}).update(KILL_ENABLED="on"))),
     ("a custom resource without a check",
      breaking(lambda ds: ds, lambda o: o.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}))),
 ]

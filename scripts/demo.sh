@@ -8,7 +8,8 @@
 # DEMO_INTERVAL (10 s), DEMO_ANOMALY_RATE (0.01), DEMO_SEED (1), DEMO_HISTORY
 # (200 readings each device uploads first, so detection starts at once), and the
 # services' ports INGEST_HTTP_PORT (8443), INGEST_TCP_PORT (7070),
-# ANALYZER_PORT (9100), ALERTS_PORT (8080).
+# INGEST_ADMIN_PORT (9101), ANALYZER_PORT (9100), ALERTS_PORT (8080),
+# ALERTS_ADMIN_PORT (9102).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -21,13 +22,14 @@ DEVICES="${DEMO_DEVICES:-100}"
 INTERVAL="${DEMO_INTERVAL:-10}"
 export INGEST_HTTP_PORT="${INGEST_HTTP_PORT:-8443}" INGEST_TCP_PORT="${INGEST_TCP_PORT:-7070}"
 export ANALYZER_PORT="${ANALYZER_PORT:-9100}" ALERTS_PORT="${ALERTS_PORT:-8080}"
+export INGEST_ADMIN_PORT="${INGEST_ADMIN_PORT:-9101}" ALERTS_ADMIN_PORT="${ALERTS_ADMIN_PORT:-9102}"
 export LISTEN_HOST=127.0.0.1
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 scripts/install-deps.sh
-for p in "$INGEST_HTTP_PORT" "$INGEST_TCP_PORT" "$ANALYZER_PORT" "$ALERTS_PORT"; do
+for p in "$INGEST_HTTP_PORT" "$INGEST_TCP_PORT" "$INGEST_ADMIN_PORT" "$ANALYZER_PORT" "$ALERTS_PORT" "$ALERTS_ADMIN_PORT"; do
   if port_busy "$p"; then say "port $p is in use (another demo?); stop it or set the *_PORT variables"; exit 1; fi
 done
 
@@ -83,7 +85,7 @@ for svc in ingest analyzer alerts; do
 done
 
 ready() { curl -fsS --cacert "$TLS_CERT" "$1" >/dev/null 2>&1; }
-for url in "https://localhost:$INGEST_HTTP_PORT/readyz" "http://127.0.0.1:$ANALYZER_PORT/readyz" "http://127.0.0.1:$ALERTS_PORT/readyz"; do
+for url in "http://127.0.0.1:$INGEST_ADMIN_PORT/readyz" "http://127.0.0.1:$ANALYZER_PORT/readyz" "http://127.0.0.1:$ALERTS_ADMIN_PORT/readyz"; do
   for _ in $(seq 100); do ready "$url" && break; sleep 0.2; done
   ready "$url" || { say "not ready: $url (see $RUN/*.log)"; exit 1; }
 done
@@ -91,7 +93,7 @@ done
 say "pipeline is up"
 say "  alerts page:   http://127.0.0.1:$ALERTS_PORT/"
 say "  anomalies API: http://127.0.0.1:$ALERTS_PORT/v1/anomalies"
-say "  metrics:       https://localhost:$INGEST_HTTP_PORT/metrics  http://127.0.0.1:$ANALYZER_PORT/metrics  http://127.0.0.1:$ALERTS_PORT/metrics"
+say "  metrics:       http://127.0.0.1:$INGEST_ADMIN_PORT/metrics  http://127.0.0.1:$ANALYZER_PORT/metrics  http://127.0.0.1:$ALERTS_ADMIN_PORT/metrics"
 say "  logs:          $RUN/{ingest,analyzer,alerts,simulator}.log"
 if [ "$DEMO_SECONDS" = 0 ]; then
   say "$DEVICES devices sending every ${INTERVAL}s over TCP+TLS and HTTPS; Ctrl-C to stop"

@@ -1,6 +1,7 @@
 import CRabbitMQ
 import Foundation
 import Logging
+import PipelineCore
 import Synchronization
 
 /// One rabbitmq-c connection with channel 1 open. rabbitmq-c is blocking and
@@ -19,7 +20,7 @@ final class AMQPConnection {
     /// half-open connection is released by `deinit` (which Swift runs when an
     /// initializer throws after every property was set).
     init(url: String, configuration: AMQPConfiguration) throws(AMQPError) {
-        guard let info = Endpoint(url: url) else { throw .unavailable("invalid AMQP URL '\(Endpoint.redacted(url))'") }
+        guard let info = Endpoint(url: url) else { throw .unavailable("invalid AMQP URL '\(Redaction.connectionString(url))'") }
         guard !info.tls else { throw .unavailable("amqps:// is not supported yet; use amqp://") }
         guard let state = amqp_new_connection() else { throw .unavailable("out of memory") }
         self.state = state
@@ -137,14 +138,6 @@ struct Endpoint {
         password = String(cString: info.password)
         vhost = String(cString: info.vhost)
         tls = info.ssl != 0
-    }
-
-    /// The URL with its password replaced, for logs and errors.
-    static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
-            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 }
 

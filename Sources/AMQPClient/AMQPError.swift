@@ -28,6 +28,16 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a device is told: the same, without the hosts and library errors behind it
+    /// (those are for the logs and the admin port's `/readyz`).
+    public var publicDescription: String {
+        switch self {
+        case .unavailable: return "broker unavailable"
+        case .connection: return "broker connection lost"
+        default: return description
+        }
+    }
+
     /// Seconds a device should wait before it retries: an alarm lasts until the broker
     /// got rid of messages, anything else may be over at the next node.
     public var retryAfter: Int {

@@ -4,6 +4,8 @@ import PipelineCore
 public struct AlertsConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// The admin listener's port (`/metrics`, `/readyz` with its checks, `/kill`).
+    public var adminPort: Int
     public var databaseURL: String
     /// Connections (and so concurrent queries) at most: one slow query holds one of them only.
     public var poolSize: Int
@@ -14,11 +16,12 @@ public struct AlertsConfiguration: Sendable {
     public var killEnabled: Bool
 
     public init(
-        host: String = "0.0.0.0", port: Int = 8080, databaseURL: String, poolSize: Int = 4,
+        host: String = "0.0.0.0", port: Int = 8080, adminPort: Int = 9102, databaseURL: String, poolSize: Int = 4,
         statementTimeoutMs: Int = 2000, rule: AnomalyRule = .default, killEnabled: Bool = false
     ) {
         self.host = host
         self.port = port
+        self.adminPort = adminPort
         self.databaseURL = databaseURL
         self.poolSize = poolSize
         self.statementTimeoutMs = statementTimeoutMs

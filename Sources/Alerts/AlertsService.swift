@@ -12,6 +12,8 @@ import Storage
 /// the pool reconnects by itself when the database is back.
 public struct AlertsService {
     public let http: any Service
+    /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
+    public let admin: any Service
     let pool: SQLPool
 
     public init(configuration c: AlertsConfiguration, logger: Logger) {
@@ -19,9 +21,7 @@ public struct AlertsService {
             conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs, readOnly: true,
             applicationName: "pipeline-alerts")
         self.pool = pool
-        let router = Router()
-        router.add(middleware: HTTPMetricsMiddleware())
-        OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
+        let readiness: @Sendable () async -> Readiness = {
             do {
                 _ = try await pool.withConnection { try $0.execute("SELECT 1") }
                 return Readiness(ready: true, checks: ["database": "ok"])
@@ -29,6 +29,12 @@ public struct AlertsService {
                 return Readiness(ready: false, checks: ["database": "\(error)"])
             }
         }
+        admin = AdminServer.make(
+            host: c.host, port: c.adminPort, serverName: "pipeline-alerts-admin", killEnabled: c.killEnabled, logger: logger,
+            readiness: readiness)
+        let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
+        OperationalRoutes.addPublic(to: router, readiness: readiness)
         AlertsRoutes(pool: pool, rule: c.rule, logger: logger).add(to: router)
         http = Listener(
             "HTTP on \(c.host):\(c.port)",
@@ -37,5 +43,6 @@ public struct AlertsService {
                 logger: logger))
     }
 
-    public var services: [any Service] { [PoolService(pool: pool), http] }
+    /// The admin listener stops last: /metrics and /readyz stay up while the rest drains.
+    public var services: [any Service] { [admin, PoolService(pool: pool), http] }
 }

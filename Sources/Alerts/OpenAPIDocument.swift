@@ -172,17 +172,15 @@ enum OpenAPIDocument {
                 application/json:
                   schema: { $ref: "#/components/schemas/Error" }
             Readiness:
-              description: Whether each dependency is reachable
+              description: Whether the service can serve; which dependency is missing is told on the admin port only
               content:
                 application/json:
                   schema:
                     type: object
-                    required: [ready, checks]
+                    required: [ready]
+                    additionalProperties: false
                     properties:
                       ready: { type: boolean }
-                      checks:
-                        type: object
-                        additionalProperties: { type: string }
           schemas:
             DeviceId:
               type: string

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Logging
 import ServiceLifecycle
 import ServiceSupport
@@ -14,9 +13,10 @@ public struct AnalyzerService {
     public init(configuration: AnalyzerConfiguration, host: String = "0.0.0.0", port: Int = 9100, killEnabled: Bool = false, logger: Logger) {
         let worker = AnalyzerWorker(configuration: configuration, logger: logger)
         self.worker = worker
-        let router = Router()
-        router.add(middleware: HTTPMetricsMiddleware())
-        OperationalRoutes.add(to: router, killEnabled: killEnabled) {
+        // Its one listener is the admin listener: the analyzer serves nothing else.
+        http = AdminServer.make(
+            host: host, port: port, serverName: "pipeline-analyzer", killEnabled: killEnabled, logger: logger
+        ) {
             let s = worker.snapshot
             return Readiness(
                 ready: s.brokerUp && s.databaseUp,
@@ -25,11 +25,6 @@ public struct AnalyzerService {
                     "database": s.databaseUp ? "ok" : s.databaseError,
                 ])
         }
-        http = Listener(
-            "HTTP on \(host):\(port)",
-            Application(
-                router: router, configuration: .init(address: .hostname(host, port: port), serverName: "pipeline-analyzer"),
-                logger: logger))
     }
 
     /// In start order; a ServiceGroup stops them in reverse.

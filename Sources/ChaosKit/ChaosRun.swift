@@ -87,7 +87,7 @@ public final class ChaosRun: @unchecked Sendable {
         for name in ["ingest-1", "ingest-2"] {
             let s = fleet.service(name)
             targets.append(Target(kind: .tls, host: "127.0.0.1", port: s.tcpPort!))
-            targets.append(Target(kind: .https, host: "127.0.0.1", port: s.port))
+            targets.append(Target(kind: .https, host: "127.0.0.1", port: s.httpsPort!))
         }
         // Neighbouring devices start on different processes and transports, and a device's next
         // target (where it retries) is always on the other process, as behind a load balancer.
@@ -197,26 +197,31 @@ public final class ChaosRun: @unchecked Sendable {
         for (i, (name, command)) in [
             ("ingest-1", "ingest"), ("ingest-2", "ingest"), ("analyzer-1", "analyzer"), ("analyzer-2", "analyzer"), ("alerts", "alerts"),
         ].enumerated() {
-            let port = try FreePort.pick()
+            let adminPort = try FreePort.pick()
             var environment = [
                 "AMQP_URL": (urls[(i % urls.count)...] + urls[..<(i % urls.count)]).joined(separator: ","),
                 "DATABASE_URL": databaseURL, "DEVICE_TOKEN_SECRET": secret, "LISTEN_HOST": "127.0.0.1", "LOG_LEVEL": "info",
                 "KILL_ENABLED": "1",
             ]
             var tcpPort: Int?
+            var httpsPort: Int?
             switch command {
             case "ingest":
                 tcpPort = try FreePort.pick()
+                httpsPort = try FreePort.pick()
                 environment.merge([
-                    "INGEST_HTTP_PORT": "\(port)", "INGEST_TCP_PORT": "\(tcpPort!)", "TLS_CERT": certificate, "TLS_KEY": key,
+                    "INGEST_HTTP_PORT": "\(httpsPort!)", "INGEST_TCP_PORT": "\(tcpPort!)", "INGEST_ADMIN_PORT": "\(adminPort)",
+                    "TLS_CERT": certificate, "TLS_KEY": key,
                 ]) { $1 }
-            case "analyzer": environment["ANALYZER_PORT"] = "\(port)"
-            default: environment["ALERTS_PORT"] = "\(port)"
+            case "analyzer": environment["ANALYZER_PORT"] = "\(adminPort)"
+            default:
+                environment["ALERTS_PORT"] = "\(try FreePort.pick())"
+                environment["ALERTS_ADMIN_PORT"] = "\(adminPort)"
             }
-            services.append(.init(name: name, command: command, port: port, tcpPort: tcpPort, tls: command == "ingest", environment: environment))
+            services.append(
+                .init(name: name, command: command, adminPort: adminPort, httpsPort: httpsPort, tcpPort: tcpPort, environment: environment))
         }
-        return try PipelineFleet(
-            services: services, binary: configuration.pipelineBinary, logDirectory: configuration.directory, certificate: certificate)
+        return PipelineFleet(services: services, binary: configuration.pipelineBinary, logDirectory: configuration.directory)
     }
 
     /// Every device's token, its generation registered in the database as `pipeline token issue` does.

@@ -1,6 +1,5 @@
 import Foundation
 import NIOHTTP1
-import NIOSSL
 import SimulatorKit
 
 /// The pipeline's services as processes of this run (two ingest, two analyzers,
@@ -10,17 +9,17 @@ final class PipelineFleet: @unchecked Sendable {
     struct Service: Sendable {
         var name: String
         var command: String
-        /// The HTTP port of `/readyz`, `/metrics` and `/kill`.
-        var port: Int
+        /// The admin listener (plain HTTP): `/readyz`, `/metrics` and `/kill`.
+        var adminPort: Int
+        /// Ingest's device listeners (TLS).
+        var httpsPort: Int?
         var tcpPort: Int?
-        var tls: Bool
         var environment: [String: String]
     }
 
     let services: [Service]
     let binary: String
     let logDirectory: String
-    let client: NIOSSLContext
     private var processes: [String: ManagedProcess] = [:]
     /// Every process started, restarts included, for the final stop and check.
     private var started: [ManagedProcess] = []
@@ -28,13 +27,10 @@ final class PipelineFleet: @unchecked Sendable {
     private var reported: Set<Int32> = []
     private let lock = NSLock()
 
-    init(services: [Service], binary: String, logDirectory: String, certificate: String) throws {
+    init(services: [Service], binary: String, logDirectory: String) {
         self.services = services
         self.binary = binary
         self.logDirectory = logDirectory
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(certificate)
-        client = try NIOSSLContext(configuration: tls)
     }
 
     func service(_ name: String) -> Service { services.first { $0.name == name }! }
@@ -69,7 +65,7 @@ final class PipelineFleet: @unchecked Sendable {
         let start = ContinuousClock.now
         let service = service(name)
         if try await ServiceProbe.waitUntilReady(
-            port: service.port, tls: service.tls ? client : nil, timeout: timeout,
+            port: service.adminPort, timeout: timeout,
             isAlive: { process(name)?.isRunning == true })
         {
             return ContinuousClock.now - start
@@ -84,7 +80,7 @@ final class PipelineFleet: @unchecked Sendable {
 
     func request(_ name: String, _ method: HTTPMethod, _ path: String) async throws -> HTTPReply {
         let service = service(name)
-        let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: service.port, tls: service.tls ? client : nil)
+        let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: service.adminPort, tls: nil)
         defer { Task { await connection.close() } }
         return try await connection.request(method, path, timeout: .seconds(5))
     }

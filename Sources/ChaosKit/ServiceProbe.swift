@@ -1,17 +1,16 @@
-import NIOSSL
 import SimulatorKit
 
 /// A running service read from outside, as an operator's tooling reads it: its
 /// `/readyz` and its Prometheus text. Shared by the chaos run, the benchmarks and the tests.
 public enum ServiceProbe {
-    /// Polls `/readyz` on loopback until it answers 200 (true), `timeout` passes or
-    /// `isAlive` reports the process gone (false).
+    /// Polls `/readyz` of an admin listener (plain HTTP, loopback) until it answers 200
+    /// (true), `timeout` passes or `isAlive` reports the process gone (false).
     public static func waitUntilReady(
-        port: Int, tls: NIOSSLContext? = nil, timeout: Duration = .seconds(60), isAlive: () -> Bool = { true }
+        port: Int, timeout: Duration = .seconds(60), isAlive: () -> Bool = { true }
     ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let c = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls) {
+            if let c = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil) {
                 let status = try? await c.request(.GET, "/readyz", timeout: .seconds(2)).status
                 await c.close()
                 if status == 200 { return true }

@@ -68,7 +68,7 @@ public enum HTTPIngest {
             do throws(AMQPError) {
                 try await acceptor.accept(readings, via: .http)
             } catch {
-                return JSONResponse.error(.serviceUnavailable, error.description, retryAfter: error.retryAfter)
+                return JSONResponse.error(.serviceUnavailable, error.publicDescription, retryAfter: error.retryAfter)
             }
             return JSONResponse.make(.accepted, "{\"accepted\":\(readings.count)}")
         }

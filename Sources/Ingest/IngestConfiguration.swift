@@ -6,6 +6,8 @@ public struct IngestConfiguration: Sendable {
     public var host: String
     public var httpPort: Int
     public var tcpPort: Int
+    /// The admin listener's port (`/metrics`, `/readyz` with its checks, `/kill`).
+    public var adminPort: Int
     public var amqp: AMQPConfiguration
     /// PEM files; when both are set, HTTPS and TCP+TLS are served instead of plain text.
     public var tlsCertificatePath: String?
@@ -34,7 +36,7 @@ public struct IngestConfiguration: Sendable {
     }
 
     public init(
-        host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, amqp: AMQPConfiguration,
+        host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, adminPort: Int = 9101, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
         confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
         idleTimeout: Duration = .seconds(120)
@@ -42,6 +44,7 @@ public struct IngestConfiguration: Sendable {
         self.host = host
         self.httpPort = httpPort
         self.tcpPort = tcpPort
+        self.adminPort = adminPort
         self.amqp = amqp
         self.tlsCertificatePath = tlsCertificatePath
         self.tlsKeyPath = tlsKeyPath

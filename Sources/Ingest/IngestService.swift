@@ -14,6 +14,8 @@ public struct IngestService {
     public let publisher: ConfirmPublisher
     public let tcp: TCPIngestServer
     public let http: any Service
+    /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
+    public let admin: any Service
     public let authenticator: DeviceAuthenticator?
     let pool: SQLPool?
 
@@ -39,11 +41,9 @@ public struct IngestService {
             host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, admission: admission, idleTimeout: c.idleTimeout,
             logger: logger)
 
-        let router = Router()
-        router.add(middleware: HTTPMetricsMiddleware())
         let publisher = self.publisher
         let authenticator = self.authenticator
-        OperationalRoutes.add(to: router, killEnabled: c.killEnabled) {
+        let readiness: @Sendable () async -> Readiness = {
             let up = publisher.isConnected
             let blocked = publisher.blocked
             var checks = ["broker": !up ? "unreachable" : blocked.map { "blocked by a resource alarm (\($0))" } ?? "ok"]
@@ -56,6 +56,12 @@ public struct IngestService {
             }
             return Readiness(ready: ready, checks: checks)
         }
+        admin = AdminServer.make(
+            host: c.host, port: c.adminPort, serverName: "pipeline-ingest-admin", killEnabled: c.killEnabled, logger: logger,
+            readiness: readiness)
+        let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
+        OperationalRoutes.addPublic(to: router, readiness: readiness)
         HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission)
         let configuration = ApplicationConfiguration(
             address: .hostname(c.host, port: c.httpPort), serverName: "pipeline-ingest")
@@ -71,10 +77,11 @@ public struct IngestService {
         }
     }
 
-    /// In start order; a ServiceGroup stops them in reverse: listeners first,
-    /// then the publisher (after its last confirm), then the credential cache.
+    /// In start order; a ServiceGroup stops them in reverse: the device listeners first,
+    /// then the publisher (after its last confirm), then the credential cache, and the
+    /// admin listener last, so /metrics and /readyz stay up while the rest drains.
     public var services: [any Service] {
-        var list: [any Service] = []
+        var list: [any Service] = [admin]
         if let pool { list.append(PoolService(pool: pool)) }
         if let authenticator { list.append(authenticator) }
         return list + [PublisherService(publisher: publisher), tcp, http]

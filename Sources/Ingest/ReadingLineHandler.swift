@@ -136,7 +136,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
             let reply: LineReply
             switch result {
             case .success: reply = .ack(seq: reading.seq)
-            case .failure(let error): reply = .nack(seq: reading.seq, error: error.description, retryAfter: error.retryAfter)
+            case .failure(let error): reply = .nack(seq: reading.seq, error: error.publicDescription, retryAfter: error.retryAfter)
             }
             eventLoop.execute { handler.value.fill(slot, reply) }
         }

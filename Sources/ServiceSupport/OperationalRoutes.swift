@@ -13,8 +13,23 @@ public struct Readiness: Sendable {
     }
 }
 
-/// `/healthz`, `/readyz`, `/metrics` and the optional `/kill`, mounted by every service.
+/// `/healthz`, `/readyz`, `/metrics` and the optional `/kill`: the admin listener's
+/// routes (every service has one, for the cluster network only), and the two a public
+/// listener keeps, whose bodies reveal nothing.
 public enum OperationalRoutes {
+    /// The public listener's `/healthz` and `/readyz`: the status only, no checks,
+    /// counts, hosts or errors (those are on the admin port).
+    public static func addPublic<Context: RequestContext>(
+        to router: Router<Context>, readiness: @escaping @Sendable () async -> Readiness
+    ) {
+        router.get("/healthz") { _, _ in JSONResponse.make(.ok, "{\"status\":\"ok\"}") }
+        router.get("/readyz") { _, _ in
+            let ready = await readiness().ready
+            return JSONResponse.make(ready ? .ok : .serviceUnavailable, "{\"ready\":\(ready)}")
+        }
+    }
+
+    /// The admin listener's routes.
     public static func add<Context: RequestContext>(
         to router: Router<Context>, killEnabled: Bool, readiness: @escaping @Sendable () async -> Readiness
     ) {

@@ -1,10 +1,11 @@
 import Alerts
+import ChaosKit
 import Foundation
 import Logging
 import PipelineCore
-import SQL
 import ServiceLifecycle
 import SimulatorKit
+import SQL
 import Storage
 
 /// `/v1/anomalies` latency with 1,000,000 readings (1,000 devices × 1,000) and
@@ -44,7 +45,8 @@ enum AlertsQueryBench {
         figures.seedSeconds = (ContinuousClock.now - t0) / .seconds(1)
 
         let port = 30000 + Int.random(in: 0..<10000)
-        let service = AlertsService(configuration: .init(host: "127.0.0.1", port: port, databaseURL: url), logger: logger)
+        let service = AlertsService(
+            configuration: .init(host: "127.0.0.1", port: port, adminPort: try FreePort.pick(), databaseURL: url), logger: logger)
         let group = ServiceGroup(configuration: .init(services: service.services.map { .init(service: $0) }, logger: logger))
         let running = Task { try await group.run() }
         defer { running.cancel() }

@@ -1,12 +1,13 @@
 import AMQPClient
+import ChaosKit
 import DeviceAuth
 import Foundation
 import Ingest
 import Logging
 import NIOSSL
-import SQL
 import ServiceLifecycle
 import ServiceSupport
+import SQL
 import Storage
 
 /// `make bench`: measures the parts of the pipeline on this machine and
@@ -70,7 +71,7 @@ struct Bench {
                 let tcpPort = httpPort + 1
                 let ingest = try IngestService(
                     configuration: .init(
-                        host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort,
+                        host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: try FreePort.pick(),
                         amqp: AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue),
                         tlsCertificatePath: tls ? cert : nil, tlsKeyPath: tls ? key : nil,
                         auth: .init(secret: secret, databaseURL: databaseURL), rateLimit: nil),

@@ -76,10 +76,13 @@ enum EndToEndBench {
         defer { RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"]) }
         let ports = (http: 21000 + Int.random(in: 0..<4000), tcp: 25000 + Int.random(in: 0..<4000))
         let analyzerPort = ports.http + 1, alertsPort = ports.http + 2
+        // The admin listeners: /readyz, /metrics.
+        let ingestAdmin = try FreePort.pick(), alertsAdmin = try FreePort.pick()
         let environment = [
             "AMQP_URL": amqpURL, "AMQP_QUEUE": queue, "DATABASE_URL": databaseURL, "DEVICE_TOKEN_SECRET": secretText,
             "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(ports.http)", "INGEST_TCP_PORT": "\(ports.tcp)",
-            "ANALYZER_PORT": "\(analyzerPort)", "ALERTS_PORT": "\(alertsPort)", "LOG_LEVEL": "warning",
+            "INGEST_ADMIN_PORT": "\(ingestAdmin)", "ANALYZER_PORT": "\(analyzerPort)", "ALERTS_PORT": "\(alertsPort)",
+            "ALERTS_ADMIN_PORT": "\(alertsAdmin)", "LOG_LEVEL": "warning",
         ]
         var children: [ManagedProcess] = []
         defer { for c in children { kill(c.pid, SIGKILL) } }  // only reached on errors: normal runs stop them below
@@ -90,7 +93,7 @@ enum EndToEndBench {
                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
                     log: "\(stackDir)/e2e-\(service).log"))
         }
-        for port in [ports.http, analyzerPort, alertsPort] {
+        for port in [ingestAdmin, analyzerPort, alertsAdmin] {
             guard try await ServiceProbe.waitUntilReady(port: port) else {
                 throw BenchError("not ready within 60 s: service on port \(port) (logs: \(stackDir)/e2e-*.log)")
             }
@@ -120,7 +123,7 @@ enum EndToEndBench {
             step.failed = window.failed - before.failed
             step.retries = window.retries - before.retries
             step.acked = window.acked - before.acked
-            step.connectedAtIngest = try? await ingestConnections(port: ports.http)
+            step.connectedAtIngest = try? await ingestConnections(port: ingestAdmin)
             step.memoryMiB = memory(children: children, stackDir: stackDir)
             for (name, seconds) in cpuAfter {
                 if let start = cpuBefore[name] {

@@ -10,8 +10,11 @@ struct AlertsCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var rule: RuleOptions
 
-    @Option(help: "HTTP port (env: ALERTS_PORT).")
+    @Option(help: "HTTP port of the API and the page (env: ALERTS_PORT).")
     var port: Int = Env.int("ALERTS_PORT") ?? 8080
+
+    @Option(help: "Admin port: /healthz, /readyz with its checks, /metrics, /kill; plain HTTP, for the cluster network only (env: ALERTS_ADMIN_PORT).")
+    var adminPort: Int = Env.int("ALERTS_ADMIN_PORT") ?? 9102
 
     @Option(help: "Database connections at most; each runs one query at a time (env: ALERTS_DB_POOL).")
     var poolSize: Int = Env.int("ALERTS_DB_POOL") ?? 4
@@ -29,7 +32,7 @@ struct AlertsCommand: AsyncParsableCommand {
         try await runServices(logger: logger) {
             AlertsService(
                 configuration: .init(
-                    host: common.host, port: port, databaseURL: database.databaseURL, poolSize: poolSize,
+                    host: common.host, port: port, adminPort: adminPort, databaseURL: database.databaseURL, poolSize: poolSize,
                     statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill),
                 logger: logger).services
         }

@@ -1,6 +1,7 @@
 import AMQPClient
 import ArgumentParser
 import Logging
+import PipelineCore
 import ServiceLifecycle
 import ServiceSupport
 
@@ -22,10 +23,17 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
-/// Broker options.
+/// Broker options. The URL has no default value in the declaration: `--help` prints
+/// defaults, and one taken from the environment would show its password.
 struct BrokerOptions: ParsableArguments {
-    @Option(name: .customLong("amqp-url"), help: "Broker node URLs, comma-separated, tried in turn (env: AMQP_URL).")
-    var amqpURL: String = Env.string("AMQP_URL") ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+    static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
+
+    @Option(
+        name: .customLong("amqp-url"),
+        help: "Broker node URLs, comma-separated, tried in turn (env: AMQP_URL; default \(Redaction.connectionString(defaultURL))).")
+    var amqpURLOption: String?
+
+    var amqpURL: String { amqpURLOption ?? Env.string("AMQP_URL") ?? Self.defaultURL }
 
     @Option(help: "The readings quorum queue (env: AMQP_QUEUE).")
     var queue: String = Env.string("AMQP_QUEUE") ?? "readings"
@@ -38,10 +46,16 @@ struct BrokerOptions: ParsableArguments {
     }
 }
 
-/// Database options.
+/// Database options; like the broker URL, the value is resolved after parsing so `--help` never shows a password.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "libpq connection string or URL; several hosts allowed (env: DATABASE_URL).")
-    var databaseURL: String = Env.string("DATABASE_URL") ?? "postgresql://postgres@127.0.0.1:5432/pipeline"
+    static let defaultURL = "postgresql://postgres@127.0.0.1:5432/pipeline"
+
+    @Option(
+        name: .customLong("database-url"),
+        help: "libpq connection string or URL; several hosts allowed (env: DATABASE_URL; default \(defaultURL)).")
+    var databaseURLOption: String?
+
+    var databaseURL: String { databaseURLOption ?? Env.string("DATABASE_URL") ?? Self.defaultURL }
 }
 
 /// Runs services in one group that shuts down gracefully on SIGTERM or SIGINT.

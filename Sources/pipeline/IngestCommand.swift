@@ -15,6 +15,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "TCP line-protocol port (env: INGEST_TCP_PORT).")
     var tcpPort: Int = Env.int("INGEST_TCP_PORT") ?? 7070
 
+    @Option(help: "Admin port: /healthz, /readyz with its checks, /metrics, /kill; plain HTTP, for the cluster network only (env: INGEST_ADMIN_PORT).")
+    var adminPort: Int = Env.int("INGEST_ADMIN_PORT") ?? 9101
+
     @Option(help: "PEM certificate; with --tls-key, both listeners speak TLS (env: TLS_CERT).")
     var tlsCert: String = Env.string("TLS_CERT") ?? ""
 
@@ -48,7 +51,7 @@ struct IngestCommand: AsyncParsableCommand {
         try await runServices(logger: logger) {
             try IngestService(
                 configuration: .init(
-                    host: common.host, httpPort: httpPort, tcpPort: tcpPort, amqp: broker.configuration,
+                    host: common.host, httpPort: httpPort, tcpPort: tcpPort, adminPort: adminPort, amqp: broker.configuration,
                     tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
                     confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
                     rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout)),

@@ -1,3 +1,4 @@
+import Alerts
 import Foundation
 import PipelineCore
 import SQL
@@ -95,8 +96,9 @@ extension Integration.AlertsTests {
         try Schema.migrate(try stack.db())
         try await stack.running(stack.alerts().services) {
             let client = try await stack.alertsClient()
+            let admin = try await stack.client(port: stack.alertsAdminPort)
             func value(_ route: String, _ status: Int) async throws -> Double {
-                let text = try await Self.get(client, "/metrics").body
+                let text = try await Self.get(admin, "/metrics").body
                 return text.split(separator: "\n").filter {
                     $0.hasPrefix("http_requests_total{") && $0.contains("route=\"\(route)\"")
                         && $0.contains("status=\"\(status)\"") && $0.contains("method=\"GET\"")
@@ -109,11 +111,12 @@ extension Integration.AlertsTests {
             _ = try await Self.get(client, "/v1/anomalies?limit=0")
             #expect(try await value("/v1/devices/{id}/readings", 404) == before404 + 3)
             #expect(try await value("/v1/anomalies", 200) == before200 + 1)
-            let text = try await Self.get(client, "/metrics").body
+            let text = try await Self.get(admin, "/metrics").body
             #expect(text.contains("http_request_duration_seconds_bucket{"))
             #expect(text.contains("route=\"/v1/anomalies\""))
             #expect(!text.contains("ghost-"), "raw paths must not become label values")
             await client.close()
+            await admin.close()
         }
     }
 
@@ -192,5 +195,35 @@ extension Integration.AlertsTests {
         let (brokenStatus, brokenOutput) = try check(broken)
         #expect(brokenStatus == 1)
         #expect(brokenOutput.contains("next_cursor") && brokenOutput.contains("418"), "\(brokenOutput)")
+    }
+}
+
+extension Integration.AlertsTests {
+    /// `/metrics`, `/kill` and the readiness checks are on the admin port only; the public
+    /// port's `/readyz` says ready or not and nothing else.
+    @Test func operationalRoutesAreOnTheAdminPortOnly() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        try Schema.migrate(try stack.db())
+        let alerts = AlertsService(
+            configuration: .init(
+                host: "127.0.0.1", port: stack.alertsPort, adminPort: stack.alertsAdminPort, databaseURL: stack.databaseURL,
+                killEnabled: true),
+            logger: TestStack.logger)
+        try await stack.running(alerts.services) {
+            let client = try await stack.alertsClient()
+            let admin = try await stack.client(port: stack.alertsAdminPort)
+            let ready = try await Self.get(client, "/readyz")
+            #expect(ready.status == 200 && ready.body == #"{"ready":true}"#, "\(ready.body)")
+            #expect(try await Self.get(client, "/healthz").status == 200)
+            #expect(try await Self.get(client, "/metrics").status == 404)
+            #expect(try await client.request(.POST, "/kill").status == 404)
+            let checks = try await Self.get(admin, "/readyz")
+            #expect(checks.status == 200 && checks.body.contains(#""database":"ok""#), "\(checks.body)")
+            #expect(try await Self.get(admin, "/metrics").body.contains("http_requests_total"))
+            #expect(try await Self.get(admin, "/v1/anomalies").status == 404)
+            await client.close()
+            await admin.close()
+        }
     }
 }

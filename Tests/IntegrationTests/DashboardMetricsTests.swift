@@ -32,9 +32,11 @@ extension Integration {
                 "DATABASE_URL": stack.databaseURL, "AMQP_QUEUE": stack.queue, "DEVICE_AUTH": "off", "LOG_LEVEL": "warning",
                 "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(stack.httpPort)", "INGEST_TCP_PORT": "\(stack.tcpPort)",
                 "ANALYZER_PORT": "\(stack.analyzerPort)", "ALERTS_PORT": "\(stack.alertsPort)",
+                "INGEST_ADMIN_PORT": "\(stack.ingestAdminPort)", "ALERTS_ADMIN_PORT": "\(stack.alertsAdminPort)",
             ]) { $1 }
             #expect(try await Self.run(["migrate"], environment: environment) == 0)
-            let services = try [("ingest", stack.httpPort), ("analyzer", stack.analyzerPort), ("alerts", stack.alertsPort)]
+            // Each service's admin listener: /readyz and /metrics.
+            let services = try [("ingest", stack.ingestAdminPort), ("analyzer", stack.analyzerPort), ("alerts", stack.alertsAdminPort)]
                 .map { name, port in (name, port, try Self.launch([name], environment: environment)) }
             defer {
                 for (_, _, p) in services where p.isRunning { p.terminate() }

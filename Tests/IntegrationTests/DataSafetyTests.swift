@@ -176,8 +176,11 @@ extension Integration {
                         #expect(ContinuousClock.now - start < .seconds(5), "\(reply)")
                         return reply.contains("nack")
                     }
-                    let r = try await Self.readyz(stack.httpPort)
+                    let r = try await Self.readyz(stack.ingestAdminPort)
                     #expect(r.status == 503 && r.body.contains("resource alarm"), "\(r.body)")
+                    // The device-facing port says only that ingest is not ready.
+                    let shown = try await Self.readyz(stack.httpPort)
+                    #expect(shown.status == 503 && shown.body == #"{"ready":false}"#, "\(shown.body)")
                     seq += 1
                     let start = ContinuousClock.now
                     let reply = try await tcp.send(IngestTests.line(IngestTests.reading("alarm-1", seq)), timeout: .seconds(10))

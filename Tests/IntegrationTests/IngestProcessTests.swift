@@ -10,8 +10,10 @@ extension Integration {
         func launch(_ stack: TestStack, kill: Bool) throws -> Process {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-            p.arguments = ["ingest", "--host", "127.0.0.1", "--http-port", "\(stack.httpPort)", "--tcp-port", "\(stack.tcpPort)"]
-                + (kill ? ["--enable-kill"] : [])
+            p.arguments = [
+                "ingest", "--host", "127.0.0.1", "--http-port", "\(stack.httpPort)", "--tcp-port", "\(stack.tcpPort)",
+                "--admin-port", "\(stack.ingestAdminPort)",
+            ] + (kill ? ["--enable-kill"] : [])
             var env = ProcessInfo.processInfo.environment
             env["AMQP_QUEUE"] = stack.queue
             env["DEVICE_AUTH"] = "off"
@@ -25,10 +27,13 @@ extension Integration {
         }
 
         func waitReady(_ stack: TestStack) async throws {
-            try await stack.eventually("ingest process ready") {
-                let c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
-                defer { Task { await c.close() } }
-                return try await c.request(.GET, "/readyz").status == 200
+            // Both listeners: the public one and the admin one start side by side.
+            for port in [stack.httpPort, stack.ingestAdminPort] {
+                try await stack.eventually("ingest process ready on port \(port)") {
+                    let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
+                    defer { Task { await c.close() } }
+                    return try await c.request(.GET, "/readyz").status == 200
+                }
             }
         }
 
@@ -49,7 +54,7 @@ extension Integration {
             defer { stack.dropDatabase() }
             let quiet = try launch(stack, kill: false)
             try await waitReady(stack)
-            var c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+            var c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.ingestAdminPort, tls: nil)
             #expect(try await c.request(.POST, "/kill").status == 404)
             await c.close()
             quiet.terminate()
@@ -57,7 +62,11 @@ extension Integration {
 
             let p = try launch(stack, kill: true)
             try await waitReady(stack)
+            // Enabled, it is served on the admin port only.
             c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.httpPort, tls: nil)
+            #expect(try await c.request(.POST, "/kill").status == 404)
+            await c.close()
+            c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.ingestAdminPort, tls: nil)
             await #expect(throws: (any Error).self) { _ = try await c.request(.POST, "/kill") }
             #expect(try await waitExit(p, within: .seconds(5)) == 137)
         }
@@ -71,22 +80,14 @@ extension Integration {
             let readings = (0..<300).map {
                 Reading(deviceID: "term-1", seq: Int64($0), ts: "2026-11-25T08:00:00Z", metrics: ["hr": 70])
             }
-            // Pipeline 300 lines; signal as soon as the first reply is back, with the rest still in flight.
-            let replies = Task {
-                try await withThrowingTaskGroup(of: (Int64, String).self) { group in
-                    for r in readings {
-                        group.addTask { (r.seq, try await tcp.send(String(decoding: ReadingCodec.encode(r), as: UTF8.self))) }
-                    }
-                    var first = true
-                    var all: [(Int64, String)] = []
-                    for try await reply in group {
-                        if first { p.terminate(); first = false }
-                        all.append(reply)
-                    }
-                    return all
-                }
-            }
-            let all = try await replies.value
+            // Pipeline 300 lines in one write; signal as soon as the first reply is back, with the
+            // rest still in flight. (Sent one by one, lines still on their way when the drain
+            // begins would rightly get no reply: ingest answers what it has read.)
+            let replies = tcp.pipeline(readings.map { String(decoding: ReadingCodec.encode($0), as: UTF8.self) })
+            _ = try await replies[0].get()
+            p.terminate()
+            var all: [(Int64, String)] = []
+            for (r, reply) in zip(readings, replies) { all.append((r.seq, try await reply.get())) }
             #expect(all.count == 300)
             #expect(all.allSatisfy { $0.1 == "{\"ack\":\($0.0)}" })
             #expect(try await waitExit(p, within: .seconds(15)) == 0)

@@ -88,14 +88,19 @@ extension Integration {
                         #expect(reply.status == 503)
                         #expect(reply.header("Retry-After") != nil)
                         #expect(try Self.object(reply.body)["error"] != nil)
+                        // The device learns that the broker is away, not where it runs.
+                        #expect(!reply.body.contains("127.0.0.1") && !reply.body.contains("localhost"), "\(reply.body)")
                         #expect(ContinuousClock.now - start < .seconds(5))
                     }
                     let tcp = try await stack.tcp()
-                    let nack = try Self.object(try await tcp.send(Self.line(Self.reading("outage-2", 1))))
+                    let nackLine = try await tcp.send(Self.line(Self.reading("outage-2", 1)))
+                    let nack = try Self.object(nackLine)
                     #expect(nack["nack"] as? Int == 1)
+                    #expect(!nackLine.contains("127.0.0.1") && !nackLine.contains("localhost"), "\(nackLine)")
                     await tcp.close()
                     let ready = try await http.request(.GET, "/readyz")
                     #expect(ready.status == 503)
+                    #expect(ready.body == #"{"ready":false}"#, "\(ready.body)")
                     #expect(try await http.request(.GET, "/healthz").status == 200)
                 } catch {
                     _ = try? stack.stackctl("ctl", "start_app")
@@ -234,7 +239,11 @@ extension Integration.IngestTests {
             let tcp = try await stack.tcp()
             #expect(try await tcp.send(Self.line(Self.reading("metrics-2", 1))) == #"{"ack":1}"#)
             #expect(try await tcp.send("nonsense").contains("error"))
-            let metrics = try await http.request(.GET, "/metrics")
+            // On the admin listener only: the device-facing port does not serve it.
+            #expect(try await http.request(.GET, "/metrics").status == 404)
+            let admin = try await stack.client(port: stack.ingestAdminPort)
+            defer { Task { await admin.close() } }
+            let metrics = try await admin.request(.GET, "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
             for name in [
@@ -286,7 +295,8 @@ extension Integration.IngestTests {
         var amqp = stack.amqp
         amqp.urls = [dead] + amqp.urls
         let ingest = try IngestService(
-            configuration: .init(host: "127.0.0.1", httpPort: stack.httpPort, tcpPort: stack.tcpPort, amqp: amqp),
+            configuration: .init(
+                host: "127.0.0.1", httpPort: stack.httpPort, tcpPort: stack.tcpPort, adminPort: stack.ingestAdminPort, amqp: amqp),
             logger: TestStack.logger)
         try await stack.running(ingest.services) {
             try await stack.eventually("connected through the second node") { ingest.publisher.isConnected }

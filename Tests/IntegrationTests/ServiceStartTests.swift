@@ -49,9 +49,11 @@ extension Integration {
             let taken = holder.localAddress!.port!
             let free = { try TestStack.freePort() }
             for (args, what) in [
-                (["ingest", "--host", "127.0.0.1", "--http-port", "\(taken)", "--tcp-port", "\(try free())"], "HTTP"),
-                (["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(taken)"], "TCP"),
-                (["analyzer", "--host", "127.0.0.1", "--port", "\(taken)"], "HTTP"),
+                (["ingest", "--host", "127.0.0.1", "--http-port", "\(taken)", "--tcp-port", "\(try free())", "--admin-port", "\(try free())"], "HTTP"),
+                (["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(taken)", "--admin-port", "\(try free())"], "TCP"),
+                (["ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(try free())", "--admin-port", "\(taken)"], "admin HTTP"),
+                (["analyzer", "--host", "127.0.0.1", "--port", "\(taken)"], "admin HTTP"),
+                (["alerts", "--host", "127.0.0.1", "--port", "\(taken)", "--admin-port", "\(try free())"], "HTTP"),
             ] {
                 let (status, err) = try await exitStatus(try launch(args), within: .seconds(5))
                 #expect(status != 0, "\(args)")
@@ -62,13 +64,36 @@ extension Integration {
             }
         }
 
+        /// `--help` prints every option's default, which a variable set in the environment
+        /// becomes: no password or secret of it may show.
+        @Test func helpNeverPrintsASecret() throws {
+            var env = ProcessInfo.processInfo.environment
+            env["AMQP_URL"] = "amqp://pipeline:amqp-pw-1234@broker:5672/%2f"
+            env["DATABASE_URL"] = "postgresql://app:db-pw-5678@db:5432/pipeline"
+            env["DEVICE_TOKEN_SECRET"] = "token-secret-9012-abcdefghijklmnop"
+            for command in [
+                ["ingest"], ["analyzer"], ["alerts"], ["migrate"], ["token", "issue"], ["token", "revoke"],
+                ["dead-letters", "list"], ["dead-letters", "replay"],
+            ] {
+                let (status, output) = try TestStack.run(TestStack.pipelineBinary, command + ["--help"], environment: env)
+                #expect(status == 0, "\(command)")
+                #expect(output.contains("--"), "\(command): no help printed")
+                for secret in ["amqp-pw-1234", "db-pw-5678", "token-secret-9012"] {
+                    #expect(!output.contains(secret), "\(command) --help prints \(secret)")
+                }
+            }
+        }
+
         @Test func sigtermEndsAServiceWhileStartingAndWhileItsBrokerIsDown() async throws {
             let closed = "amqp://guest:guest@127.0.0.1:\(try TestStack.freePort())/%2f"
             for wait in [Duration.milliseconds(100), .seconds(3)] {
                 for service in ["ingest", "analyzer"] {
                     let args =
                         service == "ingest"
-                        ? ["ingest", "--host", "127.0.0.1", "--http-port", "\(try TestStack.freePort())", "--tcp-port", "\(try TestStack.freePort())"]
+                        ? [
+                            "ingest", "--host", "127.0.0.1", "--http-port", "\(try TestStack.freePort())", "--tcp-port",
+                            "\(try TestStack.freePort())", "--admin-port", "\(try TestStack.freePort())",
+                        ]
                         : ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())"]
                     let run = try launch(args, amqpURL: closed)
                     try await Task.sleep(for: wait)

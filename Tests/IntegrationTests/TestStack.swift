@@ -29,6 +29,9 @@ struct TestStack {
     let tcpPort: Int
     let alertsPort: Int
     let analyzerPort: Int
+    /// The admin listeners of ingest and alerts (`/metrics`, `/readyz` with its checks, `/kill`).
+    let ingestAdminPort: Int
+    let alertsAdminPort: Int
 
     static func environment(_ name: String) throws -> String {
         guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
@@ -57,7 +60,7 @@ struct TestStack {
         return TestStack(
             amqpURL: amqp, databaseURL: url, adminURL: admin, queue: "readings-\(suffix)", database: database,
             certificate: cert, key: key, httpPort: try freePort(), tcpPort: try freePort(), alertsPort: try freePort(),
-            analyzerPort: try freePort())
+            analyzerPort: try freePort(), ingestAdminPort: try freePort(), alertsAdminPort: try freePort())
     }
 
     static func replacingDatabase(in url: String, with name: String) -> String {
@@ -111,7 +114,7 @@ struct TestStack {
     ) throws -> IngestService {
         try IngestService(
             configuration: .init(
-                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, amqp: amqp, tlsCertificatePath: tls ? certificate : nil,
+                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: ingestAdminPort, amqp: amqp, tlsCertificatePath: tls ? certificate : nil,
                 tlsKeyPath: tls ? key : nil, confirmTimeout: .seconds(3),
                 auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL, refreshInterval: .seconds(1)) : nil, rateLimit: rateLimit,
                 idleTimeout: idleTimeout),
@@ -183,7 +186,9 @@ struct TestStack {
     }
 
     func alerts() -> AlertsService {
-        AlertsService(configuration: .init(host: "127.0.0.1", port: alertsPort, databaseURL: databaseURL), logger: Self.logger)
+        AlertsService(
+            configuration: .init(host: "127.0.0.1", port: alertsPort, adminPort: alertsAdminPort, databaseURL: databaseURL),
+            logger: Self.logger)
     }
 
     /// Runs `body` while the given services run; shuts them down gracefully afterwards.
@@ -237,11 +242,14 @@ struct TestStack {
     }
 
     /// Connects to the alerts service, waiting for it to listen (it starts with `running`).
-    func alertsClient() async throws -> HTTPConnection {
+    func alertsClient() async throws -> HTTPConnection { try await client(port: alertsPort) }
+
+    /// Connects over plain HTTP to a port of a service started with `running`, waiting for it to listen.
+    func client(port: Int) async throws -> HTTPConnection {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
             do {
-                return try await HTTPConnection.connect(host: "127.0.0.1", port: alertsPort, tls: nil)
+                return try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
             } catch where ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }

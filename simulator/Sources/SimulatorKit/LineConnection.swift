@@ -70,6 +70,22 @@ public final class LineConnection: Sendable {
     /// Lines sent in the same moment share one flush (one syscall).
     private let flushScheduled = NIOLockedValueBox(false)
 
+    /// Writes all `lines` at once (one flush, so they leave together) and returns a future
+    /// reply for each, in order: a client that pipelines a whole batch.
+    public func pipeline(_ lines: [String]) -> [EventLoopFuture<String>] {
+        let requests = lines.map { line in
+            var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
+            buffer.writeString(line)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            return Request(line: buffer, promise: channel.eventLoop.makePromise(of: String.self))
+        }
+        channel.eventLoop.execute { [channel] in
+            for r in requests { channel.write(r, promise: nil) }
+            channel.flush()
+        }
+        return requests.map(\.promise.futureResult)
+    }
+
     /// Sends raw bytes without waiting for anything (for tests of malformed input).
     public func sendRaw(_ bytes: [UInt8], expectReply: Bool) async throws -> String? {
         let promise = channel.eventLoop.makePromise(of: String.self)

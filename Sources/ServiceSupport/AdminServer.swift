@@ -1,0 +1,22 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The admin listener every service runs beside its public one: `/healthz`,
+/// `/readyz` with its checks, `/metrics` and the optional `/kill`, over plain
+/// HTTP, meant for the cluster network only (probes, Prometheus, chaos tests).
+public enum AdminServer {
+    public static func make(
+        host: String, port: Int, serverName: String, killEnabled: Bool, logger: Logger,
+        readiness: @escaping @Sendable () async -> Readiness
+    ) -> any Service {
+        let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
+        OperationalRoutes.add(to: router, killEnabled: killEnabled, readiness: readiness)
+        return Listener(
+            "admin HTTP on \(host):\(port)",
+            Application(
+                router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName),
+                logger: logger))
+    }
+}
