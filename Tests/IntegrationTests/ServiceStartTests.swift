@@ -84,6 +84,18 @@ extension Integration {
             }
         }
 
+        @Test func aMissingCertificateEndsIngestSayingWhichFile() async throws {
+            let free = { try TestStack.freePort() }
+            let run = try launch([
+                "ingest", "--host", "127.0.0.1", "--http-port", "\(try free())", "--tcp-port", "\(try free())", "--admin-port",
+                "\(try free())", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem",
+            ])
+            let (status, err) = try await exitStatus(run, within: .seconds(5))
+            #expect(status != 0)
+            let last = err.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.hasPrefix("Error: cannot load the TLS certificate /nonexistent/cert.pem"), "\(err)")
+        }
+
         @Test func sigtermEndsAServiceWhileStartingAndWhileItsBrokerIsDown() async throws {
             let closed = "amqp://guest:guest@127.0.0.1:\(try TestStack.freePort())/%2f"
             for wait in [Duration.milliseconds(100), .seconds(3)] {
