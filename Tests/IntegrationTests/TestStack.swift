@@ -1,4 +1,5 @@
 import AMQPClient
+import ChaosKit
 import DeviceAuth
 import Storage
 import Alerts
@@ -88,12 +89,7 @@ struct TestStack {
         return (cert, key)
     }
 
-    static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
-    }
+    static func freePort() throws -> Int { try FreePort.pick() }
 
     var amqp: AMQPConfiguration {
         AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue)
