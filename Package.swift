@@ -77,7 +77,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // libcrypto for the HMAC of device tokens.
+        // libcrypto for the HMAC of device tokens and the hashes of reader keys; the credentials themselves.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "DeviceAuth", dependencies: ["CCrypto", "PipelineCore"], swiftSettings: swiftSettings),
         .target(
@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Alerts",
             dependencies: [
-                "PipelineCore", "SQL", "Storage", "ServiceSupport",
+                "PipelineCore", "SQL", "Storage", "ServiceSupport", "DeviceAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -79,6 +79,9 @@ fi
 
 "$BIN/pipeline" migrate >/dev/null
 "$BIN/simulator" --devices "$DEVICES" --print-device-ids | "$BIN/pipeline" token issue --csv - >"$RUN/tokens.csv"
+# A reader key for the page and the scoring below (scope all), replaced on every run.
+(umask 077; "$BIN/pipeline" reader issue demo --scope all --replace >"$RUN/reader-key")
+export ALERTS_KEY_FILE="$RUN/reader-key"
 for svc in ingest analyzer alerts; do
   "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
   PIDS+=($!)
@@ -91,8 +94,8 @@ for url in "http://127.0.0.1:$INGEST_ADMIN_PORT/readyz" "http://127.0.0.1:$ANALY
 done
 
 say "pipeline is up"
-say "  alerts page:   http://127.0.0.1:$ALERTS_PORT/"
-say "  anomalies API: http://127.0.0.1:$ALERTS_PORT/v1/anomalies"
+say "  alerts page:   http://127.0.0.1:$ALERTS_PORT/#key=$(cat "$ALERTS_KEY_FILE")"
+say "  anomalies API: curl -H \"Authorization: Bearer \$(cat $ALERTS_KEY_FILE)\" http://127.0.0.1:$ALERTS_PORT/v1/anomalies"
 say "  metrics:       http://127.0.0.1:$INGEST_ADMIN_PORT/metrics  http://127.0.0.1:$ANALYZER_PORT/metrics  http://127.0.0.1:$ALERTS_ADMIN_PORT/metrics"
 say "  logs:          $RUN/{ingest,analyzer,alerts,simulator}.log"
 if [ "$DEMO_SECONDS" = 0 ]; then

@@ -14,10 +14,13 @@ public struct AlertsConfiguration: Sendable {
     /// The analyzer's rule, for the bands the page draws.
     public var rule: AnomalyRule
     public var killEnabled: Bool
+    /// Every API route needs a reader key (`pipeline reader issue`); off only for local experiments.
+    public var readerKeys: Bool
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, adminPort: Int = 9102, databaseURL: String, poolSize: Int = 4,
-        statementTimeoutMs: Int = 2000, rule: AnomalyRule = .default, killEnabled: Bool = false
+        statementTimeoutMs: Int = 2000, rule: AnomalyRule = .default, killEnabled: Bool = false,
+        readerKeys: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -27,5 +30,6 @@ public struct AlertsConfiguration: Sendable {
         self.statementTimeoutMs = statementTimeoutMs
         self.rule = rule
         self.killEnabled = killEnabled
+        self.readerKeys = readerKeys
     }
 }

@@ -1,14 +1,31 @@
-/// The on-call page at `/`: one self-contained HTML file (no CDN, works
-/// offline) that reads only the public API. `#/` lists the newest anomalies,
-/// live (short polling) and filterable; `#/devices/{id}` plots a device's last
-/// readings per metric with its anomalies and the rule's band.
+/// The on-call page at `/`, with its style and script at `/page.css` and
+/// `/page.js` (no CDN, works offline; no inline script or style, so the
+/// content security policy can forbid them). It reads only the public API,
+/// with the reader key the person enters (or a `#key=` link hands it).
+/// `#/` lists the newest anomalies, live (short polling) and filterable;
+/// `#/devices/{id}` plots a device's last readings per metric with its
+/// anomalies and the rule's band.
 enum AlertsPage {
     static let html = #"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Pipeline alerts</title>
-        <style>
+        <link rel="stylesheet" href="/page.css">
+        </head>
+        <body>
+        <header>
+          <h1><a href="#/">Pipeline alerts</a></h1>
+          <nav><a href="#/">Anomalies</a><a href="#/devices">Devices</a></nav>
+          <span id="status" role="status">loading…</span>
+          <button type="button" id="forget-key" class="secondary" hidden>Forget key</button>
+        </header>
+        <main id="view"></main>
+        <script src="/page.js"></script>
+        </body></html>
+        """#
+
+    static let css = #"""
         :root{--fg:#1d232b;--muted:#5d6875;--line:#dde2e8;--bg:#fff;--panel:#f5f7f9;--bad:#c62828;--band:#dbeafe;--accent:#1565c0;--warn:#b26a00}
         *{box-sizing:border-box}
         body{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
@@ -52,19 +69,21 @@ enum AlertsPage {
           .wide{display:none}
           th,td{padding:.3rem}
         }
-        </style></head>
-        <body>
-        <header>
-          <h1><a href="#/">Pipeline alerts</a></h1>
-          <nav><a href="#/">Anomalies</a><a href="#/devices">Devices</a></nav>
-          <span id="status" role="status">loading…</span>
-        </header>
-        <main id="view"></main>
-        <script>
+        .legend span.band-swatch{background:var(--band)}
+        .legend span.median-swatch{border-top:2px dashed #6b8fc9;height:0}
+        .legend span.anomaly-swatch{background:var(--bad);border-radius:50%}
+        form.key{display:flex;flex-direction:column;gap:.6rem;max-width:28rem}
+        form.key input{font-family:ui-monospace,monospace}
+        .notice{color:var(--bad);font-weight:600}
+        """#
+
+    static let script = #"""
         "use strict";
         const POLL_MS = 3000;
         const view = document.getElementById('view');
         const statusLine = document.getElementById('status');
+        const forget = document.getElementById('forget-key');
+        forget.addEventListener('click', forgetKey);
         let timer = null;
         let generation = 0;
 
@@ -103,12 +122,55 @@ enum AlertsPage {
         function deviceLink(id) { return el('a', {href: '#/devices/' + encodeURIComponent(id)}, id); }
         function setStatus(text, isError) { statusLine.textContent = text; statusLine.className = isError ? 'error' : ''; }
 
+        // The reader key lives in session storage only: gone when the browser session ends.
+        const KEY_ITEM = 'pipeline-reader-key';
+        function readerKey() { return sessionStorage.getItem(KEY_ITEM); }
+        function forgetKey() { sessionStorage.removeItem(KEY_ITEM); route(); }
+        // A link like /#key=… (the fragment never reaches the server) hands the page a key,
+        // optionally followed by a view: /#key=…&/devices/ward-3-bed-12. The key leaves the address bar at once.
+        function takeKeyFromFragment() {
+          const m = location.hash.match(/^#key=([^&]*)(?:&(.*))?$/);
+          if (!m) return;
+          sessionStorage.setItem(KEY_ITEM, decodeURIComponent(m[1]));
+          history.replaceState(null, '', location.pathname + location.search + '#' + (m[2] || '/'));
+        }
+        class Unauthorized extends Error {}
+
         async function api(path) {
-          const r = await fetch(path, {headers: {accept: 'application/json'}});
+          const headers = {accept: 'application/json'};
+          const key = readerKey();
+          if (key) headers.authorization = 'Bearer ' + key;
+          const r = await fetch(path, {headers, cache: 'no-store'});
           let body = null;
           try { body = await r.json(); } catch (e) { /* not JSON */ }
+          if (r.status === 401) throw new Unauthorized((body && body.error) || 'a reader key is required');
           if (!r.ok) throw new Error((body && body.error) || ('HTTP ' + r.status));
           return body;
+        }
+
+        // ---- asked for when the API answers 401 ----
+        function keyView(reason) {
+          generation++;
+          clearTimeout(timer);
+          const had = readerKey() !== null;
+          if (had) sessionStorage.removeItem(KEY_ITEM);
+          setStatus(had ? 'key refused' : 'reader key needed', true);
+          forget.hidden = true;
+          const input = el('input', {name: 'key', type: 'password', autocomplete: 'off', spellcheck: 'false', required: '',
+            placeholder: 'rk1_…', 'aria-label': 'reader key'});
+          const form = el('form', {class: 'key', id: 'key-form', onsubmit: e => {
+            e.preventDefault();
+            const k = input.value.trim();
+            if (k) { sessionStorage.setItem(KEY_ITEM, k); route(); }
+          }},
+            el('p', {id: 'key-message', class: had ? 'notice' : ''}, had
+              ? 'The reader key was refused (' + reason + '): it may have been revoked. Enter another one.'
+              : 'This page needs a reader key. Ask your operator for one (`pipeline reader issue NAME`).'),
+            el('label', {}, 'reader key', input),
+            el('button', {type: 'submit'}, 'Use key'),
+            el('small', {}, 'The key is kept for this browser tab only, until you close it or choose “Forget key”.'));
+          view.replaceChildren(el('h2', {}, 'Reader key'), form);
+          input.focus();
         }
         function poll(fn) {
           clearTimeout(timer);
@@ -117,7 +179,10 @@ enum AlertsPage {
             if (mine !== generation) return;
             if (!document.hidden) {
               try { await fn(); setStatus('live · updated ' + new Date().toLocaleTimeString(), false); }
-              catch (e) { setStatus('error: ' + e.message + ' (retrying)', true); }
+              catch (e) {
+                if (e instanceof Unauthorized) { keyView(e.message); return; }
+                setStatus('error: ' + e.message + ' (retrying)', true);
+              }
             }
             if (mine === generation) timer = setTimeout(tick, POLL_MS);
           };
@@ -261,9 +326,9 @@ enum AlertsPage {
           const charts = el('div', {class: 'charts', id: 'charts'});
           const list = el('tbody', {id: 'device-anomaly-rows'});
           view.replaceChildren(el('h2', {}, 'Device ', el('code', {}, id)), summary,
-            el('p', {class: 'legend'}, el('span', {style: 'background:var(--band)'}), 'band: values inside pass the rule',
-              el('span', {style: 'border-top:2px dashed #6b8fc9;height:0'}), 'median of the window',
-              el('span', {style: 'background:var(--bad);border-radius:50%'}), 'anomaly'),
+            el('p', {class: 'legend'}, el('span', {class: 'band-swatch'}), 'band: values inside pass the rule',
+              el('span', {class: 'median-swatch'}), 'median of the window',
+              el('span', {class: 'anomaly-swatch'}), 'anomaly'),
             charts, el('h3', {}, 'Anomalies'), el('div', {class: 'scroll'}, el('table', {},
               el('thead', {}, el('tr', {}, el('th', {}, 'detected'), el('th', {class: 'num'}, 'seq'), el('th', {}, 'metric'),
                 el('th', {class: 'num'}, 'value'), el('th', {class: 'num wide'}, 'median'), el('th', {class: 'num'}, 'score'))),
@@ -295,6 +360,8 @@ enum AlertsPage {
         function route() {
           generation++;
           clearTimeout(timer);
+          takeKeyFromFragment();
+          forget.hidden = readerKey() === null;
           const hash = location.hash || '#/';
           const [path, query] = hash.slice(1).split('?');
           const m = path.match(/^\/devices\/(.+)$/);
@@ -304,7 +371,5 @@ enum AlertsPage {
         }
         window.addEventListener('hashchange', route);
         route();
-        </script>
-        </body></html>
         """#
 }

@@ -15,27 +15,35 @@ public struct AlertsService {
     /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
     public let admin: any Service
     let pool: SQLPool
+    let keys: ReaderKeyCache?
 
     public init(configuration c: AlertsConfiguration, logger: Logger) {
         let pool = SQLPool(
             conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs, readOnly: true,
             applicationName: "pipeline-alerts")
         self.pool = pool
+        let keys = c.readerKeys ? ReaderKeyCache(pool: pool, logger: logger) : nil
+        self.keys = keys
+        if keys == nil { logger.warning("reader keys are off (ALERTS_AUTH=off): anyone reaching the API reads every device") }
         let readiness: @Sendable () async -> Readiness = {
+            var checks = ["reader_keys": keys.map { $0.status.detail } ?? "off"]
             do {
                 _ = try await pool.withConnection { try $0.execute("SELECT 1") }
-                return Readiness(ready: true, checks: ["database": "ok"])
+                checks["database"] = "ok"
+                return Readiness(ready: true, checks: checks)
             } catch {
-                return Readiness(ready: false, checks: ["database": "\(error)"])
+                checks["database"] = "\(error)"
+                return Readiness(ready: false, checks: checks)
             }
         }
         admin = AdminServer.make(
             host: c.host, port: c.adminPort, serverName: "pipeline-alerts-admin", killEnabled: c.killEnabled, logger: logger,
             readiness: readiness)
         let router = Router()
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         OperationalRoutes.addPublic(to: router, readiness: readiness)
-        AlertsRoutes(pool: pool, rule: c.rule, logger: logger).add(to: router)
+        AlertsRoutes(pool: pool, rule: c.rule, keys: keys, logger: logger).add(to: router)
         http = Listener(
             "HTTP on \(c.host):\(c.port)",
             Application(
@@ -44,5 +52,5 @@ public struct AlertsService {
     }
 
     /// The admin listener stops last: /metrics and /readyz stay up while the rest drains.
-    public var services: [any Service] { [admin, PoolService(pool: pool), http] }
+    public var services: [any Service] { [admin, PoolService(pool: pool)] + (keys.map { [$0] } ?? []) + [http] }
 }

@@ -14,6 +14,12 @@ enum OpenAPIDocument {
             when the walk started exactly once, however many are added meanwhile.
             Errors are `{"error": "..."}`; 503 means the database is unavailable or too slow right now
             (retry after `Retry-After` seconds).
+            Every `/v1` route needs a reader key (`pipeline reader issue NAME --scope ...`) as
+            `Authorization: Bearer <key>`; a missing or wrong key is 401. A key sees only the devices of
+            its scope: another device is absent from every list and a 404 on its own routes, exactly as a
+            device that never sent a reading.
+        security:
+          - readerKey: []
         paths:
           /v1/anomalies:
             get:
@@ -33,6 +39,7 @@ enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/AnomalyPage" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/devices:
             get:
@@ -51,6 +58,7 @@ enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/DevicePage" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/devices/{id}/anomalies:
             get:
@@ -70,6 +78,7 @@ enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/AnomalyPage" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/devices/{id}/readings:
@@ -95,12 +104,14 @@ enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/ReadingList" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /healthz:
             get:
               operationId: health
               summary: Liveness (the process serves requests)
+              security: []
               responses:
                 "200":
                   description: Alive
@@ -114,10 +125,16 @@ enum OpenAPIDocument {
             get:
               operationId: ready
               summary: Readiness (the database answers)
+              security: []
               responses:
                 "200": { $ref: "#/components/responses/Readiness" }
                 "503": { $ref: "#/components/responses/Readiness" }
         components:
+          securitySchemes:
+            readerKey:
+              type: http
+              scheme: bearer
+              description: A reader key from `pipeline reader issue`; only its hash is stored.
           parameters:
             DeviceId:
               name: id
@@ -158,8 +175,16 @@ enum OpenAPIDocument {
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/Error" }
+            Unauthorized:
+              description: No reader key, or one that is not (or no longer) valid
+              headers:
+                WWW-Authenticate:
+                  schema: { type: string }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
             NotFound:
-              description: No readings are stored for this device
+              description: No readings are stored for this device, or it is outside the key's scope
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/Error" }

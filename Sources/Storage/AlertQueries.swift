@@ -27,6 +27,7 @@ public enum AlertQueries {
             return "$\(params.count)"
         }
         if let d = f.deviceID { conditions.append("device_id = \(param(d))") }
+        if let c = scopeCondition(f.scope, column: "device_id", param: param) { conditions.append(c) }
         if let m = f.metric { conditions.append("metric = \(param(m))") }
         if let s = f.since { conditions.append("detected_at >= \(param(s))::TIMESTAMPTZ") }
         if let u = f.until { conditions.append("detected_at < \(param(u))::TIMESTAMPTZ") }
@@ -49,6 +50,14 @@ public enum AlertQueries {
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY detected_at DESC, device_id DESC, seq DESC, metric DESC LIMIT \(param(String(f.limit + 1)))::INT8"
         return (sql, params)
+    }
+
+    /// The SQL condition of a scope (nil for all). A prefix is compared as a
+    /// substring, not with LIKE, whose `_` would be a wildcard (device ids are
+    /// ASCII, so its length in bytes is its length in characters).
+    static func scopeCondition(_ scope: ReaderScope, column: String, param: (String) -> String) -> String? {
+        guard case .prefix(let p) = scope else { return nil }
+        return "substr(\(column), 1, \(p.utf8.count)) = \(param(p))"
     }
 
     /// The newest readings of one device, newest first.
@@ -78,8 +87,15 @@ public enum AlertQueries {
     }
 
     /// Devices in id order after `after`, `limit` of them.
-    public static func devices(after: String?, limit: Int, on db: SQLConnection) throws -> [DeviceSummary] {
-        try summaries(where: "d.device_id > $1", [after ?? ""], limit: limit, on: db)
+    public static func devices(after: String?, limit: Int, scope: ReaderScope = .all, on db: SQLConnection) throws
+        -> [DeviceSummary]
+    {
+        var params: [String?] = [after ?? ""]
+        var condition = "d.device_id > $1"
+        if let c = scopeCondition(scope, column: "d.device_id", param: { params.append($0); return "$\(params.count)" }) {
+            condition += " AND " + c
+        }
+        return try summaries(where: condition, params, limit: limit, on: db)
     }
 
     /// One device, or nil when it has stored no reading.

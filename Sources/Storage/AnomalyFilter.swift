@@ -9,10 +9,12 @@ public struct AnomalyFilter: Sendable, Equatable {
     public var until: String?
     public var limit: Int
     public var cursor: AnomalyCursor?
+    /// The devices the reader may see; applied inside the query, so pages stay full.
+    public var scope: ReaderScope
 
     public init(
         deviceID: String? = nil, metric: String? = nil, since: String? = nil, until: String? = nil, limit: Int = 100,
-        cursor: AnomalyCursor? = nil
+        cursor: AnomalyCursor? = nil, scope: ReaderScope = .all
     ) {
         self.deviceID = deviceID
         self.metric = metric
@@ -20,5 +22,6 @@ public struct AnomalyFilter: Sendable, Equatable {
         self.until = until
         self.limit = limit
         self.cursor = cursor
+        self.scope = scope
     }
 }

@@ -86,6 +86,26 @@ public enum Schema {
         "DROP INDEX IF EXISTS anomalies_by_device",
         "CREATE INDEX IF NOT EXISTS anomalies_recent ON anomalies (detected_at DESC, device_id DESC, seq DESC, metric DESC)",
         "CREATE INDEX IF NOT EXISTS anomalies_device_recent ON anomalies (device_id, detected_at DESC, seq DESC, metric DESC)",
+        // Reader keys of the alerts API: only the SHA-256 of each key is stored. A
+        // revoked key keeps its row (revoked_at set) so `pipeline reader list` shows it.
+        """
+        CREATE TABLE IF NOT EXISTS reader_keys (
+            name       TEXT        NOT NULL PRIMARY KEY,
+            key_hash   TEXT        NOT NULL,
+            scope      TEXT        NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            revoked_at TIMESTAMPTZ
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS reader_keys_hash ON reader_keys (key_hash)",
+        // When each key was last used: the one table the alerts service writes (its
+        // role has SELECT on everything else), apart so reader_keys stays read-only to it.
+        """
+        CREATE TABLE IF NOT EXISTS reader_key_usage (
+            name         TEXT        NOT NULL PRIMARY KEY,
+            last_used_at TIMESTAMPTZ NOT NULL
+        )
+        """,
     ]
 
     /// The schema's version: statements are only ever appended, so their count.

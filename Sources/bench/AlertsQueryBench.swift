@@ -1,4 +1,5 @@
 import Alerts
+import DeviceAuth
 import ChaosKit
 import Foundation
 import Logging
@@ -43,6 +44,11 @@ enum AlertsQueryBench {
         let t0 = ContinuousClock.now
         try seed(url)
         figures.seedSeconds = (ContinuousClock.now - t0) / .seconds(1)
+        // Reader keys on, as deployed: every request's key is checked.
+        let key = ReaderKey.generate()
+        try ReaderKeyStore.issue(
+            name: "bench", keyHash: ReaderKey.hash(key), scope: .all, replace: true, on: try SQLConnection(url))
+        let authorization = [("Authorization", "Bearer \(key)")]
 
         let port = 30000 + Int.random(in: 0..<10000)
         let service = AlertsService(
@@ -78,7 +84,7 @@ enum AlertsQueryBench {
                             default: ("last hour", "/v1/anomalies?limit=100&since=\(since)")
                             }
                         let start = ContinuousClock.now
-                        let reply = try await c.request(.GET, path)
+                        let reply = try await c.request(.GET, path, headers: authorization)
                         let ms = (ContinuousClock.now - start) / .milliseconds(1)
                         f.requests += 1
                         guard reply.status == 200 else {

@@ -22,7 +22,11 @@ struct AlertsCommand: AsyncParsableCommand {
     @Option(help: "A query running longer is cancelled and answered 503, in ms (env: ALERTS_STATEMENT_TIMEOUT_MS).")
     var statementTimeoutMs: Int = Env.int("ALERTS_STATEMENT_TIMEOUT_MS") ?? 2000
 
+    @Option(help: "Reader keys: on (default; every API route needs `Authorization: Bearer <key>` from `pipeline reader issue`) or off, for local experiments only (env: ALERTS_AUTH).")
+    var auth: String = Env.string("ALERTS_AUTH") ?? "on"
+
     func validate() throws {
+        guard Env.flag(auth) != nil else { throw ValidationError("--auth must be on or off") }
         guard (1...64).contains(poolSize) else { throw ValidationError("--pool-size must be 1 to 64") }
         guard statementTimeoutMs >= 1 else { throw ValidationError("--statement-timeout-ms must be positive") }
     }
@@ -33,7 +37,8 @@ struct AlertsCommand: AsyncParsableCommand {
             AlertsService(
                 configuration: .init(
                     host: common.host, port: port, adminPort: adminPort, databaseURL: database.databaseURL, poolSize: poolSize,
-                    statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill),
+                    statementTimeoutMs: statementTimeoutMs, rule: rule.rule, killEnabled: common.kill,
+                    readerKeys: Env.flag(auth) ?? true),
                 logger: logger).services
         }
     }

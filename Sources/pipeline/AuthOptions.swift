@@ -16,11 +16,8 @@ struct AuthOptions: ParsableArguments {
 
     var enabled: Bool {
         get throws {
-            switch deviceAuth.lowercased() {
-            case "on", "true", "1", "yes": return true
-            case "off", "false", "0", "no": return false
-            default: throw ValidationError("--device-auth must be on or off")
-            }
+            guard let on = Env.flag(deviceAuth) else { throw ValidationError("--device-auth must be on or off") }
+            return on
         }
     }
 

@@ -56,6 +56,7 @@ extension Integration.AlertsTests {
                 #expect(r.status == 503, "\(path): \(r.body)")
                 #expect(r.header("retry-after") == "1")
                 #expect(r.error?.contains("database unavailable") == true, "\(r.body)")
+                #expect(!r.body.contains("127.0.0.1") && !r.body.contains(stack.database), "no internal detail: \(r.body)")
             }
             #expect(try await Self.get(client, "/readyz").status == 503)
             #expect(try await Self.get(client, "/healthz").status == 200)
@@ -129,19 +130,20 @@ extension Integration.AlertsTests {
         try AlertsFixture.store(AlertsFixture.series("doc-2", count: 5), on: db)
         try db.execute("UPDATE anomalies SET score = NULL, mad = 0 WHERE seq = 70")  // the served form of "no spread"
 
+        let key = try stack.issueReaderKey("openapi-test")
         var recorded: [[String: Any]] = []
-        let document = try await stack.running(stack.alerts().services) { () -> String in
+        let document = try await stack.running(stack.alerts(readerKeys: true).services) { () -> String in
             let client = try await stack.alertsClient()
-            func record(_ path: String) async throws {
-                let r = try await Self.get(client, path)
+            func record(_ path: String, key sent: String? = key) async throws {
+                let r = try await Self.get(client, path, key: sent)
                 recorded.append([
                     "method": "GET", "path": path, "status": r.status, "content_type": r.header("content-type") ?? "",
                     "body": r.body,
                 ])
             }
-            let first = try await Self.get(client, "/v1/anomalies?limit=1")
+            let first = try await Self.get(client, "/v1/anomalies?limit=1", key: key)
             let cursor = try #require(first.json["next_cursor"] as? String)
-            let devices = try await Self.get(client, "/v1/devices?limit=1")
+            let devices = try await Self.get(client, "/v1/devices?limit=1", key: key)
             let deviceCursor = try #require(devices.json["next_cursor"] as? String)
             for path in [
                 "/v1/anomalies", "/v1/anomalies?limit=1", "/v1/anomalies?limit=1&cursor=\(cursor)",
@@ -155,6 +157,9 @@ extension Integration.AlertsTests {
                 "/v1/devices/doc-1/readings?limit=-1", "/v1/devices/nobody/readings", "/healthz", "/readyz",
             ] {
                 try await record(path)
+            }
+            for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings"] {
+                try await record(path, key: nil)
             }
             try stack.setDatabase(allowConnections: false)
             for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings", "/readyz"] {

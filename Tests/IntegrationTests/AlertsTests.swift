@@ -20,8 +20,9 @@ extension Integration {
             func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
         }
 
-        static func get(_ client: HTTPConnection, _ path: String) async throws -> Reply {
-            let r = try await client.request(.GET, path)
+        /// `key` goes in `Authorization: Bearer`, for a service with reader keys on.
+        static func get(_ client: HTTPConnection, _ path: String, key: String? = nil) async throws -> Reply {
+            let r = try await client.request(.GET, path, headers: key.map { [("Authorization", "Bearer \($0)")] } ?? [])
             return Reply(status: r.status, headers: r.headers, body: r.body)
         }
 

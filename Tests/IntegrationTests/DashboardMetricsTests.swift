@@ -35,6 +35,10 @@ extension Integration {
                 "INGEST_ADMIN_PORT": "\(stack.ingestAdminPort)", "ALERTS_ADMIN_PORT": "\(stack.alertsAdminPort)",
             ]) { $1 }
             #expect(try await Self.run(["migrate"], environment: environment) == 0)
+            // Alerts runs with reader keys on, as deployed.
+            let issued = try TestStack.run(TestStack.pipelineBinary, ["reader", "issue", "dashboard-test"], environment: environment)
+            try #require(issued.status == 0, "\(issued.output)")
+            let key = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
             // Each service's admin listener: /readyz and /metrics.
             let services = try [("ingest", stack.ingestAdminPort), ("analyzer", stack.analyzerPort), ("alerts", stack.alertsAdminPort)]
                 .map { name, port in (name, port, try Self.launch([name], environment: environment)) }
@@ -59,7 +63,9 @@ extension Integration {
                 #expect(reply.status == 202, "\(reply.body)")
             }
             try await stack.eventually("the spike is served as an anomaly") {
-                (try? await Self.get(port: stack.alertsPort, "/v1/anomalies?device_id=dash-1").body.contains(#""seq":41"#))
+                (try? await Self.get(
+                    port: stack.alertsPort, "/v1/anomalies?device_id=dash-1", headers: [("Authorization", "Bearer \(key)")]
+                ).body.contains(#""seq":41"#))
                     == true
             }
 
@@ -144,10 +150,10 @@ extension Integration {
             return (p.terminationStatus, try String(contentsOf: output, encoding: .utf8))
         }
 
-        static func get(port: Int, _ path: String) async throws -> HTTPReply {
+        static func get(port: Int, _ path: String, headers: [(String, String)] = []) async throws -> HTTPReply {
             let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
             defer { Task { await c.close() } }
-            return try await c.request(.GET, path)
+            return try await c.request(.GET, path, headers: headers)
         }
 
         /// GET of an `http://host:port/path` URL.

@@ -73,7 +73,7 @@ extension Integration {
             env["DEVICE_TOKEN_SECRET"] = "token-secret-9012-abcdefghijklmnop"
             for command in [
                 ["ingest"], ["analyzer"], ["alerts"], ["migrate"], ["token", "issue"], ["token", "revoke"],
-                ["dead-letters", "list"], ["dead-letters", "replay"],
+                ["dead-letters", "list"], ["dead-letters", "replay"], ["reader", "issue"], ["reader", "revoke"], ["reader", "list"],
             ] {
                 let (status, output) = try TestStack.run(TestStack.pipelineBinary, command + ["--help"], environment: env)
                 #expect(status == 0, "\(command)")

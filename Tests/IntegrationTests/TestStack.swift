@@ -9,6 +9,7 @@ import Ingest
 import Logging
 import NIOPosix
 import NIOSSL
+import PipelineCore
 import SQL
 import ServiceLifecycle
 import ServiceSupport
@@ -137,17 +138,18 @@ struct TestStack {
         }
     }
 
-    /// Runs a program to its end; returns its exit status and standard output (standard error is dropped).
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
-        status: Int32, output: String
-    ) {
+    /// Runs a program to its end; returns its exit status and standard output (and standard
+    /// error with `withErrors`; dropped otherwise).
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, withErrors: Bool = false
+    ) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let environment { p.environment = environment }
         let out = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = withErrors ? out : FileHandle.nullDevice
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -181,10 +183,20 @@ struct TestStack {
             port: port ?? analyzerPort, logger: Self.logger)
     }
 
-    func alerts() -> AlertsService {
+    /// The alerts service; the tests of its queries run with reader keys off,
+    /// ReaderKeyTests and the page test with them on, as deployed.
+    func alerts(readerKeys: Bool = false) -> AlertsService {
         AlertsService(
-            configuration: .init(host: "127.0.0.1", port: alertsPort, adminPort: alertsAdminPort, databaseURL: databaseURL),
+            configuration: .init(
+                host: "127.0.0.1", port: alertsPort, adminPort: alertsAdminPort, databaseURL: databaseURL, readerKeys: readerKeys),
             logger: Self.logger)
+    }
+
+    /// Issues a reader key the way `pipeline reader issue` does.
+    func issueReaderKey(_ name: String, scope: ReaderScope = .all) throws -> String {
+        let key = ReaderKey.generate()
+        try ReaderKeyStore.issue(name: name, keyHash: ReaderKey.hash(key), scope: scope, replace: true, on: try db())
+        return key
     }
 
     /// Runs `body` while the given services run; shuts them down gracefully afterwards.

@@ -6,18 +6,21 @@ import NIOSSL
 public struct AnomalyFeed: Sendable {
     public var base: Target
     public var tls: NIOSSLContext?
+    /// The reader key sent as `Authorization: Bearer`; nil when the service has keys off.
+    public var readerKey: String?
 
     public struct Failed: Error, CustomStringConvertible {
         public var description: String
     }
 
     /// `url` is `http://host:port` or `https://host:port`.
-    public init(url: String, tls: NIOSSLContext? = nil) throws {
+    public init(url: String, tls: NIOSSLContext? = nil, readerKey: String? = nil) throws {
         guard let target = Target(url), target.isHTTP else {
             throw Failed(description: "bad alerts URL '\(url)'; use http://host:port or https://host:port")
         }
         base = target
         self.tls = tls
+        self.readerKey = readerKey
     }
 
     /// Every anomaly detected at or after `since` whose device is in `devices` (all when nil).
@@ -47,7 +50,8 @@ public struct AnomalyFeed: Sendable {
         repeat {
             var path = "/v1/anomalies?limit=1000&since=\(sinceParam)"
             if let cursor { path += "&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor)" }
-            let reply = try await connection.request(.GET, path, timeout: .seconds(30))
+            let headers = readerKey.map { [("Authorization", "Bearer \($0)")] } ?? []
+            let reply = try await connection.request(.GET, path, headers: headers, timeout: .seconds(30))
             guard reply.status == 200,
                 let page = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any],
                 let items = page["items"] as? [[String: Any]]

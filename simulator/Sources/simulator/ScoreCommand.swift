@@ -20,6 +20,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "Base URL of the alerts service (env: ALERTS_URL).")
     var alerts: String = env("ALERTS_URL") ?? "http://127.0.0.1:8080"
 
+    @Option(help: "File holding the reader key for the alerts API (env: ALERTS_KEY_FILE; or the key itself in ALERTS_KEY).")
+    var alertsKeyFile: String = env("ALERTS_KEY_FILE") ?? ""
+
     @Option(help: "Earlier readings a metric needs before it is scored; the rule's minimum history (env: ANOMALY_MIN_HISTORY).")
     var minHistory: Int = env("ANOMALY_MIN_HISTORY").flatMap(Int.init) ?? 30
 
@@ -46,7 +49,14 @@ struct ScoreCommand: AsyncParsableCommand {
             if !caFile.isEmpty { configuration.trustRoots = .file(caFile) }
             tls = try NIOSSLContext(configuration: configuration)
         }
-        let feed = try AnomalyFeed(url: alerts, tls: tls)
+        var key = env("ALERTS_KEY")
+        if !alertsKeyFile.isEmpty {
+            guard let text = try? String(contentsOfFile: alertsKeyFile, encoding: .utf8) else {
+                throw ValidationError("cannot read the reader key file '\(alertsKeyFile)'")
+            }
+            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let feed = try AnomalyFeed(url: alerts, tls: tls, readerKey: key)
         let devices = Set(record.acked.map(\.deviceID))
         let flagged = try await feed.anomalies(detectedSince: record.startedAt.addingTimeInterval(-1), devices: devices)
         let score = DetectionScore(record: record, flagged: flagged, minHistory: minHistory)
