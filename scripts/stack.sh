@@ -8,7 +8,7 @@
 #   scripts/stack.sh down [--purge]   stop it; --purge also deletes STACK_DIR
 #   scripts/stack.sh ctl ARGS...      rabbitmqctl ARGS against the stack's node
 #
-#   eval "$(scripts/stack.sh up)"   sets AMQP_URL and DATABASE_URL.
+#   eval "$(scripts/stack.sh up)"   sets AMQP_URL, AMQPS_URL (its TLS listener, CA in AMQPS_CA_FILE) and DATABASE_URL.
 #
 # Environment:
 #   STACK_DIR              state directory (default <repo>/.local/stack);
@@ -196,6 +196,8 @@ running() {
 
 print_exports() {
   printf 'export AMQP_URL=%s\n' "$AMQP_URL"
+  printf 'export AMQPS_URL=%s\n' "$AMQPS_URL"
+  printf 'export AMQPS_CA_FILE=%s\n' "$STACK_DIR/rabbit/tls/ca.pem"
   printf 'export DATABASE_URL=%s\n' "$DATABASE_URL"
   [ -z "${RABBIT_PROM_URL:-}" ] || printf 'export RABBIT_PROM_URL=%s\n' "$RABBIT_PROM_URL"
 }
@@ -206,8 +208,8 @@ write_env() {
     echo "# written by scripts/stack.sh up; removed by down"
     for v in STACK_DIR PG_BIN PG_PORT PG_DATA PG_SOCK PG_PID \
              EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS \
-             AMQP_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
-             AMQP_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
+             AMQP_PORT AMQPS_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
+             AMQP_URL AMQPS_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$tmp"
@@ -309,6 +311,33 @@ rabbit_env() {
 
 rabbit_user() { if is_root; then echo "$RABBIT_OS_USER"; else id -un; fi; }
 
+# A CA of this stack and, signed by it, the broker's certificate (naming
+# localhost only, so a client connecting to 127.0.0.1 fails host-name
+# verification, as tests check) and a client certificate. Made once per stack.
+rabbit_tls() {
+  local t="$STACK_DIR/rabbit/tls"
+  [ -s "$t/server.pem" ] && [ -s "$t/client.pem" ] && return 0
+  mkdir -p "$t"
+  (
+    cd "$t"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem -subj "/CN=pipeline stack CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    for name in server client; do
+      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name"
+      if [ "$name" = server ]; then
+        printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$name.ext"
+      else
+        printf 'extendedKeyUsage=clientAuth\n' >"$name.ext"
+      fi
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$name.ext" -out "$name.pem"
+      rm -f "$name.csr" "$name.ext"
+    done
+    chmod 644 ca.pem server.pem client.pem
+  ) >/dev/null 2>&1 || die "could not make the broker's TLS certificates in $t"
+}
+
 # Write the node's config files (ports change at every start).
 rabbit_write_config() {
   local r="$STACK_DIR/rabbit" plugins=()
@@ -316,6 +345,14 @@ rabbit_write_config() {
   {
     echo "# written by scripts/stack.sh up"
     echo "loopback_users = none"
+    # A TLS listener beside the plain one: the broker's certificate from rabbit_tls;
+    # a client certificate is verified when one is offered, not required.
+    echo "listeners.ssl.1 = 127.0.0.1:$AMQPS_PORT"
+    echo "ssl_options.cacertfile = $r/tls/ca.pem"
+    echo "ssl_options.certfile = $r/tls/server.pem"
+    echo "ssl_options.keyfile = $r/tls/server.key"
+    echo "ssl_options.verify = verify_peer"
+    echo "ssl_options.fail_if_no_peer_cert = false"
     echo "log.file.level = info"
     echo "log.console = false"
     # Keys of a plugin's schema are only valid when the plugin is enabled.
@@ -345,6 +382,7 @@ rabbit_start() {
   user="$(rabbit_user)"
   mkdir -p "$r/home" "$r/mnesia" "$r/log"
   rabbit_cookie
+  rabbit_tls
   rabbit_write_config
   rm -f "$r/rabbit.pid"
   if is_root; then
@@ -432,14 +470,15 @@ cmd_up() {
   # before the next one picks its own, so two stacks never pick the same.
   start_lock
   local ports
-  mapfile -t ports < <(pick_ports 6)
-  [ "${#ports[@]}" -eq 6 ] || die "could not pick free ports"
+  mapfile -t ports < <(pick_ports 7)
+  [ "${#ports[@]}" -eq 7 ] || die "could not pick free ports"
   PG_PORT=${ports[0]} AMQP_PORT=${ports[1]} RABBIT_DIST_PORT=${ports[2]}
-  RABBIT_MGMT_PORT=${ports[3]} RABBIT_PROM_PORT=${ports[4]} EPMD_PORT=${ports[5]}
+  RABBIT_MGMT_PORT=${ports[3]} RABBIT_PROM_PORT=${ports[4]} EPMD_PORT=${ports[5]} AMQPS_PORT=${ports[6]}
   RABBIT_NODE="rabbit-$(dir_hash)@localhost"
   RABBIT_PLUGINS="$WANT_PLUGINS"
   PG_PID="" EPMD_PID="" RABBIT_PID="" RABBIT_WRAPPER_PID=""
   AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+  AMQPS_URL="amqps://guest:guest@localhost:$AMQPS_PORT/%2f"
   DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$PG_DB"
   RABBIT_MGMT_URL="" RABBIT_PROM_URL=""
   [[ ",$RABBIT_PLUGINS," == *,rabbitmq_management,* ]] \
@@ -502,7 +541,7 @@ cmd_status() {
   }
   echo "stack $STACK_DIR:"
   show postgresql "${PG_PID:-}" "${DATABASE_URL:-}"
-  show rabbitmq "${RABBIT_PID:-}" "${AMQP_URL:-} node ${RABBIT_NODE:-}"
+  show rabbitmq "${RABBIT_PID:-}" "${AMQP_URL:-} ${AMQPS_URL:-} node ${RABBIT_NODE:-}"
   show epmd "${EPMD_PID:-}" "127.0.0.1:${EPMD_PORT:-}"
   [ -z "${RABBIT_MGMT_URL:-}" ] || echo "  management  $RABBIT_MGMT_URL"
   [ -z "${RABBIT_PROM_URL:-}" ] || echo "  prometheus  $RABBIT_PROM_URL"

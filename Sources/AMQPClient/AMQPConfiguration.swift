@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the broker is and how the pipeline's topology is named.
 public struct AMQPConfiguration: Sendable {
-    /// One or more `amqp://user:pass@host:port/vhost` URLs; tried in order, rotating on failure.
+    /// One or more `amqp://user:pass@host:port/vhost` (or `amqps://`) URLs; tried in order, rotating on failure.
     public var urls: [String]
     /// The durable quorum queue readings go to.
     public var queue: String
@@ -18,6 +18,25 @@ public struct AMQPConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Shown by the broker's management UI and `rabbitmqctl list_connections`.
     public var connectionName: String = "pipeline"
+    /// How `amqps://` URLs verify the broker (and prove who this client is).
+    public var tls = TLS()
+
+    /// TLS to the broker: the broker's certificate is always verified, against `caFile` (or the
+    /// system's trusted CAs), and must name the URL's host unless `verifyHostname` is off.
+    public struct TLS: Sendable, Equatable {
+        public var caFile: String?
+        public var verifyHostname: Bool
+        /// A client certificate and its key (PEM), for a broker that asks for one.
+        public var certificateFile: String?
+        public var keyFile: String?
+
+        public init(caFile: String? = nil, verifyHostname: Bool = true, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.verifyHostname = verifyHostname
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+    }
 
     public init(
         urls: [String], queue: String = "readings", deadLetterExchange: String? = nil,

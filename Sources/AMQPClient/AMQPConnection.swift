@@ -16,22 +16,22 @@ final class AMQPConnection {
     private var loggedIn = false
     private var channelOpen = false
 
-    /// Opens a TCP connection, logs in and opens channel 1. On failure the
+    /// Opens a TCP (or, for `amqps://`, TLS) connection, logs in and opens channel 1. On failure the
     /// half-open connection is released by `deinit` (which Swift runs when an
     /// initializer throws after every property was set).
     init(url: String, configuration: AMQPConfiguration) throws(AMQPError) {
         guard let info = Endpoint(url: url) else { throw .unavailable("invalid AMQP URL '\(Redaction.connectionString(url))'") }
-        guard !info.tls else { throw .unavailable("amqps:// is not supported yet; use amqp://") }
         guard let state = amqp_new_connection() else { throw .unavailable("out of memory") }
         self.state = state
         self.endpoint = "\(info.host):\(info.port)"
-        guard let socket = amqp_tcp_socket_new(state) else { throw .unavailable("cannot create socket") }
+        let socket = try info.tls ? Self.tlsSocket(state, configuration.tls) : amqp_tcp_socket_new(state)
+        guard let socket else { throw .unavailable("cannot create socket") }
         let timeoutMs = Int(configuration.connectTimeout.components.seconds * 1000)
             + Int(configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         let rc = amqp_socket_open_noblock(socket, info.host, Int32(info.port), &tv)
         if rc != AMQP_STATUS_OK.rawValue {
-            throw .unavailable("\(endpoint): \(Self.statusString(rc))")
+            throw .unavailable("\(endpoint): \(Self.statusString(rc))\(Self.tlsHint(rc, host: info.host, configuration.tls))")
         }
         amqp_set_handshake_timeout(state, &tv)
         amqp_set_rpc_timeout(state, &tv)
@@ -44,6 +44,44 @@ final class AMQPConnection {
         let reply = amqp_get_rpc_reply(state)
         guard Self.ok(reply) else { throw .unavailable("\(endpoint): channel open failed: \(Self.describe(reply))") }
         channelOpen = true
+    }
+
+    /// An SSL socket that verifies the broker's certificate chain and, unless turned off, its host name.
+    private static func tlsSocket(_ state: amqp_connection_state_t, _ tls: AMQPConfiguration.TLS) throws(AMQPError)
+        -> OpaquePointer?
+    {
+        guard let socket = amqp_ssl_socket_new(state) else { return nil }
+        amqp_ssl_socket_set_verify_peer(socket, 1)
+        amqp_ssl_socket_set_verify_hostname(socket, tls.verifyHostname ? 1 : 0)
+        if let ca = tls.caFile {
+            guard amqp_ssl_socket_set_cacert(socket, ca) == AMQP_STATUS_OK.rawValue else {
+                throw .unavailable("cannot load the broker CA file '\(ca)' (AMQP_CA_FILE): not a readable PEM certificate")
+            }
+        } else if pipeline_ssl_use_system_roots(socket) != 1 {
+            throw .unavailable("cannot load the system's trusted CAs; set AMQP_CA_FILE")
+        }
+        switch (tls.certificateFile, tls.keyFile) {
+        case let (cert?, key?):
+            guard amqp_ssl_socket_set_key(socket, cert, key) == AMQP_STATUS_OK.rawValue else {
+                throw .unavailable("cannot load the client certificate '\(cert)' with key '\(key)' (AMQP_CERT_FILE, AMQP_KEY_FILE)")
+            }
+        case (nil, nil): break
+        default: throw .unavailable("a client certificate needs both AMQP_CERT_FILE and AMQP_KEY_FILE")
+        }
+        return socket
+    }
+
+    /// What to check when TLS verification refused the broker.
+    static func tlsHint(_ status: Int32, host: String, _ tls: AMQPConfiguration.TLS) -> String {
+        switch status {
+        case AMQP_STATUS_SSL_PEER_VERIFY_FAILED.rawValue:
+            " (the broker's certificate is not signed by \(tls.caFile.map { "the CA in '\($0)'" } ?? "a CA this system trusts"))"
+        case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED.rawValue:
+            " (the broker's certificate does not name '\(host)': connect by a name it carries)"
+        case AMQP_STATUS_SSL_CONNECTION_FAILED.rawValue, AMQP_STATUS_SSL_ERROR.rawValue:
+            " (TLS handshake failed: is this port the broker's TLS listener, and is its certificate valid?)"
+        default: ""
+        }
     }
 
     deinit {

@@ -57,7 +57,7 @@ public final class AMQPConsumer {
                 nodeIndex = index
                 return
             } catch {
-                errors.append(error.description)
+                errors.append(error.reason)
             }
         }
         nodeIndex += 1

@@ -28,6 +28,12 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The reason alone, for joining the failures of several nodes into one `.unavailable`.
+    var reason: String {
+        if case .unavailable(let why) = self { return why }
+        return description
+    }
+
     /// What a device is told: the same, without the hosts and library errors behind it
     /// (those are for the logs and the admin port's `/readyz`).
     public var publicDescription: String {

@@ -95,7 +95,7 @@ public final class DeadLetterPublisher {
                 connection = c
                 return c
             } catch {
-                errors.append(error.description)
+                errors.append(error.reason)
             }
         }
         throw .unavailable(errors.joined(separator: "; "))

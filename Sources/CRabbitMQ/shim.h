@@ -8,6 +8,7 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 #include <amqp_ssl_socket.h>
+#include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,13 @@ static inline amqp_rpc_reply_t pipeline_amqp_login(amqp_connection_state_t c, co
     amqp_table_t table = {2, properties};
     return amqp_login_with_properties(c, vhost, 0, frame_max, heartbeat, &table, AMQP_SASL_METHOD_PLAIN, user,
                                       password);
+}
+
+/// Makes an amqps:// socket verify the broker against the system's trusted CAs
+/// (used when no CA file is given). Returns 1 on success.
+static inline int pipeline_ssl_use_system_roots(amqp_socket_t *socket) {
+    SSL_CTX *ctx = (SSL_CTX *)amqp_ssl_socket_get_context(socket);
+    return ctx != NULL && SSL_CTX_set_default_verify_paths(ctx) == 1;
 }
 
 static inline int pipeline_reply_ok(amqp_rpc_reply_t r) {

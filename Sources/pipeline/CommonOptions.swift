@@ -41,8 +41,37 @@ struct BrokerOptions: ParsableArguments {
     @Option(help: "Deliveries before a message is dead-lettered (env: AMQP_DELIVERY_LIMIT).")
     var deliveryLimit: Int = Env.int("AMQP_DELIVERY_LIMIT") ?? 20
 
+    @Option(
+        name: .customLong("amqp-ca-file"),
+        help: "PEM file of the CA that signed the broker's certificate, for amqps:// (env: AMQP_CA_FILE; default: the system's trusted CAs).")
+    var caFile: String = Env.string("AMQP_CA_FILE") ?? ""
+
+    @Option(
+        name: .customLong("amqp-tls-verify-hostname"),
+        help: "For amqps://: on (default) checks that the broker's certificate names the URL's host; off only for a test broker (env: AMQP_TLS_VERIFY_HOSTNAME).")
+    var tlsVerifyHostname: String = Env.string("AMQP_TLS_VERIFY_HOSTNAME") ?? "on"
+
+    @Option(
+        name: .customLong("amqp-cert-file"),
+        help: "Client certificate (PEM) for a broker that asks for one; with --amqp-key-file (env: AMQP_CERT_FILE).")
+    var certFile: String = Env.string("AMQP_CERT_FILE") ?? ""
+
+    @Option(name: .customLong("amqp-key-file"), help: "The client certificate's key (PEM) (env: AMQP_KEY_FILE).")
+    var keyFile: String = Env.string("AMQP_KEY_FILE") ?? ""
+
+    func validate() throws {
+        guard Env.flag(tlsVerifyHostname) != nil else { throw ValidationError("--amqp-tls-verify-hostname must be on or off") }
+        guard certFile.isEmpty == keyFile.isEmpty else {
+            throw ValidationError("a client certificate needs both --amqp-cert-file (AMQP_CERT_FILE) and --amqp-key-file (AMQP_KEY_FILE)")
+        }
+    }
+
     var configuration: AMQPConfiguration {
-        AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue, deliveryLimit: deliveryLimit)
+        var c = AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue, deliveryLimit: deliveryLimit)
+        c.tls = .init(
+            caFile: caFile.isEmpty ? nil : caFile, verifyHostname: Env.flag(tlsVerifyHostname) ?? true,
+            certificateFile: certFile.isEmpty ? nil : certFile, keyFile: keyFile.isEmpty ? nil : keyFile)
+        return c
     }
 }
 

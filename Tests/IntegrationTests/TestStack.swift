@@ -34,6 +34,8 @@ struct TestStack {
     /// The admin listeners of ingest and alerts (`/metrics`, `/readyz` with its checks, `/kill`).
     let ingestAdminPort: Int
     let alertsAdminPort: Int
+    /// Set: the services reach the broker over its TLS listener (`AMQPS_URL`), verifying it with these settings.
+    var brokerTLS: AMQPConfiguration.TLS?
 
     static func environment(_ name: String) throws -> String {
         guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
@@ -93,7 +95,10 @@ struct TestStack {
     static func freePort() throws -> Int { try FreePort.pick() }
 
     var amqp: AMQPConfiguration {
-        AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue)
+        guard let brokerTLS else { return AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue) }
+        var c = AMQPConfiguration(urls: [(try? Self.environment("AMQPS_URL")) ?? "amqps://unset"], queue: queue)
+        c.tls = brokerTLS
+        return c
     }
 
     static var logger: Logger {
