@@ -77,13 +77,16 @@ if [ ! -s "$DEVICE_TOKEN_SECRET_FILE" ]; then
   (umask 077; "$BIN/pipeline" token secret >"$DEVICE_TOKEN_SECRET_FILE")
 fi
 
-"$BIN/pipeline" migrate >/dev/null
+# The owner (postgres here) applies the schema and grants each service's role
+# (made by scripts/stack.sh) its privileges; the services connect as those roles.
+"$BIN/pipeline" migrate --analyzer-role pipeline_analyzer --alerts-role pipeline_alerts --ingest-role pipeline_ingest >/dev/null
+role_url() { printf '%s' "${DATABASE_URL/:\/\/postgres@/://pipeline_$1@}"; }
 "$BIN/simulator" --devices "$DEVICES" --print-device-ids | "$BIN/pipeline" token issue --csv - >"$RUN/tokens.csv"
 # A reader key for the page and the scoring below (scope all), replaced on every run.
 (umask 077; "$BIN/pipeline" reader issue demo --scope all --replace >"$RUN/reader-key")
 export ALERTS_KEY_FILE="$RUN/reader-key"
 for svc in ingest analyzer alerts; do
-  "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
+  DATABASE_URL="$(role_url "$svc")" "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
   PIDS+=($!)
 done
 

@@ -35,6 +35,7 @@ PG_BIN="${PG_BIN:-}"
 PG_OS_USER=postgres       # when root, PostgreSQL runs as this user
 RABBIT_OS_USER=rabbitmq   # when root, RabbitMQ and its epmd run as this user
 PG_DB=pipeline
+PG_SERVICE_ROLES="pipeline_analyzer pipeline_alerts pipeline_ingest"
 
 T0="${EPOCHREALTIME/./}"
 # Progress on stderr, with the time since the script started.
@@ -269,6 +270,16 @@ pg_start() {
   if [ "$exists" != 1 ]; then
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$PG_DB"
   fi
+  # One login role per service (no password: this cluster trusts loopback);
+  # `pipeline migrate --analyzer-role … --alerts-role … --ingest-role …` grants
+  # each what its service needs. postgres, the owner, runs the migrations.
+  local role
+  for role in $PG_SERVICE_ROLES; do
+    exists="$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+              -XtAc "select 1 from pg_roles where rolname = '$role'")"
+    [ "$exists" = 1 ] || "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+      -XqAc "CREATE ROLE $role LOGIN" >/dev/null
+  done
 }
 
 pg_stop() {

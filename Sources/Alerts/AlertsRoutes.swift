@@ -117,7 +117,7 @@ struct AlertsRoutes: Sendable {
         } catch let error as SQLError where error.sqlState == "42P01" {
             logger.warning("schema missing", metadata: ["error": "\(error)"])
             return JSONResponse.error(
-                .serviceUnavailable, "the database has no schema yet: run `pipeline migrate` (the analyzer does on start)",
+                .serviceUnavailable, "the database has no schema yet: run `pipeline migrate`",
                 retryAfter: 1)
         } catch {
             logger.warning("query failed", metadata: ["error": "\(error)"])

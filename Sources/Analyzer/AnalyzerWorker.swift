@@ -263,7 +263,7 @@ final class AnalyzerWorker: @unchecked Sendable {
             let c = try SQLConnection(configuration.databaseURL, applicationName: "pipeline-analyzer")
             try c.execute("SET statement_timeout = \(configuration.statementTimeoutMs)")
             try c.execute("SET lock_timeout = \(configuration.lockTimeoutMs)")
-            try Schema.migrate(c)
+            try Schema.requireCurrent(c)
             logger.info("database connected")
             if markUp { setDatabaseUp() }
             return c

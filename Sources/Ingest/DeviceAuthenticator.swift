@@ -78,16 +78,16 @@ public final class DeviceAuthenticator: Service, Sendable {
 
     /// Refreshes the credentials until graceful shutdown.
     public func run() async throws {
-        var migrated = false
+        var checked = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let since = state.withLockedValue { $0.since }
-                let needsMigration = !migrated
+                let needsCheck = !checked
                 let (changes, newest) = try await pool.withConnection { db in
-                    if needsMigration { try Schema.migrate(db) }
+                    if needsCheck { try Schema.requireCurrent(db) }
                     return try DeviceTokenStore.changes(since: since, on: db)
                 }
-                migrated = true
+                checked = true
                 let wasLoaded = state.withLockedValue { s in
                     defer {
                         for c in changes { s.credentials[c.deviceID] = c }

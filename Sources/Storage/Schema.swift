@@ -111,6 +111,41 @@ public enum Schema {
     /// The schema's version: statements are only ever appended, so their count.
     public static var version: Int { statements.count }
 
+    /// Why a service will not work on this database yet.
+    public struct NotMigrated: Error, CustomStringConvertible {
+        public var found: Int?
+        public var description: String {
+            "the database schema is \(found.map { "at version \($0)" } ?? "missing"); this version needs \(Schema.version): "
+                + "run `pipeline migrate` (as the database owner)"
+        }
+    }
+
+    /// Throws unless `pipeline migrate` brought the database to this version or a newer
+    /// one (statements are only appended, so an older service runs on a newer schema).
+    /// The services call this instead of migrating: their roles may not change the schema.
+    public static func requireCurrent(_ connection: SQLConnection) throws {
+        var rows: SQLRows?
+        do {
+            rows = try connection.execute("SELECT version FROM schema_version WHERE id = 1")
+        } catch {
+            guard error.sqlState == "42P01" else { throw error }
+        }
+        let found = rows?.rows.first?[0].flatMap { Int($0) }
+        if (found ?? 0) < version { throw NotMigrated(found: found) }
+    }
+
+    /// Grants `role` what the service needs and nothing more (on top of what the
+    /// database gives every role: PostgreSQL 15 and CockroachDB give no table
+    /// privilege and no CREATE by default). Run by the owner, in `pipeline migrate`.
+    public static func grant(_ service: ServiceRole, to role: String, on connection: SQLConnection) throws {
+        guard role.utf8.count <= 63, let first = role.first, first.isLetter || first == "_",
+            role.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else { throw SQLError(sqlState: nil, message: "invalid role name '\(role)'", connectionLost: false) }
+        for (privileges, tables) in service.privileges {
+            try connection.execute("GRANT \(privileges) ON TABLE \(tables.joined(separator: ", ")) TO \"\(role)\"")
+        }
+    }
+
     /// Applies the schema unless the database already records this version (so a
     /// service connecting with a role that may only read and write rows, or to a
     /// database that refuses writes, gets past it); `force` applies it anyway
@@ -138,6 +173,29 @@ public enum Schema {
                     attempt += 1
                 }
             }
+        }
+    }
+}
+
+/// The services that connect to the database, each as a role of its own.
+public enum ServiceRole: String, CaseIterable, Sendable {
+    case analyzer, alerts, ingest
+
+    /// (privileges, tables): what `Schema.grant` gives the service's role.
+    var privileges: [(String, [String])] {
+        switch self {
+        case .analyzer:
+            // Rows of the tables it stores into (FOR UPDATE needs UPDATE; revised verdicts DELETE anomalies).
+            [("SELECT, INSERT, UPDATE, DELETE", ["readings", "devices", "metric_values", "anomalies"]), ("SELECT", ["schema_version"])]
+        case .alerts:
+            // Reads everything it serves; writes only when a reader key was last used.
+            [
+                ("SELECT", ["readings", "devices", "metric_values", "anomalies", "reader_keys", "schema_version"]),
+                ("SELECT, INSERT, UPDATE", ["reader_key_usage"]),
+            ]
+        case .ingest:
+            // Device token generations, nothing of the readings.
+            [("SELECT", ["device_tokens", "schema_version"])]
         }
     }
 }

@@ -44,7 +44,7 @@ struct ReaderCommand: ParsableCommand {
 
         func run() throws {
             let db = try SQLConnection(database.databaseURL, applicationName: "pipeline-reader")
-            try Schema.migrate(db)
+            try Schema.requireCurrent(db)
             let key = ReaderKey.generate()
             try ReaderKeyStore.issue(name: name, keyHash: ReaderKey.hash(key), scope: ReaderScope(scope)!, replace: replace, on: db)
             print(key)
@@ -61,7 +61,7 @@ struct ReaderCommand: ParsableCommand {
 
         func run() throws {
             let db = try SQLConnection(database.databaseURL, applicationName: "pipeline-reader")
-            try Schema.migrate(db)
+            try Schema.requireCurrent(db)
             for name in names {
                 guard try ReaderKeyStore.revoke(name: name, on: db) else { throw ReaderKeyStore.Refusal.noActiveKey(name) }
                 print("revoked \(name)")
@@ -77,7 +77,7 @@ struct ReaderCommand: ParsableCommand {
 
         func run() throws {
             let db = try SQLConnection(database.databaseURL, applicationName: "pipeline-reader")
-            try Schema.migrate(db)
+            try Schema.requireCurrent(db)
             let rows = try ReaderKeyStore.list(on: db).map { r in
                 [r.name, r.scope, r.revokedAt.map { "revoked \($0)" } ?? "active", r.createdAt, r.lastUsedAt ?? "never"]
             }

@@ -40,7 +40,7 @@ struct TokenCommand: ParsableCommand {
                 throw ValidationError("invalid device id '\(id)'")
             }
             let db = try SQLConnection(auth.database.databaseURL, applicationName: "pipeline-token")
-            try Schema.migrate(db)
+            try Schema.requireCurrent(db)
             let lines = csv || ids.count > 1
             for id in ids {
                 let token = DeviceToken(deviceID: id, generation: try DeviceTokenStore.issue(id, on: db))
@@ -59,7 +59,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let db = try SQLConnection(database.databaseURL, applicationName: "pipeline-token")
-            try Schema.migrate(db)
+            try Schema.requireCurrent(db)
             for id in deviceIDs {
                 try DeviceTokenStore.revoke(id, on: db)
                 print("revoked \(id)")

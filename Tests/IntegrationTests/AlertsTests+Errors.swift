@@ -212,7 +212,7 @@ extension Integration.AlertsTests {
         try Schema.migrate(try stack.db())
         let alerts = AlertsService(
             configuration: .init(
-                host: "127.0.0.1", port: stack.alertsPort, adminPort: stack.alertsAdminPort, databaseURL: stack.databaseURL,
+                host: "127.0.0.1", port: stack.alertsPort, adminPort: stack.alertsAdminPort, databaseURL: stack.databaseURL(as: .alerts),
                 killEnabled: true),
             logger: TestStack.logger)
         try await stack.running(alerts.services) {

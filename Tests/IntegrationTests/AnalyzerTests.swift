@@ -46,7 +46,7 @@ extension Integration {
             p.arguments = ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())", "--batch-size", "200"]
             var env = ProcessInfo.processInfo.environment
             env["AMQP_QUEUE"] = stack.queue
-            env["DATABASE_URL"] = stack.databaseURL
+            env["DATABASE_URL"] = stack.databaseURL(as: .analyzer)
             env["LOG_LEVEL"] = "warning"
             p.environment = env
             p.standardOutput = FileHandle.nullDevice

@@ -2,6 +2,7 @@ import ChaosKit
 import Foundation
 import NIOHTTP1
 import SimulatorKit
+import Storage
 import Testing
 
 extension Integration {
@@ -34,14 +35,20 @@ extension Integration {
                 "ANALYZER_PORT": "\(stack.analyzerPort)", "ALERTS_PORT": "\(stack.alertsPort)",
                 "INGEST_ADMIN_PORT": "\(stack.ingestAdminPort)", "ALERTS_ADMIN_PORT": "\(stack.alertsAdminPort)",
             ]) { $1 }
-            #expect(try await Self.run(["migrate"], environment: environment) == 0)
+            // The owner migrates and grants; each service then runs as its own role, as deployed.
+            let roles = ServiceRole.allCases.map { "--\($0.rawValue)-role=\(TestStack.roleName($0))" }
+            #expect(try await Self.run(["migrate"] + roles, environment: environment) == 0)
             // Alerts runs with reader keys on, as deployed.
             let issued = try TestStack.run(TestStack.pipelineBinary, ["reader", "issue", "dashboard-test"], environment: environment)
             try #require(issued.status == 0, "\(issued.output)")
             let key = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
             // Each service's admin listener: /readyz and /metrics.
             let services = try [("ingest", stack.ingestAdminPort), ("analyzer", stack.analyzerPort), ("alerts", stack.alertsAdminPort)]
-                .map { name, port in (name, port, try Self.launch([name], environment: environment)) }
+                .map { name, port in
+                    var own = environment
+                    own["DATABASE_URL"] = stack.databaseURL(as: ServiceRole(rawValue: name)!)
+                    return (name, port, try Self.launch([name], environment: own))
+                }
             defer {
                 for (_, _, p) in services where p.isRunning { p.terminate() }
             }

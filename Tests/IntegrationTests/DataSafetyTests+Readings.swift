@@ -148,7 +148,7 @@ extension Integration.DataSafetyTests {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let analyzer = AnalyzerService(
-            configuration: .init(amqp: stack.amqp, databaseURL: stack.databaseURL, lockTimeoutMs: 300), host: "127.0.0.1",
+            configuration: .init(amqp: stack.amqp, databaseURL: stack.databaseURL(as: .analyzer), lockTimeoutMs: 300), host: "127.0.0.1",
             port: stack.analyzerPort, logger: TestStack.logger)
         let ts = "2026-11-25T08:00:00Z"
         let readings = (0..<11).map { Reading(deviceID: "lock-1", seq: Int64($0), ts: ts, metrics: ["heart_rate": 70]) }

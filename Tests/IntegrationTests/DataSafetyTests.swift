@@ -41,25 +41,15 @@ extension Integration {
             try cleanup()
         }
 
-        /// The analyzer connects as a role that may only read and write rows (not the
+        /// The analyzer connects as its role, which may only read and write rows (not the
         /// owner), as in production. It loses INSERT, then the database turns read-only:
         /// both are outages, nothing is dead-lettered, and everything is stored after.
         @Test func refusedWritesAreAnOutageAndNothingIsDeadLettered() async throws {
             let stack = try TestStack.make()
-            let role = "role_\(stack.database)"
-            defer {
-                stack.dropDatabase()
-                _ = try? SQLConnection(stack.adminURL).execute("DROP ROLE IF EXISTS \(role)")
-            }
+            let role = TestStack.roleName(.analyzer)
+            defer { stack.dropDatabase() }
             let admin = try stack.db()
-            try Schema.migrate(admin)
-            try admin.execute("CREATE ROLE \(role) LOGIN")
-            try admin.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role)")
-            let url = stack.databaseURL.replacingOccurrences(of: "postgres@", with: "\(role)@")
-            #expect(url != stack.databaseURL)
-            let analyzer = AnalyzerService(
-                configuration: .init(amqp: stack.amqp, databaseURL: url, batchSize: 200), host: "127.0.0.1",
-                port: stack.analyzerPort, logger: TestStack.logger)
+            let analyzer = stack.analyzer(batchSize: 200)
             let all = AnalyzerTests.readings(devices: 10, perDevice: 90, prefix: "refused")
             let parts = [all.filter { $0.seq < 30 }, all.filter { (30..<60).contains($0.seq) }, all.filter { $0.seq >= 60 }]
             try await stack.running(analyzer.services) {
@@ -87,7 +77,8 @@ extension Integration {
 
                 // The database refuses every write (as a standby, or a full disk made read-only, would).
                 try admin.execute("ALTER DATABASE \(stack.database) SET default_transaction_read_only = on")
-                try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role])
+                try admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND datname = $2", [role, stack.database])
                 try await Self.undoing({ try admin.execute("ALTER DATABASE \(stack.database) RESET default_transaction_read_only") }) {
                     try await Self.publish(parts[2], to: stack)
                     try await stack.eventually("readiness names the cause", timeout: .seconds(15)) {

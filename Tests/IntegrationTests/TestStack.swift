@@ -58,6 +58,11 @@ struct TestStack {
         let c = try SQLConnection(admin)
         try c.execute("CREATE DATABASE \(database)")
         let url = replacingDatabase(in: admin, with: database)
+        // As `pipeline migrate` does in a deployment: the owner applies the schema and grants each
+        // service's role (made by scripts/stack.sh) its privileges; the services then connect as those roles.
+        let owner = try SQLConnection(url)
+        try Schema.migrate(owner, force: true)
+        for role in ServiceRole.allCases { try Schema.grant(role, to: Self.roleName(role), on: owner) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-test-\(suffix)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let (cert, key) = try makeCertificate(in: dir)
@@ -65,6 +70,14 @@ struct TestStack {
             amqpURL: amqp, databaseURL: url, adminURL: admin, queue: "readings-\(suffix)", database: database,
             certificate: cert, key: key, httpPort: try freePort(), tcpPort: try freePort(), alertsPort: try freePort(),
             analyzerPort: try freePort(), ingestAdminPort: try freePort(), alertsAdminPort: try freePort())
+    }
+
+    /// The local stack's login role of a service.
+    static func roleName(_ role: ServiceRole) -> String { "pipeline_\(role.rawValue)" }
+
+    /// This test's database as the service's role sees it.
+    func databaseURL(as role: ServiceRole) -> String {
+        databaseURL.replacingOccurrences(of: "://postgres@", with: "://\(Self.roleName(role))@")
     }
 
     static func replacingDatabase(in url: String, with name: String) -> String {
@@ -118,7 +131,8 @@ struct TestStack {
             configuration: .init(
                 host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: ingestAdminPort, amqp: amqp, tlsCertificatePath: tls ? certificate : nil,
                 tlsKeyPath: tls ? key : nil, confirmTimeout: .seconds(3),
-                auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL, refreshInterval: .seconds(1)) : nil, rateLimit: rateLimit,
+                auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL(as: .ingest), refreshInterval: .seconds(1)) : nil,
+                rateLimit: rateLimit,
                 idleTimeout: idleTimeout),
             logger: Self.logger)
     }
@@ -184,7 +198,7 @@ struct TestStack {
 
     func analyzer(port: Int? = nil, batchSize: Int = 500) -> AnalyzerService {
         AnalyzerService(
-            configuration: .init(amqp: amqp, databaseURL: databaseURL, batchSize: batchSize), host: "127.0.0.1",
+            configuration: .init(amqp: amqp, databaseURL: databaseURL(as: .analyzer), batchSize: batchSize), host: "127.0.0.1",
             port: port ?? analyzerPort, logger: Self.logger)
     }
 
@@ -193,7 +207,8 @@ struct TestStack {
     func alerts(readerKeys: Bool = false) -> AlertsService {
         AlertsService(
             configuration: .init(
-                host: "127.0.0.1", port: alertsPort, adminPort: alertsAdminPort, databaseURL: databaseURL, readerKeys: readerKeys),
+                host: "127.0.0.1", port: alertsPort, adminPort: alertsAdminPort, databaseURL: databaseURL(as: .alerts),
+                readerKeys: readerKeys),
             logger: Self.logger)
     }
 
