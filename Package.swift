@@ -191,7 +191,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "AMQPClient", "SimulatorKit", "ServiceSupport", "DeviceAuth",
-                "ChaosKit",
+                "ChaosKit", "CRabbitMQ",
             ],
             swiftSettings: swiftSettings
         ),

@@ -198,6 +198,8 @@ running() {
 print_exports() {
   printf 'export AMQP_URL=%s\n' "$AMQP_URL"
   printf 'export AMQPS_URL=%s\n' "$AMQPS_URL"
+  printf 'export AMQP_INGEST_URL=%s\n' "$AMQP_INGEST_URL"
+  printf 'export AMQP_ANALYZER_URL=%s\n' "$AMQP_ANALYZER_URL"
   printf 'export AMQPS_CA_FILE=%s\n' "$STACK_DIR/rabbit/tls/ca.pem"
   printf 'export DATABASE_URL=%s\n' "$DATABASE_URL"
   [ -z "${RABBIT_PROM_URL:-}" ] || printf 'export RABBIT_PROM_URL=%s\n' "$RABBIT_PROM_URL"
@@ -210,7 +212,7 @@ write_env() {
     for v in STACK_DIR PG_BIN PG_PORT PG_DATA PG_SOCK PG_PID \
              EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS \
              AMQP_PORT AMQPS_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
-             AMQP_URL AMQPS_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
+             AMQP_URL AMQPS_URL AMQP_INGEST_URL AMQP_ANALYZER_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$tmp"
@@ -423,6 +425,29 @@ rabbit_start() {
   alive "$RABBIT_PID" || die "RabbitMQ died after start (logs in $r/log)"
 }
 
+# A broker user per service, as a deployment makes them: ingest may only publish
+# to the readings exchange, the analyzer only consume the readings queue and
+# publish dead letters; neither may configure (so neither can delete a queue).
+# The topology is declared by `pipeline migrate --with-broker` as guest, the
+# administrator here. Names cover the tests' queues (readings-<suffix>).
+rabbit_users() {
+  local ctl=("$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE") q='readings(-[a-z0-9]+)?'
+  AMQP_INGEST_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  AMQP_ANALYZER_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  (
+    rabbit_env
+    for u in ingest analyzer; do
+      local pw_var="AMQP_${u^^}_PASSWORD"
+      "${ctl[@]}" add_user "pipeline-$u" "${!pw_var}" >/dev/null 2>&1 \
+        || "${ctl[@]}" change_password "pipeline-$u" "${!pw_var}" >/dev/null
+    done
+    "${ctl[@]}" set_permissions -p / pipeline-ingest '^$' "^$q\$" '^$' >/dev/null
+    "${ctl[@]}" set_permissions -p / pipeline-analyzer '^$' "^$q\\.dlx\$" "^$q\$" >/dev/null
+  ) </dev/null 8<&- 9>&- || die "could not make the broker's service users"
+  AMQP_INGEST_URL="amqp://pipeline-ingest:$AMQP_INGEST_PASSWORD@127.0.0.1:$AMQP_PORT/%2f"
+  AMQP_ANALYZER_URL="amqp://pipeline-analyzer:$AMQP_ANALYZER_PASSWORD@127.0.0.1:$AMQP_PORT/%2f"
+}
+
 # Wait until the node has booted; fail at once if it dies meanwhile
 # (`rabbitmq-diagnostics wait` alone would wait for its whole timeout).
 rabbit_wait() {
@@ -490,6 +515,7 @@ cmd_up() {
   PG_PID="" EPMD_PID="" RABBIT_PID="" RABBIT_WRAPPER_PID=""
   AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
   AMQPS_URL="amqps://guest:guest@localhost:$AMQPS_PORT/%2f"
+  AMQP_INGEST_URL="" AMQP_ANALYZER_URL=""   # set by rabbit_users
   DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$PG_DB"
   RABBIT_MGMT_URL="" RABBIT_PROM_URL=""
   [[ ",$RABBIT_PLUGINS," == *,rabbitmq_management,* ]] \
@@ -502,6 +528,7 @@ cmd_up() {
   pg_start
   write_env     # record PostgreSQL now, so a failure below can be undone
   rabbit_start
+  rabbit_users
   write_env
   trap - EXIT
   exec 8<&-     # release the start lock

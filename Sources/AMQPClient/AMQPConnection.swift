@@ -89,12 +89,18 @@ final class AMQPConnection {
         amqp_destroy_connection(state)
     }
 
-    /// Declares exchange and queues; idempotent. A queue declared by an earlier
+    /// Declares exchanges and queues; idempotent. A queue declared by an earlier
     /// version (other arguments: at-most-once dead-lettering, another delivery
-    /// limit) is used as it is, with a warning that names the policy to apply.
+    /// limit) is used as it is, with a warning that names the policy to apply. A
+    /// user that may not declare (ingest's and the analyzer's) checks that they exist.
     func declareTopology(_ c: AMQPConfiguration) throws(AMQPError) {
         let rc = pipeline_declare_topology(
             state, channel, c.queue, c.deadLetterExchange, c.deadLetterQueue, Int32(c.deliveryLimit))
+        if rc == -8 {
+            throw .unavailable(
+                "\(endpoint): the queue '\(c.queue)' or its exchanges do not exist, and this broker user may not declare them "
+                    + "(\(lastReply())): run `pipeline migrate --with-broker` with a user that may")
+        }
         if rc < 0 { throw .connection("declaring queue '\(c.queue)': \(lastReply())") }
         if rc == 1 { Self.warnLegacyQueue(c.queue) }
     }

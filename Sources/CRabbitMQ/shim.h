@@ -82,19 +82,62 @@ static inline void pipeline_describe_reply(amqp_rpc_reply_t r, char *buf, size_t
     }
 }
 
-/// Declares the dead-letter exchange, the dead-letter quorum queue and the main
+/// True when `r` is a channel.close with `code` (which closed the channel).
+static inline int pipeline_channel_closed_with(amqp_rpc_reply_t r, int code) {
+    return r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+           ((amqp_channel_close_t *)r.reply.decoded)->reply_code == code;
+}
+
+/// After a channel.close from the broker: confirms it and opens the channel again. 1 on success.
+static inline int pipeline_reopen_channel(amqp_connection_state_t c, amqp_channel_t ch) {
+    amqp_channel_close_ok_t close_ok;
+    if (amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok) != AMQP_STATUS_OK) return 0;
+    amqp_channel_open(c, ch);
+    return pipeline_reply_ok(amqp_get_rpc_reply(c));
+}
+
+/// Checks, with passive declares (which need no permission), that the topology
+/// exists: for a user that may not declare it. 2 when it does; -8 when something
+/// is missing (the reply says what), -9 on another failure.
+static inline int pipeline_check_topology(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
+                                          const char *dlx, const char *dlq) {
+    const char *exchanges[2] = {dlx, queue};
+    for (int i = 0; i < 2; i++) {
+        amqp_exchange_declare(c, ch, amqp_cstring_bytes(exchanges[i]), amqp_cstring_bytes(i == 0 ? "fanout" : "direct"),
+                              1, 0, 0, 0, amqp_empty_table);
+        amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+        if (!pipeline_reply_ok(r)) return pipeline_channel_closed_with(r, AMQP_NOT_FOUND) ? -8 : -9;
+    }
+    const char *queues[2] = {dlq, queue};
+    for (int i = 0; i < 2; i++) {
+        amqp_queue_declare(c, ch, amqp_cstring_bytes(queues[i]), 1, 0, 0, 0, amqp_empty_table);
+        amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+        if (!pipeline_reply_ok(r)) return pipeline_channel_closed_with(r, AMQP_NOT_FOUND) ? -8 : -9;
+    }
+    return 2;
+}
+
+/// Declares the topology: the dead-letter exchange and quorum queue, the main
 /// durable quorum queue, whose dead letters are at-least-once (which quorum
-/// queues allow only with `x-overflow: reject-publish`). Idempotent as long as
-/// the arguments stay the same. Returns 0 on success; 1 when the main queue
-/// exists with other arguments (declared by an older version: it is used as it
-/// is, and a policy brings it up to date); negative on failure, when the caller
-/// reads amqp_get_rpc_reply.
+/// queues allow only with `x-overflow: reject-publish`), and a direct exchange
+/// of the queue's name bound to it, which ingest publishes to (so a broker user
+/// can be allowed to write to that exchange and nothing else). Idempotent as
+/// long as the arguments stay the same. Returns 0 on success; 1 when the main
+/// queue exists with other arguments (declared by an older version: it is used
+/// as it is, and a policy brings it up to date); 2 when this user may not
+/// declare (ACCESS_REFUSED) and the topology was found in place; negative on
+/// failure, when the caller reads amqp_get_rpc_reply.
 static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_channel_t ch,
                                             const char *queue, const char *dlx, const char *dlq,
                                             int delivery_limit) {
     amqp_exchange_declare(c, ch, amqp_cstring_bytes(dlx), amqp_cstring_bytes("fanout"),
                           0, 1, 0, 0, amqp_empty_table);
-    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -1;
+    amqp_rpc_reply_t first = amqp_get_rpc_reply(c);
+    if (pipeline_channel_closed_with(first, AMQP_ACCESS_REFUSED)) {
+        if (!pipeline_reopen_channel(c, ch)) return -5;
+        return pipeline_check_topology(c, ch, queue, dlx, dlq);
+    }
+    if (!pipeline_reply_ok(first)) return -1;
 
     amqp_table_entry_t dlq_args[1];
     dlq_args[0].key = amqp_cstring_bytes("x-queue-type");
@@ -106,6 +149,8 @@ static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_chan
     amqp_queue_bind(c, ch, amqp_cstring_bytes(dlq), amqp_cstring_bytes(dlx),
                     amqp_cstring_bytes(""), amqp_empty_table);
     if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -3;
+    amqp_exchange_declare(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -1;
 
     amqp_table_entry_t args[5];
     args[0].key = amqp_cstring_bytes("x-queue-type");
@@ -126,19 +171,20 @@ static inline int pipeline_declare_topology(amqp_connection_state_t c, amqp_chan
     amqp_table_t table = {5, args};
     amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
     amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
-    if (pipeline_reply_ok(r)) return 0;
-    if (r.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || r.reply.id != AMQP_CHANNEL_CLOSE_METHOD ||
-        ((amqp_channel_close_t *)r.reply.decoded)->reply_code != AMQP_PRECONDITION_FAILED)
-        return -4;
-    // PRECONDITION_FAILED closed the channel: confirm the close, reopen it, and check
-    // that the queue exists (a passive declare compares no arguments).
-    amqp_channel_close_ok_t close_ok;
-    if (amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok) != AMQP_STATUS_OK) return -5;
-    amqp_channel_open(c, ch);
-    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -6;
-    amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
-    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -7;
-    return 1;
+    int result = 0;
+    if (!pipeline_reply_ok(r)) {
+        if (!pipeline_channel_closed_with(r, AMQP_PRECONDITION_FAILED)) return -4;
+        // PRECONDITION_FAILED closed the channel: reopen it, and check that the queue
+        // exists (a passive declare compares no arguments).
+        if (!pipeline_reopen_channel(c, ch)) return -6;
+        amqp_queue_declare(c, ch, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+        if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -7;
+        result = 1;
+    }
+    amqp_queue_bind(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(queue), amqp_cstring_bytes(queue),
+                    amqp_empty_table);
+    if (!pipeline_reply_ok(amqp_get_rpc_reply(c))) return -3;
+    return result;
 }
 
 /// The number of ready messages in `queue` (a passive declare), or -1.
@@ -148,8 +194,8 @@ static inline long pipeline_queue_depth(amqp_connection_state_t c, amqp_channel_
     return (long)ok->message_count;
 }
 
-/// Publishes one persistent JSON message to the default exchange, routed to
-/// `queue`, with `mandatory` set so an unroutable message comes back as a
+/// Publishes one persistent JSON message to the exchange named after `queue`
+/// (bound to it), with `mandatory` set so an unroutable message comes back as a
 /// basic.return instead of being confirmed and dropped.
 static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
                                    const void *body, size_t body_len, const char *message_id,
@@ -170,7 +216,7 @@ static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch,
     amqp_bytes_t b;
     b.len = body_len;
     b.bytes = (void *)body;
-    return amqp_basic_publish(c, ch, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0, &props, b);
+    return amqp_basic_publish(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(queue), 1, 0, &props, b);
 }
 
 /// Publishes a message that failed processing to the dead-letter exchange,

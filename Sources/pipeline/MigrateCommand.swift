@@ -1,3 +1,4 @@
+import AMQPClient
 import ArgumentParser
 import SQL
 import ServiceSupport
@@ -6,7 +7,7 @@ import Storage
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Create or update the database schema and grant each service's role its privileges (safe to run twice).",
+        abstract: "Create or update the database schema, grant each service's role its privileges, and declare the broker's queues (safe to run twice).",
         discussion: """
             Run as the database's owner, before the services start (a Job or init container): the services only \
             check that the schema is current, since their roles may not change it. Each role given is granted what \
@@ -16,6 +17,10 @@ struct MigrateCommand: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var broker: BrokerOptions
+
+    @Flag(help: "Also declare the broker's exchanges and queues (with AMQP_URL of a user that may configure them; the services' users may not).")
+    var withBroker = false
 
     @Option(help: "The analyzer's database role, granted its privileges (env: ANALYZER_DB_ROLE).")
     var analyzerRole: String = Env.string("ANALYZER_DB_ROLE") ?? ""
@@ -27,6 +32,10 @@ struct MigrateCommand: ParsableCommand {
     var ingestRole: String = Env.string("INGEST_DB_ROLE") ?? ""
 
     func run() throws {
+        if withBroker {
+            try AMQPTopology.declare(broker.configuration)
+            print("broker topology is declared (queue '\(broker.queue)')")
+        }
         let connection = try SQLConnection(database.databaseURL, applicationName: "pipeline-migrate")
         try Schema.migrate(connection, force: true)
         print("schema is up to date (version \(Schema.version))")

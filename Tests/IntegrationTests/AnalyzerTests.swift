@@ -47,6 +47,7 @@ extension Integration {
             var env = ProcessInfo.processInfo.environment
             env["AMQP_QUEUE"] = stack.queue
             env["DATABASE_URL"] = stack.databaseURL(as: .analyzer)
+            env["AMQP_URL"] = try stack.amqp(as: .analyzer).urls[0]
             env["LOG_LEVEL"] = "warning"
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
@@ -86,7 +87,7 @@ extension Integration {
             defer { stack.dropDatabase() }
             let first = Self.readings(devices: 50, perDevice: 40, prefix: "outage")
             try await Self.publish(first, to: stack)
-            let analyzer = stack.analyzer()
+            let analyzer = try stack.analyzer()
             try await stack.running(analyzer.services) {
                 try await stack.eventually("first readings stored") { try stack.count("SELECT count(*) FROM readings") == first.count }
 
@@ -205,8 +206,8 @@ extension Integration.AnalyzerTests {
         let expected = Self.expectedAnomalies(readings)
         #expect(expected.count > 20, "the data should hold anomalies to compare")
 
-        let one = stack.analyzer(batchSize: 40)
-        let two = stack.analyzer(port: try TestStack.freePort(), batchSize: 40)
+        let one = try stack.analyzer(batchSize: 40)
+        let two = try stack.analyzer(port: try TestStack.freePort(), batchSize: 40)
         try await stack.running(one.services + two.services) {
             try await stack.eventually("all stored", timeout: .seconds(120)) {
                 try stack.count("SELECT count(*) FROM readings") == readings.count
@@ -246,8 +247,8 @@ extension Integration.AnalyzerTests {
         try await Self.publish(inOrder, to: stack)
         let expected = Self.expectedAnomalies(readings)
 
-        let one = stack.analyzer(batchSize: 15)
-        let two = stack.analyzer(port: try TestStack.freePort(), batchSize: 15)
+        let one = try stack.analyzer(batchSize: 15)
+        let two = try stack.analyzer(port: try TestStack.freePort(), batchSize: 15)
         try await stack.running(one.services + two.services) {
             try await stack.eventually("all stored", timeout: .seconds(120)) {
                 try stack.count("SELECT count(*) FROM readings") == readings.count

@@ -37,7 +37,7 @@ extension Integration {
             ]) { $1 }
             // The owner migrates and grants; each service then runs as its own role, as deployed.
             let roles = ServiceRole.allCases.map { "--\($0.rawValue)-role=\(TestStack.roleName($0))" }
-            #expect(try await Self.run(["migrate"] + roles, environment: environment) == 0)
+            #expect(try await Self.run(["migrate", "--with-broker"] + roles, environment: environment) == 0)
             // Alerts runs with reader keys on, as deployed.
             let issued = try TestStack.run(TestStack.pipelineBinary, ["reader", "issue", "dashboard-test"], environment: environment)
             try #require(issued.status == 0, "\(issued.output)")
@@ -47,6 +47,7 @@ extension Integration {
                 .map { name, port in
                     var own = environment
                     own["DATABASE_URL"] = stack.databaseURL(as: ServiceRole(rawValue: name)!)
+                    if name != "alerts" { own["AMQP_URL"] = ProcessInfo.processInfo.environment["AMQP_\(name.uppercased())_URL"] }
                     return (name, port, try Self.launch([name], environment: own))
                 }
             defer {

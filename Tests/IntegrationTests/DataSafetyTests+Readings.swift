@@ -36,7 +36,7 @@ extension Integration.DataSafetyTests {
             """)
         try db.execute("INSERT INTO devices (device_id, max_seq, version, reading_count) VALUES ('hist-1', 199998, 1, 100000)")
         try db.execute("ANALYZE")
-        let analyzer = stack.analyzer()
+        let analyzer = try stack.analyzer()
         let others = Integration.AnalyzerTests.readings(devices: 20, perDevice: 60, prefix: "flow")
         let ts = "2026-11-25T08:00:00Z"
         let batch = [

@@ -49,7 +49,7 @@ extension Integration {
             let role = TestStack.roleName(.analyzer)
             defer { stack.dropDatabase() }
             let admin = try stack.db()
-            let analyzer = stack.analyzer(batchSize: 200)
+            let analyzer = try stack.analyzer(batchSize: 200)
             let all = AnalyzerTests.readings(devices: 10, perDevice: 90, prefix: "refused")
             let parts = [all.filter { $0.seq < 30 }, all.filter { (30..<60).contains($0.seq) }, all.filter { $0.seq >= 60 }]
             try await stack.running(analyzer.services) {

@@ -107,10 +107,22 @@ struct TestStack {
 
     static func freePort() throws -> Int { try FreePort.pick() }
 
+    /// The broker as the test harness uses it: as guest, the local administrator.
     var amqp: AMQPConfiguration {
         guard let brokerTLS else { return AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue) }
         var c = AMQPConfiguration(urls: [(try? Self.environment("AMQPS_URL")) ?? "amqps://unset"], queue: queue)
         c.tls = brokerTLS
+        return c
+    }
+
+    /// The broker as a service's own user sees it (scripts/stack.sh makes them; they may not
+    /// declare), with this test's topology declared first by the administrator, as
+    /// `pipeline migrate --with-broker` does in a deployment.
+    func amqp(as role: ServiceRole) throws -> AMQPConfiguration {
+        guard brokerTLS == nil else { return amqp }
+        try AMQPTopology.declare(amqp)
+        var c = amqp
+        c.urls = [try Self.environment(role == .ingest ? "AMQP_INGEST_URL" : "AMQP_ANALYZER_URL")]
         return c
     }
 
@@ -129,7 +141,8 @@ struct TestStack {
     ) throws -> IngestService {
         try IngestService(
             configuration: .init(
-                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: ingestAdminPort, amqp: amqp, tlsCertificatePath: tls ? certificate : nil,
+                host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: ingestAdminPort, amqp: try amqp(as: .ingest),
+                tlsCertificatePath: tls ? certificate : nil,
                 tlsKeyPath: tls ? key : nil, confirmTimeout: .seconds(3),
                 auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL(as: .ingest), refreshInterval: .seconds(1)) : nil,
                 rateLimit: rateLimit,
@@ -196,9 +209,10 @@ struct TestStack {
         return FileManager.default.isExecutableFile(atPath: bin) ? bin : root + "/.build/debug/pipeline"
     }
 
-    func analyzer(port: Int? = nil, batchSize: Int = 500) -> AnalyzerService {
+    func analyzer(port: Int? = nil, batchSize: Int = 500) throws -> AnalyzerService {
         AnalyzerService(
-            configuration: .init(amqp: amqp, databaseURL: databaseURL(as: .analyzer), batchSize: batchSize), host: "127.0.0.1",
+            configuration: .init(amqp: try amqp(as: .analyzer), databaseURL: databaseURL(as: .analyzer), batchSize: batchSize),
+            host: "127.0.0.1",
             port: port ?? analyzerPort, logger: Self.logger)
     }
 
