@@ -5,9 +5,12 @@ kubernetes-validate knows the built-in kinds only and skips custom resources, so
 here every custom resource is checked against what its CRD requires (the fields
 of the operator versions manifests/README.md names), and the references between
 objects are followed: ConfigMaps, Secrets and their keys, selectors and port
-names, probes, volume mounts, `$(VAR)` references, scale targets; and nothing that
+names, probes, volume mounts, `$(VAR)` references, scale targets; nothing that
 faces the outside (a LoadBalancer or NodePort Service, an Ingress) reaches an
-admin listener, `/metrics` or `/kill`, which is enabled per Deployment only.
+admin listener, `/metrics` or `/kill`, which is enabled per Deployment only; and
+each service holds only its own credentials: no service container gets the
+database owner's URL or the broker administrator (only `migrate` does), only
+ingest the device token secret, and no broker user of the pipeline may configure.
 
 Usage: check-manifests.py [--self-test] RENDERED.yaml... (output of kubectl kustomize).
 --self-test first breaks each file in known ways and fails unless every break is found.
@@ -22,6 +25,9 @@ import yaml
 # the ones the operators make, with their keys. Any other name or key is an error.
 SECRETS = {
     "pipeline-database": {"url", "ca.crt"},
+    "pipeline-database-analyzer": {"url"},
+    "pipeline-database-alerts": {"url"},
+    "pipeline-database-ingest": {"url"},
     "pipeline-device-token": {"secret"},
     "ingest-tls": {"tls.crt", "tls.key"},
     "alerts-tls": {"tls.crt", "tls.key"},
@@ -32,14 +38,21 @@ SECRETS = {
 # manifests/README.md names): pods with their labels and container ports, Services.
 OPERATOR_PODS = [
     ({"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq",
-      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "management", "prometheus", "epmd"}),
+      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "amqps", "management", "prometheus", "epmd"}),
     ({"app.kubernetes.io/name": "cockroachdb", "app.kubernetes.io/instance": "cockroachdb",
       "app.kubernetes.io/component": "database"}, {"grpc", "http", "sql"}),
 ]
 OPERATOR_SERVICES = [
     ({"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "rabbitmq",
-      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "management", "prometheus"}),
+      "app.kubernetes.io/part-of": "rabbitmq"}, {"amqp", "amqps", "management", "prometheus"}),
 ]
+# The Secrets cert-manager (a Certificate's secretName) and the messaging topology
+# operator (a User's `<name>-user-credentials`) make, with their keys.
+CERTIFICATE_KEYS = {"tls.crt", "tls.key", "ca.crt"}
+USER_CREDENTIAL_KEYS = {"username", "password"}
+# The containers that hold the owners' credentials, and the one that checks device tokens.
+OWNER_CONTAINERS = {"migrate"}
+SERVICES = {"ingest", "analyzer", "alerts"}
 # The services' admin listeners (analyzer, ingest, alerts): /metrics, /readyz with its checks, /kill.
 ADMIN_PORTS = {9100, 9101, 9102}
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
@@ -136,6 +149,48 @@ class Checker:
             if not QUANTITY.match(str(get(pvc, "resources.requests.storage"))):
                 self.error(doc, "dataStore.pvc.spec.resources.requests.storage must be a quantity")
 
+    def Issuer(self, doc):  # cert-manager.io/v1
+        kinds = [k for k in ("selfSigned", "ca", "acme", "vault", "venafi") if k in (doc.get("spec") or {})]
+        if len(kinds) != 1:
+            self.error(doc, "an Issuer needs exactly one of selfSigned, ca, acme, vault, venafi")
+        if "ca" in kinds:
+            self.require(doc, "spec.ca.secretName", str)
+
+    def Certificate(self, doc):  # cert-manager.io/v1
+        self.require(doc, "spec.secretName", str)
+        self.require(doc, "spec.issuerRef.name", str)
+        if not get(doc, "spec.dnsNames") and not get(doc, "spec.commonName"):
+            self.error(doc, "a Certificate needs dnsNames or commonName")
+        issuers = {get(d, "metadata.name") for d in self.docs if d["kind"] == "Issuer"}
+        if get(doc, "spec.issuerRef.kind") in (None, "Issuer") and get(doc, "spec.issuerRef.name") not in issuers:
+            self.error(doc, f"issuer {get(doc, 'spec.issuerRef.name')!r} is not an Issuer of the manifests")
+
+    def User(self, doc):  # rabbitmq.com/v1beta1, messaging-topology-operator v1.x
+        self.only(doc, "spec", {"rabbitmqClusterReference", "tags", "importCredentialsSecret"})
+        self.require(doc, "spec.rabbitmqClusterReference.name", str)
+        if get(doc, "spec.tags"):
+            self.error(doc, "a service's broker user needs no tags (management, administrator)")
+
+    def Permission(self, doc):  # rabbitmq.com/v1beta1
+        self.only(doc, "spec", {"vhost", "user", "userReference", "permissions", "rabbitmqClusterReference"})
+        self.require(doc, "spec.vhost", str)
+        self.require(doc, "spec.rabbitmqClusterReference.name", str)
+        users = {get(d, "metadata.name") for d in self.docs if d["kind"] == "User"}
+        if get(doc, "spec.userReference.name") not in users:
+            self.error(doc, f"userReference {get(doc, 'spec.userReference.name')!r} is not a User of the manifests")
+        for what in ("configure", "write", "read"):
+            pattern = get(doc, f"spec.permissions.{what}")
+            if not isinstance(pattern, str):
+                self.error(doc, f"spec.permissions.{what} must be a regular expression")
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                self.error(doc, f"spec.permissions.{what} {pattern!r}: {e}")
+            if pattern in (".*", "") or (what == "configure" and pattern != "^$"):
+                self.error(doc, f"spec.permissions.{what} {pattern!r} grants more than a service needs"
+                           + (" (the topology is declared by `pipeline migrate --with-broker`)" if what == "configure" else ""))
+
     def ServiceMonitor(self, doc):  # monitoring.coreos.com/v1, prometheus-operator >= 0.76
         self.require(doc, "spec.selector", dict)
         for endpoint in self.require(doc, "spec.endpoints", list) or []:
@@ -181,12 +236,18 @@ class Checker:
         services = [(get(d, "metadata.labels") or {}, {p.get("name") for p in get(d, "spec.ports") or []})
                     for d in self.docs if d["kind"] == "Service"] + OPERATOR_SERVICES
         deployments = {get(d, "metadata.name") for d in self.docs if d["kind"] == "Deployment"}
+        secrets = dict(SECRETS)
+        for d in self.docs:
+            if d["kind"] == "Certificate" and get(d, "spec.secretName"):
+                secrets[get(d, "spec.secretName")] = CERTIFICATE_KEYS
+            if d["kind"] == "User":
+                secrets[f"{get(d, 'metadata.name')}-user-credentials"] = USER_CREDENTIAL_KEYS
 
         def secret(doc, name, keys=()):
-            if name not in SECRETS:
+            if name not in secrets:
                 self.error(doc, f"Secret {name!r} is neither created at deploy time nor by an operator")
             for key in keys:
-                if name in SECRETS and key not in SECRETS[name]:
+                if name in secrets and key not in secrets[name]:
                     self.error(doc, f"Secret {name!r} has no key {key!r}")
 
         for doc in self.docs:
@@ -241,6 +302,27 @@ class Checker:
             if kind in ("HorizontalPodAutoscaler", "ScaledObject") and target not in deployments:
                 self.error(doc, f"scale target {target!r} is not a Deployment of the manifests")
         self.exposure()
+        self.credentials()
+
+    def credentials(self):
+        """Each service container holds its own credentials only."""
+        for doc in self.docs:
+            if doc["kind"] != "Deployment" or get(doc, "metadata.name") not in SERVICES:
+                continue
+            spec = get(doc, "spec.template.spec")
+            volumes = {v["name"]: get(v, "secret.secretName") for v in spec.get("volumes", [])}
+            for c in spec.get("initContainers", []) + spec.get("containers", []):
+                if c.get("name") in OWNER_CONTAINERS:
+                    continue
+                used = [(get(v, "valueFrom.secretKeyRef.name"), get(v, "valueFrom.secretKeyRef.key")) for v in c.get("env", [])]
+                used += [(volumes.get(m["name"]), None) for m in c.get("volumeMounts", [])]
+                for name, key in used:
+                    if name == "rabbitmq-default-user":
+                        self.error(doc, f"container {c.get('name')} connects as the broker administrator")
+                    if name == "pipeline-database" and key == "url":
+                        self.error(doc, f"container {c.get('name')} connects as the database owner")
+                    if name == "pipeline-device-token" and get(doc, "metadata.name") != "ingest":
+                        self.error(doc, f"container {c.get('name')} gets the device token secret, which only ingest checks")
 
     def exposure(self):
         """What faces the outside serves no admin route; /kill is enabled per Deployment, not in a shared ConfigMap."""
@@ -352,9 +434,22 @@ BREAKS = [
     ("a Secret no one creates",
      breaking(lambda ds: env_var(ds, "alerts", "DATABASE_URL"),
               lambda o: o["valueFrom"]["secretKeyRef"].update(name="pipeline-databse"))),
-    ("AMQP_URL moved before the variables it expands",
+    ("a variable used before it is defined",
      breaking(lambda ds: container_of(ds, "ingest"),
-              lambda o: o.update(env=sorted(o["env"], key=lambda v: v["name"] != "AMQP_URL")))),
+              lambda o: o["env"].insert(0, {"name": "EARLY", "value": "$(AMQP_USER)"}))),
+    ("ingest connects to the broker as the administrator",
+     breaking(lambda ds: env_var(ds, "ingest", "AMQP_PASSWORD"),
+              lambda o: o["valueFrom"]["secretKeyRef"].update(name="rabbitmq-default-user"))),
+    ("alerts connects to the database as the owner",
+     breaking(lambda ds: env_var(ds, "alerts", "DATABASE_URL"),
+              lambda o: o["valueFrom"]["secretKeyRef"].update(name="pipeline-database"))),
+    ("the analyzer gets the device token secret",
+     breaking(lambda ds: container_of(ds, "analyzer"),
+              lambda o: o.setdefault("env", []).append(
+                  {"name": "DEVICE_TOKEN_SECRET", "valueFrom": {"secretKeyRef": {"name": "pipeline-device-token", "key": "secret"}}}))),
+    ("a service's broker user may configure (and so delete) queues",
+     breaking(lambda ds: find(ds, "Permission", "pipeline-ingest"),
+              lambda o: o["spec"]["permissions"].update(configure=".*"))),
     ("a probe on a port the container does not have",
      breaking(lambda ds: container_of(ds, "analyzer"), lambda o: o["readinessProbe"]["httpGet"].update(port="bogus"))),
     ("a Service targetPort no pod has",

@@ -62,7 +62,7 @@ else
   STARTED_STACK=1
 fi
 eval "$(scripts/stack.sh up)"
-export AMQP_URL DATABASE_URL
+export AMQP_URL DATABASE_URL AMQP_INGEST_URL AMQP_ANALYZER_URL
 
 # A self-signed certificate for HTTPS and TCP+TLS, for this machine only.
 export TLS_CERT="$LOCAL/tls/cert.pem" TLS_KEY="$LOCAL/tls/key.pem"
@@ -77,16 +77,21 @@ if [ ! -s "$DEVICE_TOKEN_SECRET_FILE" ]; then
   (umask 077; "$BIN/pipeline" token secret >"$DEVICE_TOKEN_SECRET_FILE")
 fi
 
-# The owner (postgres here) applies the schema and grants each service's role
-# (made by scripts/stack.sh) its privileges; the services connect as those roles.
-"$BIN/pipeline" migrate --analyzer-role pipeline_analyzer --alerts-role pipeline_alerts --ingest-role pipeline_ingest >/dev/null
+# The owners (postgres, guest) apply the schema, grant each service's database role
+# its privileges and declare the broker's queues; the services then connect as
+# their own database roles and broker users (made by scripts/stack.sh).
+"$BIN/pipeline" migrate --with-broker \
+  --analyzer-role pipeline_analyzer --alerts-role pipeline_alerts --ingest-role pipeline_ingest >/dev/null
 role_url() { printf '%s' "${DATABASE_URL/:\/\/postgres@/://pipeline_$1@}"; }
+broker_url() {
+  case "$1" in ingest) printf '%s' "$AMQP_INGEST_URL" ;; analyzer) printf '%s' "$AMQP_ANALYZER_URL" ;; *) printf '' ;; esac
+}
 "$BIN/simulator" --devices "$DEVICES" --print-device-ids | "$BIN/pipeline" token issue --csv - >"$RUN/tokens.csv"
 # A reader key for the page and the scoring below (scope all), replaced on every run.
 (umask 077; "$BIN/pipeline" reader issue demo --scope all --replace >"$RUN/reader-key")
 export ALERTS_KEY_FILE="$RUN/reader-key"
 for svc in ingest analyzer alerts; do
-  DATABASE_URL="$(role_url "$svc")" "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
+  DATABASE_URL="$(role_url "$svc")" AMQP_URL="$(broker_url "$svc")" "$BIN/pipeline" "$svc" >"$RUN/$svc.log" 2>&1 &
   PIDS+=($!)
 done
 

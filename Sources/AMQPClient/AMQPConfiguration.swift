@@ -52,8 +52,23 @@ public struct AMQPConfiguration: Sendable {
         self.connectTimeout = connectTimeout
     }
 
-    /// Parses `AMQP_URL`: a comma-separated list of broker node URLs.
-    public static func urls(from list: String) -> [String] {
-        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    /// Parses `AMQP_URL`: a comma-separated list of broker node URLs. With `user`
+    /// and `password` (`AMQP_USER`, `AMQP_PASSWORD`: from a Secret, as they are
+    /// generated, whatever characters they hold) every URL gets them, percent-encoded.
+    public static func urls(from list: String, user: String? = nil, password: String? = nil) -> [String] {
+        let urls = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let user else { return urls }
+        return urls.map { url in
+            guard var c = URLComponents(string: url) else { return url }
+            c.percentEncodedUser = Self.encode(user)
+            c.percentEncodedPassword = password.map(Self.encode)
+            return c.string ?? url
+        }
+    }
+
+    static func encode(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
 }

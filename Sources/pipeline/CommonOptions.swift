@@ -30,7 +30,7 @@ struct BrokerOptions: ParsableArguments {
 
     @Option(
         name: .customLong("amqp-url"),
-        help: "Broker node URLs, comma-separated, tried in turn (env: AMQP_URL; default \(Redaction.connectionString(defaultURL))).")
+        help: "Broker node URLs, comma-separated, tried in turn (env: AMQP_URL; default \(Redaction.connectionString(defaultURL))); AMQP_USER and AMQP_PASSWORD, when set, replace their credentials.")
     var amqpURLOption: String?
 
     var amqpURL: String { amqpURLOption ?? Env.string("AMQP_URL") ?? Self.defaultURL }
@@ -67,7 +67,10 @@ struct BrokerOptions: ParsableArguments {
     }
 
     var configuration: AMQPConfiguration {
-        var c = AMQPConfiguration(urls: AMQPConfiguration.urls(from: amqpURL), queue: queue, deliveryLimit: deliveryLimit)
+        // User and password from the environment only (never a flag: a command line is visible to every process).
+        var c = AMQPConfiguration(
+            urls: AMQPConfiguration.urls(from: amqpURL, user: Env.string("AMQP_USER"), password: Env.string("AMQP_PASSWORD")),
+            queue: queue, deliveryLimit: deliveryLimit)
         c.tls = .init(
             caFile: caFile.isEmpty ? nil : caFile, verifyHostname: Env.flag(tlsVerifyHostname) ?? true,
             certificateFile: certFile.isEmpty ? nil : certFile, keyFile: keyFile.isEmpty ? nil : keyFile)

@@ -72,6 +72,24 @@ extension Integration {
             }
         }
 
+        /// AMQP_USER and AMQP_PASSWORD (as Secrets hold them) go into the URL percent-encoded:
+        /// a password with `@ / : + % =` works.
+        @Test func credentialsGivenApartFromTheURLMayHoldAnyCharacter() throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let (user, password) = ("odd-\(UInt32.random(in: 0...UInt32.max))", "p@ss/w:rd+%=?#x")
+            try stack.stackctl("ctl", "add_user", user, password)
+            defer { _ = try? stack.stackctl("ctl", "delete_user", user) }
+            try stack.stackctl("ctl", "set_permissions", "-p", "/", user, "^$", "^$", "^$")
+            try AMQPTopology.declare(stack.amqp)
+            var c = stack.amqp
+            c.urls = AMQPConfiguration.urls(from: stack.amqpURL, user: user, password: password)
+            #expect(c.urls[0].contains(user) && !c.urls[0].contains(password))
+            try AMQPTopology.declare(c)  // passively, with no permission at all: the login worked
+            c.urls = AMQPConfiguration.urls(from: stack.amqpURL, user: user, password: "wrong")
+            #expect(throws: AMQPError.self) { try AMQPTopology.declare(c) }
+        }
+
         @Test func eachServiceUserMayDoItsPartOnly() throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
