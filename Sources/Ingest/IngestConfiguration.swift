@@ -12,6 +12,8 @@ public struct IngestConfiguration: Sendable {
     /// PEM files; when both are set, HTTPS and TCP+TLS are served instead of plain text.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// How often the certificate files are checked for a renewed pair.
+    public var tlsReloadInterval: Duration
     public var killEnabled: Bool
     /// How long a publish may wait for the broker's confirm before the device gets 503 / a nack.
     public var confirmTimeout: Duration
@@ -39,7 +41,7 @@ public struct IngestConfiguration: Sendable {
         host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, adminPort: Int = 9101, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
         confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
-        idleTimeout: Duration = .seconds(120)
+        idleTimeout: Duration = .seconds(120), tlsReloadInterval: Duration = .seconds(30)
     ) {
         self.host = host
         self.httpPort = httpPort
@@ -53,6 +55,7 @@ public struct IngestConfiguration: Sendable {
         self.auth = auth
         self.rateLimit = rateLimit
         self.idleTimeout = idleTimeout
+        self.tlsReloadInterval = tlsReloadInterval
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }

@@ -17,6 +17,8 @@ public struct IngestService {
     /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
     public let admin: any Service
     public let authenticator: DeviceAuthenticator?
+    /// The TLS certificate both listeners serve, read again when its files change.
+    public let certificate: ReloadingCertificate?
     let pool: SQLPool?
 
     public init(configuration c: IngestConfiguration, logger: Logger) throws {
@@ -33,10 +35,13 @@ public struct IngestService {
         }
         let admission = Admission(
             authenticator: authenticator, limiter: c.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) })
-        var tls: TLSConfiguration?
         if let cert = c.tlsCertificatePath, let key = c.tlsKeyPath {
-            tls = try TLSFiles.serverConfiguration(certificatePath: cert, keyPath: key)
+            certificate = try ReloadingCertificate(
+                certificatePath: cert, keyPath: key, interval: c.tlsReloadInterval, logger: logger)
+        } else {
+            certificate = nil
         }
+        let tls = certificate?.serverConfiguration
         tcp = try TCPIngestServer(
             host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, admission: admission, idleTimeout: c.idleTimeout,
             logger: logger)
@@ -84,6 +89,7 @@ public struct IngestService {
         var list: [any Service] = [admin]
         if let pool { list.append(PoolService(pool: pool)) }
         if let authenticator { list.append(authenticator) }
+        if let certificate { list.append(certificate) }
         return list + [PublisherService(publisher: publisher), tcp, http]
     }
 }

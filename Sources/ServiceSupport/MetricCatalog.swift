@@ -22,5 +22,7 @@ public enum MetricCatalog {
         "ingest_ack_latency_seconds": "Time from receiving a reading to acknowledging it, by transport.",
         "ingest_readings_total": "Readings received, by transport and result.",
         "ingest_tcp_connections": "Open device TCP connections.",
+        "ingest_tls_certificate_expiry_timestamp_seconds": "When the TLS certificate ingest serves expires (Unix time).",
+        "ingest_tls_reloads_total": "Renewed TLS certificate files read, by result: loaded, or failed (the previous pair stays).",
     ]
 }

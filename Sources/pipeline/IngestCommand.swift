@@ -24,6 +24,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "PEM private key (env: TLS_KEY).")
     var tlsKey: String = Env.string("TLS_KEY") ?? ""
 
+    @Option(help: "Seconds between checks of the certificate files; a renewed pair is served to new connections without a restart (env: TLS_RELOAD_INTERVAL).")
+    var tlsReloadInterval: Int = Env.int("TLS_RELOAD_INTERVAL") ?? 30
+
     @Option(help: "Seconds to wait for a broker confirm before answering 503 / nack (env: CONFIRM_TIMEOUT).")
     var confirmTimeout: Int = Env.int("CONFIRM_TIMEOUT") ?? 5
 
@@ -40,6 +43,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func validate() throws {
         if tlsCert.isEmpty != tlsKey.isEmpty { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsReloadInterval >= 1 else { throw ValidationError("--tls-reload-interval must be at least 1 second") }
         guard rateLimit >= 0, rateBurst >= 1, idleTimeout >= 1, confirmTimeout >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst, --idle-timeout and --confirm-timeout >= 1")
         }
@@ -54,7 +58,8 @@ struct IngestCommand: AsyncParsableCommand {
                     host: common.host, httpPort: httpPort, tcpPort: tcpPort, adminPort: adminPort, amqp: broker.configuration,
                     tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
                     confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
-                    rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout)),
+                    rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout),
+                    tlsReloadInterval: .seconds(tlsReloadInterval)),
                 logger: logger).services
         }
     }

@@ -51,6 +51,8 @@ struct TestStack {
 
     /// Creates a database and names a queue for one test; generates a TLS certificate.
     static func make() throws -> TestStack {
+        // Metric handles made before the backend is installed count into nothing (services make theirs when built).
+        _ = PrometheusSetup.registry
         let amqp = try environment("AMQP_URL")
         let admin = try environment("DATABASE_URL")
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -88,9 +90,9 @@ struct TestStack {
         return String(url[..<slash.upperBound]) + name + query
     }
 
-    static func makeCertificate(in dir: String) throws -> (String, String) {
-        let cert = dir + "/cert.pem"
-        let key = dir + "/key.pem"
+    static func makeCertificate(in dir: String, name: String = "cert") throws -> (String, String) {
+        let cert = dir + "/\(name).pem"
+        let key = dir + "/\(name)-key.pem"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = [
@@ -137,16 +139,16 @@ struct TestStack {
 
     func ingest(
         tls: Bool = true, auth: Bool = false, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
-        idleTimeout: Duration = .seconds(120)
+        idleTimeout: Duration = .seconds(120), certificate: (path: String, key: String)? = nil
     ) throws -> IngestService {
         try IngestService(
             configuration: .init(
                 host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: ingestAdminPort, amqp: try amqp(as: .ingest),
-                tlsCertificatePath: tls ? certificate : nil,
-                tlsKeyPath: tls ? key : nil, confirmTimeout: .seconds(3),
+                tlsCertificatePath: tls ? certificate?.path ?? self.certificate : nil,
+                tlsKeyPath: tls ? certificate?.key ?? key : nil, confirmTimeout: .seconds(3),
                 auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL(as: .ingest), refreshInterval: .seconds(1)) : nil,
                 rateLimit: rateLimit,
-                idleTimeout: idleTimeout),
+                idleTimeout: idleTimeout, tlsReloadInterval: .seconds(1)),
             logger: Self.logger)
     }
 
