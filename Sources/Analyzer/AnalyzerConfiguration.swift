@@ -17,12 +17,15 @@ public struct AnalyzerConfiguration: Sendable {
     /// runs or waits longer is cancelled and its batch retried as an outage.
     public var statementTimeoutMs: Int
     public var lockTimeoutMs: Int
+    /// Metric names with a series of their own in `analyzer_anomalies_total`; later ones count as `other`.
+    public var metricLabelLimit: Int
 
     public init(
         amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 2000,
         batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20), statementTimeoutMs: Int = 30_000,
-        lockTimeoutMs: Int = 10_000
+        lockTimeoutMs: Int = 10_000, metricLabelLimit: Int = 32
     ) {
+        self.metricLabelLimit = metricLabelLimit
         self.statementTimeoutMs = statementTimeoutMs
         self.lockTimeoutMs = lockTimeoutMs
         self.amqp = amqp

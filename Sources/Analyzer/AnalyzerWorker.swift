@@ -5,6 +5,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import PipelineCore
 import SQL
+import ServiceSupport
 import Storage
 
 /// The consume → store → detect → commit → ack loop. It owns one broker
@@ -16,6 +17,8 @@ final class AnalyzerWorker: @unchecked Sendable {
     private let logger: Logger
     private let detector: Detector
     private let deadLetters: DeadLetterPublisher
+    /// Metric names come from devices: a bounded set of them label the anomaly counter.
+    private let metricLabels: BoundedLabelValues
     private let state = NIOLockedValueBox(State())
 
     struct State {
@@ -31,6 +34,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.logger = logger
         self.detector = Detector(rule: configuration.rule)
         self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
+        self.metricLabels = BoundedLabelValues(limit: configuration.metricLabelLimit)
         // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
         for result in ["stored", "duplicate", "conflict", "dead_lettered"] {
             _ = Counter(label: "analyzer_messages_total", dimensions: [("result", result)])
@@ -236,7 +240,7 @@ final class AnalyzerWorker: @unchecked Sendable {
             }
             detector.committed(outcome)
             for a in outcome.anomalies {
-                Counter(label: "analyzer_anomalies_total", dimensions: [("metric", a.metric)]).increment()
+                Counter(label: "analyzer_anomalies_total", dimensions: [("metric", metricLabels.value(for: a.metric))]).increment()
             }
             if outcome.revisited > 0 { Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited) }
             if inserted.duplicates > 0 {

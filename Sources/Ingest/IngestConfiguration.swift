@@ -21,8 +21,35 @@ public struct IngestConfiguration: Sendable {
     public var auth: Auth?
     /// Per-device limit in readings per second and the burst allowed; nil turns it off.
     public var rateLimit: (rate: Double, burst: Double)?
-    /// A TCP connection that sends nothing for this long is closed.
+    /// A TCP connection that sends no complete line for this long is closed.
     public var idleTimeout: Duration
+    /// What no client can exceed; see `Guards`.
+    public var guards: Guards
+
+    /// The limits that keep hostile or broken clients from exhausting ingest.
+    public struct Guards: Sendable {
+        public var connections: ConnectionLimiter.Limits
+        /// With authentication on, a TCP connection's auth line must come within this.
+        public var authTimeout: Duration
+        /// An HTTP connection waiting for a request (its head, headers included) is closed after this.
+        public var httpIdleTimeout: Duration
+        /// A request's body must have arrived within this of its head.
+        public var httpBodyTimeout: Duration
+        /// Bytes of request bodies read at once, over all connections.
+        public var httpBodyBudget: Int
+
+        public init(
+            connections: ConnectionLimiter.Limits = .init(), authTimeout: Duration = .seconds(10),
+            httpIdleTimeout: Duration = .seconds(30), httpBodyTimeout: Duration = .seconds(30),
+            httpBodyBudget: Int = 64 << 20
+        ) {
+            self.connections = connections
+            self.authTimeout = authTimeout
+            self.httpIdleTimeout = httpIdleTimeout
+            self.httpBodyTimeout = httpBodyTimeout
+            self.httpBodyBudget = httpBodyBudget
+        }
+    }
 
     public struct Auth: Sendable {
         public var secret: DeviceTokenSecret
@@ -41,7 +68,7 @@ public struct IngestConfiguration: Sendable {
         host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, adminPort: Int = 9101, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
         confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
-        idleTimeout: Duration = .seconds(120), tlsReloadInterval: Duration = .seconds(30)
+        idleTimeout: Duration = .seconds(120), tlsReloadInterval: Duration = .seconds(30), guards: Guards = .init()
     ) {
         self.host = host
         self.httpPort = httpPort
@@ -56,6 +83,7 @@ public struct IngestConfiguration: Sendable {
         self.rateLimit = rateLimit
         self.idleTimeout = idleTimeout
         self.tlsReloadInterval = tlsReloadInterval
+        self.guards = guards
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }

@@ -1,7 +1,9 @@
 import AMQPClient
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import SQL
@@ -19,6 +21,8 @@ public struct IngestService {
     public let authenticator: DeviceAuthenticator?
     /// The TLS certificate both listeners serve, read again when its files change.
     public let certificate: ReloadingCertificate?
+    /// Admits the device connections of both listeners.
+    public let limiter: ConnectionLimiter
     let pool: SQLPool?
 
     public init(configuration c: IngestConfiguration, logger: Logger) throws {
@@ -42,9 +46,12 @@ public struct IngestService {
             certificate = nil
         }
         let tls = certificate?.serverConfiguration
+        // One limit for both listeners: together they stay below the open-file limit.
+        let limiter = ConnectionLimiter(limits: c.guards.connections)
+        self.limiter = limiter
         tcp = try TCPIngestServer(
-            host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, admission: admission, idleTimeout: c.idleTimeout,
-            logger: logger)
+            host: c.host, port: c.tcpPort, tls: tls, acceptor: acceptor, admission: admission, limiter: limiter,
+            idleTimeout: c.idleTimeout, authTimeout: c.guards.authTimeout, logger: logger)
 
         let publisher = self.publisher
         let authenticator = self.authenticator
@@ -67,18 +74,23 @@ public struct IngestService {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
         OperationalRoutes.addPublic(to: router, readiness: readiness)
-        HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission)
+        HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission, bodies: BodyBudget(total: c.guards.httpBodyBudget))
         let configuration = ApplicationConfiguration(
             address: .hostname(c.host, port: c.httpPort), serverName: "pipeline-ingest")
+        let bodyTimeout = TimeAmount(c.guards.httpBodyTimeout)
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [HTTPConnectionGuard(limiter: limiter, bodyTimeout: bodyTimeout)],
+                idleTimeout: TimeAmount(c.guards.httpIdleTimeout)))
         let what = "\(tls == nil ? "HTTP" : "HTTPS") on \(c.host):\(c.httpPort)"
         if let tls {
             http = Listener(
                 what,
                 Application(
-                    router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                    router: router, server: try .tls(http1, tlsConfiguration: tls), configuration: configuration,
                     logger: logger))
         } else {
-            http = Listener(what, Application(router: router, configuration: configuration, logger: logger))
+            http = Listener(what, Application(router: router, server: http1, configuration: configuration, logger: logger))
         }
     }
 

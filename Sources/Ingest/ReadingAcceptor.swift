@@ -15,7 +15,7 @@ public final class ReadingAcceptor: Sendable {
 
     static let results = [
         "accepted", "unconfirmed", "invalid", "too_large", "unsupported_media_type", "unauthorized", "auth_unavailable",
-        "rate_limited",
+        "rate_limited", "busy",
     ]
 
     public init(publisher: ConfirmPublisher) {
@@ -33,9 +33,9 @@ public final class ReadingAcceptor: Sendable {
         self.latency = latency
     }
 
-    static func message(for reading: Reading, validatedJSON: [UInt8]? = nil, acceptedAtMs: Int64) -> OutgoingMessage {
-        OutgoingMessage(
-            body: validatedJSON ?? ReadingCodec.encode(reading), messageID: reading.messageID, acceptedAtMs: acceptedAtMs)
+    /// The reading as the broker carries it: re-encoded compactly, whatever padding the device sent.
+    static func message(for reading: Reading, acceptedAtMs: Int64) -> OutgoingMessage {
+        OutgoingMessage(body: ReadingCodec.encode(reading), messageID: reading.messageID, acceptedAtMs: acceptedAtMs)
     }
 
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -54,14 +54,11 @@ public final class ReadingAcceptor: Sendable {
     }
 
     /// Publishes one reading; `completion` runs on the publisher's thread.
-    /// `validatedJSON`, when given, is the reading exactly as the device sent it
-    /// and as the strict parser accepted it: published as is, it saves re-encoding.
     public func accept(
-        _ reading: Reading, validatedJSON: [UInt8]? = nil, via transport: Transport,
-        completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
+        _ reading: Reading, via transport: Transport, completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
     ) {
         let start = ContinuousClock.now
-        let message = Self.message(for: reading, validatedJSON: validatedJSON, acceptedAtMs: Self.nowMs)
+        let message = Self.message(for: reading, acceptedAtMs: Self.nowMs)
         publisher.publish(message) { [self] result in
             switch result {
             case .success: record(transport, "accepted", count: 1, since: start)

@@ -10,6 +10,11 @@ import PipelineCore
 ///
 /// Every line gets a slot in `owed`, filled when its reply is known; the
 /// filled slots at the head are written together, with one flush per tick.
+///
+/// It also guards the connection: admitted by the `ConnectionLimiter` (or
+/// answered with an error line and closed), closed when authentication is on
+/// and no auth line came within `authTimeout`, and closed when no complete line
+/// came for `idleTimeout` (bytes that never end a line do not keep it open).
 final class ReadingLineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -25,29 +30,117 @@ final class ReadingLineHandler: ChannelInboundHandler {
 
     private let acceptor: ReadingAcceptor
     private let admission: Admission
+    private let limiter: ConnectionLimiter
+    private let authTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private var ticket: ConnectionLimiter.Ticket?
+    private var started = false
+    private var proven = false
+    private var lastLine = NIODeadline.now()
+    private var timers: [Scheduled<Void>] = []
+    private var idleTimer: Scheduled<Void>?
     /// Replies owed, in line order; nil until known. `owedBase` is the slot number of `owed[0]`.
     private var owed = CircularBuffer<LineReply?>()
     private var owedBase = 0
     private var auth = Auth.none
     /// Readings read while their connection's token was being checked.
-    private var waiting: [(slot: Int, reading: Reading, raw: [UInt8])] = []
+    private var waiting: [(slot: Int, reading: Reading)] = []
     private var closing = false
     private var sawLine = false
     private var flushScheduled = false
     private var context: ChannelHandlerContext?
 
-    init(acceptor: ReadingAcceptor, admission: Admission) {
+    init(
+        acceptor: ReadingAcceptor, admission: Admission, limiter: ConnectionLimiter, authTimeout: TimeAmount,
+        idleTimeout: TimeAmount
+    ) {
         self.acceptor = acceptor
         self.admission = admission
+        self.limiter = limiter
+        self.authTimeout = authTimeout
+        self.idleTimeout = idleTimeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stop()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stop()
+        context.fireChannelInactive()
+    }
+
+    /// Admits the connection and arms its deadlines.
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        switch limiter.admit(address: context.channel.remoteAddress?.ipAddress ?? "unknown") {
+        case .success(let t): ticket = t
+        case .failure(let why):
+            closing = true
+            context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: LineReply.error(why.message).line)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        let loop = context.eventLoop.assumeIsolated()
+        if admission.authenticator != nil {
+            timers.append(loop.scheduleTask(in: authTimeout) { [self] in
+                guard !proven, !closing else { return }
+                acceptor.recordRejected(.tcp, reason: "unauthorized")
+                fill(reserve(), .error("no auth line within \(authTimeout.nanoseconds / 1_000_000_000) s; closing"))
+                closeWhenAnswered()
+            })
+        }
+        lastLine = .now()
+        armIdleTimer(loop, at: lastLine + idleTimeout)
+    }
+
+    /// Closes the connection once no complete line came for `idleTimeout`.
+    private func armIdleTimer(_ loop: NIOIsolatedEventLoop, at deadline: NIODeadline) {
+        idleTimer = loop.scheduleTask(deadline: deadline) { [self] in
+            guard !closing else { return }
+            let due = lastLine + idleTimeout
+            if due <= .now() {
+                fill(reserve(), .error("idle timeout; closing"))
+                closeWhenAnswered()
+            } else {
+                armIdleTimer(loop, at: due)
+            }
+        }
+    }
+
+    private func stop() {
+        for t in timers { t.cancel() }
+        timers = []
+        idleTimer?.cancel()
+        idleTimer = nil
+        if let ticket { limiter.release(ticket) }
+        ticket = nil
+    }
+
+    /// The connection showed it is a device.
+    private func prove() {
+        guard !proven else { return }
+        proven = true
+        if let ticket { limiter.prove(ticket) }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let line = Self.unwrapInboundIn(data)
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        lastLine = .now()
         let first = !sawLine
         sawLine = true
         let raw = Array(line.readableBytesView)
@@ -65,14 +158,15 @@ final class ReadingLineHandler: ChannelInboundHandler {
         case .success(.reading(let reading)):
             let slot = reserve()
             guard admission.authenticator != nil else {
-                publish(reading, raw: raw, device: nil, slot: slot)
+                prove()
+                publish(reading, device: nil, slot: slot)
                 return
             }
             switch auth {
             case .authorized(let device):
-                publish(reading, raw: raw, device: device, slot: slot)
+                publish(reading, device: device, slot: slot)
             case .pending:
-                waiting.append((slot, reading, raw))
+                waiting.append((slot, reading))
             case .none, .refused:
                 // No valid auth line: refuse and close after this reply.
                 acceptor.recordRejected(.tcp, reason: "unauthorized")
@@ -94,10 +188,11 @@ final class ReadingLineHandler: ChannelInboundHandler {
             switch v {
             case .authorized(let device):
                 auth = .authorized(device)
+                prove()
                 fill(slot, .authOK)
                 let ready = waiting
                 waiting = []
-                for w in ready { publish(w.reading, raw: w.raw, device: device, slot: w.slot) }
+                for w in ready { publish(w.reading, device: device, slot: w.slot) }
             case .unauthorized:
                 acceptor.recordRejected(.tcp, reason: "unauthorized")
                 refuse(slot, .unauthorized)
@@ -118,7 +213,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
         closeWhenAnswered()
     }
 
-    private func publish(_ reading: Reading, raw: [UInt8], device: String?, slot: Int) {
+    private func publish(_ reading: Reading, device: String?, slot: Int) {
         switch admission.admit([reading], device: device) {
         case .admitted: break
         case .wrongDevice(_, let message):
@@ -132,7 +227,8 @@ final class ReadingLineHandler: ChannelInboundHandler {
         }
         guard let eventLoop = context?.eventLoop else { return }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        acceptor.accept(reading, validatedJSON: raw, via: .tcp) { result in
+        // Published re-encoded, compactly: padding a line costs the device its bytes, not the broker.
+        acceptor.accept(reading, via: .tcp) { result in
             let reply: LineReply
             switch result {
             case .success: reply = .ack(seq: reading.seq)
@@ -144,9 +240,9 @@ final class ReadingLineHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !closing else { return }
-        if error is LineFrameDecoder.LineTooLong {
+        if let tooLong = error as? LineFrameDecoder.LineTooLong {
             acceptor.recordRejected(.tcp, reason: "too_large")
-            fill(reserve(), .error("line exceeds \(ReadingLimits.maxLineBytes) bytes; closing"))
+            fill(reserve(), .error("\(tooLong.first ? "auth line" : "line") exceeds \(tooLong.limit) bytes; closing"))
         }
         closeWhenAnswered()
     }
@@ -154,9 +250,6 @@ final class ReadingLineHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TCPIngestServer.Drain {
             // Graceful shutdown: answer what was read, then close.
-            closeWhenAnswered()
-        } else if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            fill(reserve(), .error("idle timeout; closing"))
             closeWhenAnswered()
         } else {
             context.fireUserInboundEventTriggered(event)

@@ -19,14 +19,18 @@ public final class TCPIngestServer: Service, Sendable {
     private let acceptor: ReadingAcceptor
     private let admission: Admission
     private let idleTimeout: Duration
+    private let authTimeout: Duration
+    private let limiter: ConnectionLimiter
     private let logger: Logger
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let bound = NIOLockedValueBox<Int?>(nil)
 
     public init(
         host: String, port: Int, tls: TLSConfiguration?, acceptor: ReadingAcceptor, admission: Admission,
-        idleTimeout: Duration, logger: Logger
+        limiter: ConnectionLimiter, idleTimeout: Duration, authTimeout: Duration, logger: Logger
     ) throws {
+        self.limiter = limiter
+        self.authTimeout = authTimeout
         self.host = host
         self.port = port
         self.tls = try tls.map { try NIOSSLContext(configuration: $0) }
@@ -44,6 +48,8 @@ public final class TCPIngestServer: Service, Sendable {
         let acceptor = self.acceptor
         let admission = self.admission
         let idle = TimeAmount(idleTimeout)
+        let authTimeout = TimeAmount(self.authTimeout)
+        let limiter = self.limiter
         let connections = self.connections
         let openGauge = Gauge(label: "ingest_tcp_connections")
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -54,9 +60,14 @@ public final class TCPIngestServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try sync.addHandler(IdleStateHandler(readTimeout: idle))
-                    try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: ReadingLimits.maxLineBytes)))
-                    try sync.addHandler(ReadingLineHandler(acceptor: acceptor, admission: admission))
+                    // With authentication on, the first line is an auth line: 1 KiB at most.
+                    let first = admission.authenticator == nil ? nil : ReadingLimits.maxAuthLineBytes
+                    try sync.addHandler(
+                        ByteToMessageHandler(LineFrameDecoder(maxLength: ReadingLimits.maxLineBytes, firstLineMax: first)))
+                    try sync.addHandler(
+                        ReadingLineHandler(
+                            acceptor: acceptor, admission: admission, limiter: limiter, authTimeout: authTimeout,
+                            idleTimeout: idle))
                     let id = ObjectIdentifier(channel)
                     openGauge.record(connections.withLockedValue { $0[id] = channel; return $0.count })
                     channel.closeFuture.whenComplete { _ in

@@ -30,4 +30,6 @@ public enum ReadingLimits {
     public static let maxBatch = 1000
     public static let maxBodyBytes = 1 << 20
     public static let maxLineBytes = 64 * 1024
+    /// The TCP auth line (`{"auth":"<token>"}`; a token is at most 256 bytes).
+    public static let maxAuthLineBytes = 1024
 }

@@ -19,6 +19,7 @@ public enum MetricCatalog {
         "analyzer_window_cache_total": "Window lookups served from memory (hit) or the database (miss).",
         "http_request_duration_seconds": "Time to answer an HTTP request, by route, method and status.",
         "http_requests_total": "HTTP requests answered, by route, method and status.",
+        "ingest_connections_refused_total": "Device connections refused at once, by reason: too_many_connections, too_many_from_address.",
         "ingest_ack_latency_seconds": "Time from receiving a reading to acknowledging it, by transport.",
         "ingest_readings_total": "Readings received, by transport and result.",
         "ingest_tcp_connections": "Open device TCP connections.",

@@ -221,6 +221,47 @@ struct Bench {
             }
         }
 
+        if wanted("hostile") {
+            guard let binDir = env("BENCH_BIN"), let stackDir = env("STACK_DIR") else {
+                throw BenchError("the hostile part needs BENCH_BIN and STACK_DIR (run it through `make bench`)")
+            }
+            let f = try await HostileBench.run(
+                amqpURL: amqpURL, adminURL: databaseURL, binDir: binDir, stackDir: stackDir, cert: cert, key: key, tag: suffix,
+                seconds: max(seconds, 20), logger: logger)
+            results["hostile_device_ack_p99_ms"] = round2(f.attacked.p99Ms)
+            results["hostile_device_ack_p99_ms_baseline"] = round2(f.baseline.p99Ms)
+            results["hostile_device_failures"] = f.attacked.failures
+            results["hostile_device_failures_baseline"] = f.baseline.failures
+            results["hostile_device_acks"] = f.attacked.latenciesMs.count
+            results["hostile_ingest_peak_rss_mib"] = f.peakRSSMiB.rounded()
+            results["hostile_ingest_peak_fds"] = f.peakDescriptors
+            results["hostile_refused"] = f.refused
+            results["hostile_attackers"] = f.attacks.map { a -> [String: Any] in
+                [
+                    "kind": a.kind, "connections": a.connections,
+                    "lifetime_p50_s": round2(AlertsQueryBench.Figures.percentile(a.lifetimes, 0.5)),
+                    "lifetime_max_s": round2(a.lifetimes.max() ?? 0),
+                ]
+            }
+            table.append((
+                "hostile: 100 devices' p99 ack, under attack / alone",
+                String(format: "%.1f ms / %.1f ms", f.attacked.p99Ms, f.baseline.p99Ms)
+            ))
+            table.append((
+                "  device readings failed, under attack / alone", "\(f.attacked.failures) / \(f.baseline.failures)"
+            ))
+            table.append(("  ingest peak resident memory / open descriptors", String(format: "%.0f MiB / %d", f.peakRSSMiB, f.peakDescriptors)))
+            for a in f.attacks {
+                table.append((
+                    "  \(a.kind): connections, lived p50 / max",
+                    String(
+                        format: "%d, %.1f s / %.1f s", a.connections, AlertsQueryBench.Figures.percentile(a.lifetimes, 0.5),
+                        a.lifetimes.max() ?? 0)
+                ))
+            }
+            table.append(("  refused by ingest", f.refused.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        }
+
         // Merge with earlier results, so a BENCH_ONLY run keeps the other parts.
         var merged = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output)))) as? [String: Any] ?? [:]
         for (k, v) in results { merged[k] = v }

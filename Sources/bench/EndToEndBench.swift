@@ -172,10 +172,14 @@ enum EndToEndBench {
 
     /// Ingest's own count of open device connections (its `ingest_tcp_connections` gauge).
     static func ingestConnections(port: Int) async throws -> Int? {
+        ServiceProbe.sum(of: "ingest_tcp_connections", in: try await metricsText(port: port)).map { Int($0) }
+    }
+
+    /// `/metrics` of the admin listener on `port`.
+    static func metricsText(port: Int) async throws -> String {
         let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
         defer { Task { await c.close() } }
-        let text = try await c.request(.GET, "/metrics", timeout: .seconds(5)).body
-        return ServiceProbe.sum(of: "ingest_tcp_connections", in: text).map { Int($0) }
+        return try await c.request(.GET, "/metrics", timeout: .seconds(5)).body
     }
 
     /// CPU seconds used so far by each service.

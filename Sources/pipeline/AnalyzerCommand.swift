@@ -29,7 +29,11 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a statement may wait for a lock before it is cancelled and retried (env: ANALYZER_LOCK_TIMEOUT_MS).")
     var lockTimeoutMs: Int = Env.int("ANALYZER_LOCK_TIMEOUT_MS") ?? 10_000
 
+    @Option(help: "Metric names that get a series of their own in analyzer_anomalies_total, the first seen; later ones count as `other` (env: ANALYZER_METRIC_LABELS).")
+    var metricLabels: Int = Env.int("ANALYZER_METRIC_LABELS") ?? 32
+
     func validate() throws {
+        guard metricLabels >= 0 else { throw ValidationError("--metric-labels must not be negative") }
         guard statementTimeoutMs >= 1, lockTimeoutMs >= 1 else {
             throw ValidationError("--statement-timeout-ms and --lock-timeout-ms must be >= 1")
         }
@@ -45,7 +49,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
                     amqp: broker.configuration, databaseURL: database.databaseURL,
                     rule: rule.rule, prefetch: prefetch,
                     batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs),
-                    statementTimeoutMs: statementTimeoutMs, lockTimeoutMs: lockTimeoutMs),
+                    statementTimeoutMs: statementTimeoutMs, lockTimeoutMs: lockTimeoutMs, metricLabelLimit: metricLabels),
                 host: common.host, port: port, killEnabled: common.kill, logger: logger).services
         }
     }

@@ -41,9 +41,35 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seconds after which a silent TCP connection is closed (env: IDLE_TIMEOUT).")
     var idleTimeout: Int = Env.int("IDLE_TIMEOUT") ?? 120
 
+    @Option(help: "Device connections open at most, over both listeners; never more than the open-file limit less --fd-reserve (env: MAX_CONNECTIONS).")
+    var maxConnections: Int = Env.int("MAX_CONNECTIONS") ?? 16_000
+
+    @Option(help: "Connections per client address that have not yet shown a valid auth line, reading or accepted request; authenticated ones are not capped per address, so devices behind one NAT are fine (env: MAX_UNPROVEN_PER_ADDRESS).")
+    var maxUnprovenPerAddress: Int = Env.int("MAX_UNPROVEN_PER_ADDRESS") ?? 4_000
+
+    @Option(help: "File descriptors kept free for the broker, the database and the admin listener (env: FD_RESERVE).")
+    var fdReserve: Int = Env.int("FD_RESERVE") ?? 512
+
+    @Option(help: "Seconds a TCP connection has to send its auth line, with authentication on (env: AUTH_TIMEOUT).")
+    var authTimeout: Int = Env.int("AUTH_TIMEOUT") ?? 10
+
+    @Option(help: "Seconds an HTTP connection may wait for its next request, headers included (env: HTTP_IDLE_TIMEOUT).")
+    var httpIdleTimeout: Int = Env.int("HTTP_IDLE_TIMEOUT") ?? 30
+
+    @Option(help: "Seconds a request's body has to arrive after its headers (env: HTTP_BODY_TIMEOUT).")
+    var httpBodyTimeout: Int = Env.int("HTTP_BODY_TIMEOUT") ?? 30
+
+    @Option(help: "MiB of request bodies read at once over all connections; more uploads wait with a 503 (env: HTTP_BODY_BUDGET_MIB).")
+    var httpBodyBudgetMiB: Int = Env.int("HTTP_BODY_BUDGET_MIB") ?? 64
+
     func validate() throws {
         if tlsCert.isEmpty != tlsKey.isEmpty { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsReloadInterval >= 1 else { throw ValidationError("--tls-reload-interval must be at least 1 second") }
+        guard maxConnections >= 1, maxUnprovenPerAddress >= 1, fdReserve >= 0, authTimeout >= 1, httpIdleTimeout >= 1,
+            httpBodyTimeout >= 1, httpBodyBudgetMiB >= 1
+        else {
+            throw ValidationError("connection limits and timeouts must be positive (--fd-reserve may be 0)")
+        }
         guard rateLimit >= 0, rateBurst >= 1, idleTimeout >= 1, confirmTimeout >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst, --idle-timeout and --confirm-timeout >= 1")
         }
@@ -59,7 +85,12 @@ struct IngestCommand: AsyncParsableCommand {
                     tlsCertificatePath: tlsCert.isEmpty ? nil : tlsCert, tlsKeyPath: tlsKey.isEmpty ? nil : tlsKey, killEnabled: common.kill,
                     confirmTimeout: .seconds(confirmTimeout), auth: try auth.configuration(),
                     rateLimit: rateLimit > 0 ? (rateLimit, rateBurst) : nil, idleTimeout: .seconds(idleTimeout),
-                    tlsReloadInterval: .seconds(tlsReloadInterval)),
+                    tlsReloadInterval: .seconds(tlsReloadInterval),
+                    guards: .init(
+                        connections: .init(
+                            maxConnections: maxConnections, maxUnprovenPerAddress: maxUnprovenPerAddress, reserve: fdReserve),
+                        authTimeout: .seconds(authTimeout), httpIdleTimeout: .seconds(httpIdleTimeout),
+                        httpBodyTimeout: .seconds(httpBodyTimeout), httpBodyBudget: httpBodyBudgetMiB << 20)),
                 logger: logger).services
         }
     }

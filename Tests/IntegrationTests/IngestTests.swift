@@ -27,6 +27,14 @@ extension Integration {
             return try await c.request(.POST, "/v1/readings", headers: headers, body: Array(body.utf8))
         }
 
+        /// As `post`, on a connection of its own: a refused token closes its connection
+        /// (its body is never read).
+        func post(_ stack: TestStack, _ readings: [Reading], token: String? = nil) async throws -> HTTPReply {
+            let c = try await stack.https()
+            defer { Task { await c.close() } }
+            return try await post(c, readings, token: token)
+        }
+
         @Test func concurrentBurstIsConfirmedAndStoredExactly() async throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
@@ -128,19 +136,18 @@ extension Integration {
                 try await stack.eventually("ingest ready") {
                     ingest.publisher.isConnected && ingest.authenticator?.status.loaded == true
                 }
-                let http = try await stack.https()
                 // HTTP: missing, malformed, forged, another device's, then a good token.
-                var reply = try await post(http, [Self.reading("alice", 1)])
+                var reply = try await post(stack, [Self.reading("alice", 1)])
                 #expect(reply.status == 401)
                 #expect((try Self.object(reply.body)["error"] as? String)?.contains("Bearer") == true)
-                #expect(try await post(http, [Self.reading("alice", 1)], token: "nonsense").status == 401)
+                #expect(try await post(stack, [Self.reading("alice", 1)], token: "nonsense").status == 401)
                 let forged = "v1.alice.1." + String(repeating: "A", count: 43)
-                #expect(try await post(http, [Self.reading("alice", 1)], token: forged).status == 401)
-                reply = try await post(http, [Self.reading("alice", 1), Self.reading("bob", 1)], token: alice)
+                #expect(try await post(stack, [Self.reading("alice", 1)], token: forged).status == 401)
+                reply = try await post(stack, [Self.reading("alice", 1), Self.reading("bob", 1)], token: alice)
                 #expect(reply.status == 401)
                 #expect(try Self.object(reply.body)["index"] as? Int == 1)
-                #expect(try await post(http, [Self.reading("alice", 1)], token: alice).status == 202)
-                #expect(try await post(http, [Self.reading("bob", 1)], token: bob).status == 202)
+                #expect(try await post(stack, [Self.reading("alice", 1)], token: alice).status == 202)
+                #expect(try await post(stack, [Self.reading("bob", 1)], token: bob).status == 202)
 
                 // TCP: a reading without an auth line, a bad token, another device's reading.
                 var tcp = try await stack.tcp()
@@ -160,8 +167,8 @@ extension Integration {
                 let carol = try stack.issueToken("carol")
                 try stack.setDatabase(allowConnections: false)
                 do {
-                    #expect(try await post(http, [Self.reading("alice", 4)], token: alice).status == 202)
-                    let unknown = try await post(http, [Self.reading("carol", 1)], token: carol)
+                    #expect(try await post(stack, [Self.reading("alice", 4)], token: alice).status == 202)
+                    let unknown = try await post(stack, [Self.reading("carol", 1)], token: carol)
                     #expect(unknown.status == 503)
                 } catch {
                     try? stack.setDatabase(allowConnections: true)
@@ -172,17 +179,19 @@ extension Integration {
                 // Revocation takes effect within a refresh; a reissued token replaces the old one.
                 try stack.revokeToken("alice")
                 try await stack.eventually("revoked", timeout: .seconds(15)) {
-                    try await post(http, [Self.reading("alice", 5)], token: alice).status == 401
+                    try await post(stack, [Self.reading("alice", 5)], token: alice).status == 401
                 }
                 tcp = try await stack.tcp()
                 #expect(try await tcp.send("{\"auth\":\"\(alice)\"}") == #"{"error":"unauthorized"}"#)
                 await tcp.close()
                 let alice2 = try stack.issueToken("alice")
                 try await stack.eventually("reissued", timeout: .seconds(15)) {
-                    try await post(http, [Self.reading("alice", 5)], token: alice2).status == 202
+                    try await post(stack, [Self.reading("alice", 5)], token: alice2).status == 202
                 }
-                #expect(try await post(http, [Self.reading("bob", 5)], token: bob).status == 202)
-                await http.close()
+                #expect(try await post(stack, [Self.reading("bob", 5)], token: bob).status == 202)
+                // A refused token closes the connection: the body of its request is never read.
+                let http = try await stack.https()
+                #expect(try await post(http, [Self.reading("alice", 6)], token: "nonsense").header("Connection") == "close")
             }
         }
 

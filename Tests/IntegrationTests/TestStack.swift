@@ -139,7 +139,8 @@ struct TestStack {
 
     func ingest(
         tls: Bool = true, auth: Bool = false, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
-        idleTimeout: Duration = .seconds(120), certificate: (path: String, key: String)? = nil
+        idleTimeout: Duration = .seconds(120), certificate: (path: String, key: String)? = nil,
+        guards: IngestConfiguration.Guards = .init()
     ) throws -> IngestService {
         try IngestService(
             configuration: .init(
@@ -148,7 +149,7 @@ struct TestStack {
                 tlsKeyPath: tls ? certificate?.key ?? key : nil, confirmTimeout: .seconds(3),
                 auth: auth ? .init(secret: Self.secret, databaseURL: databaseURL(as: .ingest), refreshInterval: .seconds(1)) : nil,
                 rateLimit: rateLimit,
-                idleTimeout: idleTimeout, tlsReloadInterval: .seconds(1)),
+                idleTimeout: idleTimeout, tlsReloadInterval: .seconds(1), guards: guards),
             logger: Self.logger)
     }
 

@@ -49,13 +49,17 @@ public final class LineConnection: Sendable {
         buffer.writeString(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
         let request = Request(line: buffer, promise: promise)
+        // A write that fails (the connection closed before it) fails the request too:
+        // no reply can come for a line that was never sent.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { promise.fail($0) }
         if channel.eventLoop.inEventLoop {
-            channel.writeAndFlush(request, promise: nil)
+            channel.writeAndFlush(request, promise: written)
             return promise.futureResult
         }
         channel.eventLoop.execute { [channel, flushScheduled] in
             // On the event loop, so every line written before the flush runs is part of it.
-            channel.write(request, promise: nil)
+            channel.write(request, promise: written)
             if !flushScheduled.withLockedValue({ $0 }) {
                 flushScheduled.withLockedValue { $0 = true }
                 channel.eventLoop.execute {
@@ -80,7 +84,11 @@ public final class LineConnection: Sendable {
             return Request(line: buffer, promise: channel.eventLoop.makePromise(of: String.self))
         }
         channel.eventLoop.execute { [channel] in
-            for r in requests { channel.write(r, promise: nil) }
+            for r in requests {
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenFailure { r.promise.fail($0) }
+                channel.write(r, promise: written)
+            }
             channel.flush()
         }
         return requests.map(\.promise.futureResult)

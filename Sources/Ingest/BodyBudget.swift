@@ -1,0 +1,25 @@
+import NIOConcurrencyHelpers
+
+/// The bytes of HTTP request bodies ingest holds at once: a request reserves
+/// its `Content-Length` (or the 1 MiB maximum) before its body is read, and is
+/// answered 503 when the budget is spent, so concurrent uploads cannot grow
+/// memory without bound.
+public final class BodyBudget: Sendable {
+    public let total: Int
+    private let available: NIOLockedValueBox<Int>
+
+    public init(total: Int) {
+        self.total = total
+        available = NIOLockedValueBox(total)
+    }
+
+    public func reserve(_ bytes: Int) -> Bool {
+        available.withLockedValue { a in
+            guard a >= bytes else { return false }
+            a -= bytes
+            return true
+        }
+    }
+
+    public func release(_ bytes: Int) { available.withLockedValue { $0 += bytes } }
+}
