@@ -21,7 +21,7 @@ public final class ConnectionLimiter: Sendable {
         /// Descriptors kept free for everything that is not a device connection.
         public var reserve: Int
 
-        public init(maxConnections: Int = 16_000, maxUnprovenPerAddress: Int = 4_000, reserve: Int = 512) {
+        public init(maxConnections: Int = 16_000, maxUnprovenPerAddress: Int = 1_000, reserve: Int = 512) {
             self.maxConnections = maxConnections
             self.maxUnprovenPerAddress = maxUnprovenPerAddress
             self.reserve = reserve

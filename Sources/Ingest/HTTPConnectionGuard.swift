@@ -20,6 +20,9 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var ticket: ConnectionLimiter.Ticket?
     private var started = false
     private var proven = false
+    /// A request's head came and its end not yet.
+    private var receiving = false
+    private var closeAfterResponse = false
 
     init(limiter: ConnectionLimiter, bodyTimeout: TimeAmount) {
         self.limiter = limiter
@@ -29,10 +32,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
+            receiving = true
             bodyDeadline?.cancel()
             let channel = context.channel
             bodyDeadline = context.eventLoop.scheduleTask(in: bodyTimeout) { channel.close(promise: nil) }
         case .end:
+            receiving = false
             bodyDeadline?.cancel()
             bodyDeadline = nil
         case .body:
@@ -60,11 +65,22 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if !proven, case .head(let head) = unwrapOutboundIn(data), head.status.kind == .successful {
-            proven = true
-            if let ticket { limiter.prove(ticket) }
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if !proven, head.status.kind == .successful {
+                proven = true
+                if let ticket { limiter.prove(ticket) }
+            }
+            closeAfterResponse = head.headerFields[.connection]?.lowercased() == "close"
+            context.write(data, promise: promise)
+        case .end where closeAfterResponse && receiving:
+            // Answered before its body was read (a refused token, a spent budget): close now
+            // rather than wait for, or read, the rest of the upload.
+            context.writeAndFlush(data, promise: promise)
+            context.close(promise: nil)
+        default:
+            context.write(data, promise: promise)
         }
-        context.write(data, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

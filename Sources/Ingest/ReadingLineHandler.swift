@@ -11,10 +11,10 @@ import PipelineCore
 /// Every line gets a slot in `owed`, filled when its reply is known; the
 /// filled slots at the head are written together, with one flush per tick.
 ///
-/// It also guards the connection: admitted by the `ConnectionLimiter` (or
-/// answered with an error line and closed), closed when authentication is on
-/// and no auth line came within `authTimeout`, and closed when no complete line
-/// came for `idleTimeout` (bytes that never end a line do not keep it open).
+/// It also guards the connection (admitted by the `ConnectionGate` ahead of
+/// it): closed when authentication is on and no auth line came within
+/// `authTimeout`, and closed when no complete line came for `idleTimeout`
+/// (bytes that never end a line do not keep it open).
 final class ReadingLineHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,10 +30,9 @@ final class ReadingLineHandler: ChannelInboundHandler {
 
     private let acceptor: ReadingAcceptor
     private let admission: Admission
-    private let limiter: ConnectionLimiter
+    private let gate: ConnectionGate
     private let authTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private var ticket: ConnectionLimiter.Ticket?
     private var started = false
     private var proven = false
     private var lastLine = NIODeadline.now()
@@ -51,12 +50,12 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
 
     init(
-        acceptor: ReadingAcceptor, admission: Admission, limiter: ConnectionLimiter, authTimeout: TimeAmount,
+        acceptor: ReadingAcceptor, admission: Admission, gate: ConnectionGate, authTimeout: TimeAmount,
         idleTimeout: TimeAmount
     ) {
         self.acceptor = acceptor
         self.admission = admission
-        self.limiter = limiter
+        self.gate = gate
         self.authTimeout = authTimeout
         self.idleTimeout = idleTimeout
     }
@@ -81,18 +80,10 @@ final class ReadingLineHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// Admits the connection and arms its deadlines.
+    /// Arms the connection's deadlines.
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        switch limiter.admit(address: context.channel.remoteAddress?.ipAddress ?? "unknown") {
-        case .success(let t): ticket = t
-        case .failure(let why):
-            closing = true
-            context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: LineReply.error(why.message).line)), promise: nil)
-            context.close(promise: nil)
-            return
-        }
         let loop = context.eventLoop.assumeIsolated()
         if admission.authenticator != nil {
             timers.append(loop.scheduleTask(in: authTimeout) { [self] in
@@ -125,15 +116,13 @@ final class ReadingLineHandler: ChannelInboundHandler {
         timers = []
         idleTimer?.cancel()
         idleTimer = nil
-        if let ticket { limiter.release(ticket) }
-        ticket = nil
     }
 
     /// The connection showed it is a device.
     private func prove() {
         guard !proven else { return }
         proven = true
-        if let ticket { limiter.prove(ticket) }
+        gate.prove()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -59,6 +59,8 @@ public final class TCPIngestServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    let gate = ConnectionGate(limiter: limiter, tls: tls != nil)
+                    try sync.addHandler(gate)
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     // With authentication on, the first line is an auth line: 1 KiB at most.
                     let first = admission.authenticator == nil ? nil : ReadingLimits.maxAuthLineBytes
@@ -66,7 +68,7 @@ public final class TCPIngestServer: Service, Sendable {
                         ByteToMessageHandler(LineFrameDecoder(maxLength: ReadingLimits.maxLineBytes, firstLineMax: first)))
                     try sync.addHandler(
                         ReadingLineHandler(
-                            acceptor: acceptor, admission: admission, limiter: limiter, authTimeout: authTimeout,
+                            acceptor: acceptor, admission: admission, gate: gate, authTimeout: authTimeout,
                             idleTimeout: idle))
                     let id = ObjectIdentifier(channel)
                     openGauge.record(connections.withLockedValue { $0[id] = channel; return $0.count })

@@ -45,7 +45,7 @@ struct IngestCommand: AsyncParsableCommand {
     var maxConnections: Int = Env.int("MAX_CONNECTIONS") ?? 16_000
 
     @Option(help: "Connections per client address that have not yet shown a valid auth line, reading or accepted request; authenticated ones are not capped per address, so devices behind one NAT are fine (env: MAX_UNPROVEN_PER_ADDRESS).")
-    var maxUnprovenPerAddress: Int = Env.int("MAX_UNPROVEN_PER_ADDRESS") ?? 4_000
+    var maxUnprovenPerAddress: Int = Env.int("MAX_UNPROVEN_PER_ADDRESS") ?? 1_000
 
     @Option(help: "File descriptors kept free for the broker, the database and the admin listener (env: FD_RESERVE).")
     var fdReserve: Int = Env.int("FD_RESERVE") ?? 512

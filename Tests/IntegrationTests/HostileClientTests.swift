@@ -84,9 +84,23 @@ extension Integration {
                 // HTTP counts toward the same cap: the connection is closed without an answer.
                 let http = try RawSocket(port: stack.httpPort)
                 #expect(http.readUntilClosed(timeout: .seconds(3)).closed)
-                // The connections already open are served.
+                // The connections already open are served, and at the cap the publisher still reconnects
+                // after a broker outage (its descriptors are in the reserve).
                 #expect(open[0].send(Self.line(Self.reading("cap-1", 1))))
                 #expect(open[0].readUntilClosed(timeout: .seconds(2)).text.contains(#"{"ack":1}"#))
+                try stack.stackctl("ctl", "stop_app")
+                do {
+                    try await stack.eventually("the publisher saw the outage", timeout: .seconds(15)) { !ingest.publisher.isConnected }
+                } catch {
+                    _ = try? stack.stackctl("ctl", "start_app")
+                    throw error
+                }
+                try stack.stackctl("ctl", "start_app")
+                try await stack.eventually("the publisher reconnected at the cap", timeout: .seconds(30)) {
+                    ingest.publisher.isConnected
+                }
+                #expect(open[1].send(Self.line(Self.reading("cap-2", 1))))
+                #expect(open[1].readUntilClosed(timeout: .seconds(5)).text.contains(#"{"ack":1}"#))
                 let metrics = try await stack.client(port: stack.ingestAdminPort).request(.GET, "/metrics").body
                 #expect(metrics.contains(#"ingest_connections_refused_total{reason="too_many_connections"} 2"#), "\(metrics)")
             }

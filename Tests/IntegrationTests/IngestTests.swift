@@ -274,7 +274,8 @@ extension Integration.IngestTests {
     @Test func thousandsOfConcurrentConnections() async throws {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
-        let ingest = try stack.ingest(tls: false)
+        // All 2,000 connect before any sends, so all are unproven at once: more than the default per address.
+        let ingest = try stack.ingest(tls: false, guards: .init(connections: .init(maxUnprovenPerAddress: 2_500)))
         try await stack.running(ingest.services) {
             try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
             // 2,000 devices, each with its own connection, all open at once before any sends.
