@@ -34,11 +34,9 @@ enum AlertsQueryBench {
     static let anomalies = 10_000
 
     static func run(adminURL: String, tag: String, clients: Int, duration: Duration, logger: Logger) async throws -> Figures {
-        let database = "bench_alerts_\(tag)"
-        let admin = try SQLConnection(adminURL)
-        try admin.execute("CREATE DATABASE \(database)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
-        let url = replacingDatabase(in: adminURL, with: database)
+        let database = try BenchDatabase(adminURL: adminURL, name: "bench_alerts_\(tag)")
+        defer { database.drop() }
+        let url = database.url
 
         var figures = Figures()
         let t0 = ContinuousClock.now
@@ -150,14 +148,5 @@ enum AlertsQueryBench {
             JOIN readings AS r ON r.device_id = 'bench-' || lpad((g % \(devices))::TEXT, 4, '0') AND r.seq = (g / \(devices)) * 100 + g % 100
             """)
         try db.execute("ANALYZE")
-    }
-
-    static func replacingDatabase(in url: String, with name: String) -> String {
-        guard let scheme = url.range(of: "://"),
-            let slash = url.range(of: "/", options: .backwards, range: scheme.upperBound..<url.endIndex)
-        else { return url + "/" + name }
-        let rest = url[slash.upperBound...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        return String(url[..<slash.upperBound]) + name + query
     }
 }

@@ -79,12 +79,6 @@ enum AnalyzerDrainBench {
 
     /// Creates a database next to the one in `adminURL` and returns its URL.
     static func createDatabase(_ adminURL: String, _ name: String) throws -> String {
-        let admin = try SQLConnection(adminURL)
-        try admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        try admin.execute("CREATE DATABASE \(name)")
-        guard let slash = adminURL.range(of: "/", options: .backwards) else { return adminURL }
-        let rest = adminURL[slash.upperBound...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        return String(adminURL[..<slash.upperBound]) + name + query
+        try BenchDatabase(adminURL: adminURL, name: name).url
     }
 }

@@ -51,11 +51,9 @@ enum EndToEndBench {
         amqpURL: String, adminURL: String, binDir: String, stackDir: String, tag: String, devices: Int, seconds: Double,
         logger: Logger
     ) async throws -> Figures {
-        let database = "bench_e2e_\(tag)"
-        let admin = try SQLConnection(adminURL)
-        try admin.execute("CREATE DATABASE \(database)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
-        let databaseURL = AlertsQueryBench.replacingDatabase(in: adminURL, with: database)
+        let database = try BenchDatabase(adminURL: adminURL, name: "bench_e2e_\(tag)")
+        defer { database.drop() }
+        let databaseURL = database.url
         let db = try SQLConnection(databaseURL)
         try Schema.migrate(db)
 

@@ -47,11 +47,9 @@ enum HostileBench {
         amqpURL: String, adminURL: String, binDir: String, stackDir: String, cert: String, key: String, tag: String,
         seconds: Double, logger: Logger
     ) async throws -> Figures {
-        let database = "bench_hostile_\(tag)"
-        let admin = try SQLConnection(adminURL)
-        try admin.execute("CREATE DATABASE \(database)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
-        let databaseURL = AlertsQueryBench.replacingDatabase(in: adminURL, with: database)
+        let database = try BenchDatabase(adminURL: adminURL, name: "bench_hostile_\(tag)")
+        defer { database.drop() }
+        let databaseURL = database.url
         let db = try SQLConnection(databaseURL)
         try Schema.migrate(db)
         let secretText = "bench-hostile-secret-0123456789abcdef"
