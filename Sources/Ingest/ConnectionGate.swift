@@ -1,49 +1,49 @@
 import NIOCore
 import PipelineCore
 
-/// The first handler of a TCP connection, ahead of TLS: admits the connection
-/// through the `ConnectionLimiter` before any handshake is spent on it. A
-/// refused plain-TCP connection gets the error line; over TLS, which could not
-/// carry it without a handshake, it is closed. Later handlers `prove` it.
+/// Admits a TCP connection through the `ConnectionLimiter` while its pipeline is
+/// being set up, before any other handler exists: a refused connection costs no
+/// TLS state, no handshake and no teardown of handlers. An admitted one keeps
+/// its ticket here, first in the pipeline, until it closes; later handlers
+/// `prove` it.
 final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
+    /// Why a connection was refused, for the channel initializer to fail with (over TLS,
+    /// which could not carry a message without a handshake: NIO closes the connection unregistered).
+    struct Refused: Error {
+        var refusal: ConnectionLimiter.Refusal
+    }
+
     private let limiter: ConnectionLimiter
-    private let tls: Bool
     private var ticket: ConnectionLimiter.Ticket?
-    private var started = false
     private var proven = false
 
-    init(limiter: ConnectionLimiter, tls: Bool) {
+    private init(limiter: ConnectionLimiter, ticket: ConnectionLimiter.Ticket) {
         self.limiter = limiter
-        self.tls = tls
+        self.ticket = ticket
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { admit(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        admit(context)
-        // A refused connection goes no further: the handlers behind never see it active.
-        if ticket != nil { context.fireChannelActive() }
-    }
-
-    private func admit(_ context: ChannelHandlerContext) {
-        guard !started else { return }
-        started = true
-        switch limiter.admit(address: context.channel.remoteAddress?.ipAddress ?? "unknown") {
-        case .success(let t): ticket = t
-        case .failure(let why):
-            if !tls { context.writeAndFlush(NIOAny(ByteBuffer(string: LineReply.error(why.message).line)), promise: nil) }
-            context.close(promise: nil)
+    /// Admits `channel` and adds the gate holding its ticket; a refused plain-TCP
+    /// connection gets only the handler that writes the error line and closes.
+    static func install(on channel: any Channel, limiter: ConnectionLimiter, tls: Bool) throws -> ConnectionGate? {
+        let sync = channel.pipeline.syncOperations
+        switch limiter.admit(address: channel.remoteAddress?.ipAddress ?? "unknown") {
+        case .success(let ticket):
+            let gate = ConnectionGate(limiter: limiter, ticket: ticket)
+            do {
+                try sync.addHandler(gate)
+            } catch {
+                limiter.release(ticket)
+                throw error
+            }
+            return gate
+        case .failure(let refusal):
+            if tls { throw Refused(refusal: refusal) }
+            try sync.addHandler(RefusalLine(refusal.message))
+            return nil
         }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard ticket != nil else { return }
-        context.fireChannelRead(data)
     }
 
     /// The connection showed it is a device (a valid auth line, or reading).
@@ -63,5 +63,20 @@ final class ConnectionGate: ChannelInboundHandler, @unchecked Sendable {
     private func release() {
         if let ticket { limiter.release(ticket) }
         ticket = nil
+    }
+
+    /// Writes one error line to a refused connection once it is active, then closes it.
+    private final class RefusalLine: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let line: String
+
+        init(_ message: String) { line = LineReply.error(message).line }
+
+        func channelActive(context: ChannelHandlerContext) {
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(ByteBuffer(string: line))).whenComplete { _ in channel.close(promise: nil) }
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
     }
 }

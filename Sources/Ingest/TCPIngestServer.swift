@@ -58,9 +58,8 @@ public final class TCPIngestServer: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard let gate = try ConnectionGate.install(on: channel, limiter: limiter, tls: tls != nil) else { return }
                     let sync = channel.pipeline.syncOperations
-                    let gate = ConnectionGate(limiter: limiter, tls: tls != nil)
-                    try sync.addHandler(gate)
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     // With authentication on, the first line is an auth line: 1 KiB at most.
                     let first = admission.authenticator == nil ? nil : ReadingLimits.maxAuthLineBytes

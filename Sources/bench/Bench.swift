@@ -228,15 +228,23 @@ struct Bench {
             let f = try await HostileBench.run(
                 amqpURL: amqpURL, adminURL: databaseURL, binDir: binDir, stackDir: stackDir, cert: cert, key: key, tag: suffix,
                 seconds: max(seconds, 20), logger: logger)
-            results["hostile_device_ack_p99_ms"] = round2(f.attacked.p99Ms)
+            results["hostile_device_ack_p99_ms"] = round2(f.attacked.devices.p99Ms)
+            results["hostile_device_ack_p99_ms_generator_niced"] = round2(f.attackedNiced.devices.p99Ms)
             results["hostile_device_ack_p99_ms_baseline"] = round2(f.baseline.p99Ms)
-            results["hostile_device_failures"] = f.attacked.failures
+            results["hostile_device_failures"] = f.attacked.devices.failures
+            results["hostile_device_failures_generator_niced"] = f.attackedNiced.devices.failures
             results["hostile_device_failures_baseline"] = f.baseline.failures
-            results["hostile_device_acks"] = f.attacked.latenciesMs.count
+            results["hostile_device_acks"] = f.attacked.devices.latenciesMs.count
+            results["hostile_broker_probe_confirm_p99_ms"] = round2(f.attacked.devices.brokerP99Ms)
+            results["hostile_broker_probe_confirm_p99_ms_generator_niced"] = round2(f.attackedNiced.devices.brokerP99Ms)
+            results["hostile_broker_probe_confirm_p99_ms_baseline"] = round2(f.baseline.brokerP99Ms)
             results["hostile_ingest_peak_rss_mib"] = f.peakRSSMiB.rounded()
             results["hostile_ingest_peak_fds"] = f.peakDescriptors
             results["hostile_refused"] = f.refused
-            results["hostile_attackers"] = f.attacks.map { a -> [String: Any] in
+            results["hostile_cpu_cores_alone"] = f.cpuAlone.mapValues(round2)
+            results["hostile_cpu_cores_attacked"] = f.attacked.cpu.mapValues(round2)
+            results["hostile_cpu_cores_attacked_generator_niced"] = f.attackedNiced.cpu.mapValues(round2)
+            results["hostile_attackers"] = f.attacked.attacks.map { a -> [String: Any] in
                 [
                     "kind": a.kind, "connections": a.connections,
                     "lifetime_p50_s": round2(AlertsQueryBench.Figures.percentile(a.lifetimes, 0.5)),
@@ -244,14 +252,26 @@ struct Bench {
                 ]
             }
             table.append((
-                "hostile: 100 devices' p99 ack, under attack / alone",
-                String(format: "%.1f ms / %.1f ms", f.attacked.p99Ms, f.baseline.p99Ms)
+                "hostile: 100 devices' p99 ack, under attack / generator niced / alone",
+                String(format: "%.1f ms / %.1f ms / %.1f ms", f.attacked.devices.p99Ms, f.attackedNiced.devices.p99Ms, f.baseline.p99Ms)
             ))
             table.append((
-                "  device readings failed, under attack / alone", "\(f.attacked.failures) / \(f.baseline.failures)"
+                "  device readings failed, under attack / generator niced / alone",
+                "\(f.attacked.devices.failures) / \(f.attackedNiced.devices.failures) / \(f.baseline.failures)"
+            ))
+            table.append((
+                "  a probe's own broker confirms p99, same three",
+                String(
+                    format: "%.1f ms / %.1f ms / %.1f ms", f.attacked.devices.brokerP99Ms, f.attackedNiced.devices.brokerP99Ms,
+                    f.baseline.brokerP99Ms)
             ))
             table.append(("  ingest peak resident memory / open descriptors", String(format: "%.0f MiB / %d", f.peakRSSMiB, f.peakDescriptors)))
-            for a in f.attacks {
+            let cores = { (used: [String: Double]) in
+                used.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", ")
+            }
+            table.append(("  CPU cores, under attack", cores(f.attacked.cpu)))
+            table.append(("  CPU cores, generator niced", cores(f.attackedNiced.cpu)))
+            for a in f.attacked.attacks {
                 table.append((
                     "  \(a.kind): connections, lived p50 / max",
                     String(

@@ -69,6 +69,48 @@ extension Integration {
             }
         }
 
+        @Test func overTLSTheExcessIsClosedBeforeAnyHandshake() async throws {
+            let stack = try TestStack.make()
+            defer { stack.dropDatabase() }
+            let token = try stack.issueToken("dev-tls")
+            let guards = IngestConfiguration.Guards(
+                connections: .init(maxConnections: 8, maxUnprovenPerAddress: 2), authTimeout: .seconds(10))
+            let ingest = try stack.ingest(tls: true, auth: true, guards: guards)
+            try await stack.running(ingest.services) {
+                try await stack.eventually("ingest ready") {
+                    ingest.publisher.isConnected && ingest.authenticator?.status.loaded == true
+                }
+                // The registry is the test process's: other tests count into it too.
+                let refusedBefore = try await Self.refusedFromAddress(stack)
+                var waiting = try (0..<2).map { _ in try RawSocket(port: stack.tcpPort) }
+                try await Task.sleep(for: .milliseconds(200))
+                // Admitted, they wait for a ClientHello; the third from the address is closed at once,
+                // before any byte of a handshake (a TLS client could not read an error line).
+                #expect(!waiting[0].readUntilClosed(timeout: .milliseconds(300)).closed)
+                let third = try RawSocket(port: stack.tcpPort)
+                let (reply, closed) = third.readUntilClosed(timeout: .seconds(2))
+                #expect(closed && reply.isEmpty, "\(reply)")
+                // A real TLS client is refused too while the address is at its cap, and served once it is not.
+                await #expect(throws: (any Error).self) {
+                    let c = try await stack.tcp()
+                    _ = try await c.send(#"{"auth":"\#(token)"}"#, timeout: .seconds(2))
+                }
+                waiting.removeFirst()
+                try await Task.sleep(for: .milliseconds(200))
+                let device = try await stack.tcp()
+                #expect(try await device.send(#"{"auth":"\#(token)"}"#, timeout: .seconds(5)) == #"{"ok":true}"#)
+                #expect(try await Self.refusedFromAddress(stack) == refusedBefore + 2)
+                await device.close()
+            }
+        }
+
+        static func refusedFromAddress(_ stack: TestStack) async throws -> Int {
+            let metrics = try await stack.client(port: stack.ingestAdminPort).request(.GET, "/metrics").body
+            let series = #"ingest_connections_refused_total{reason="too_many_from_address"} "#
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix(series) }
+            return line.flatMap { Double($0.dropFirst(series.count)) }.map { Int($0) } ?? 0
+        }
+
         @Test func theConnectionCapAnswersTheExcessAndKeepsServingTheOthers() async throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
