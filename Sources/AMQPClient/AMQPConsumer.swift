@@ -1,5 +1,6 @@
 import CRabbitMQ
 import Foundation
+import PipelineCore
 
 /// One message taken from the queue, not yet acknowledged.
 public struct Delivery: Sendable {
@@ -12,6 +13,8 @@ public struct Delivery: Sendable {
     /// On the dead-letter queue, why it is there: the analyzer's reason (`x-pipeline-error`),
     /// or the broker's (`x-first-death-reason`, e.g. `delivery_limit`).
     public var deadLetterReason: String?
+    /// The body's format (`x-pipeline-format`, see `ReadingMessage`); nil for one JSON reading.
+    public var format: String?
 }
 
 /// A blocking consumer with manual acks and a prefetch. Like every rabbitmq-c
@@ -95,10 +98,14 @@ public final class AMQPConsumer {
             reasonLength = pipeline_header_string(
                 &envelope.message.properties, "x-first-death-reason", &reasonBuffer, reasonBuffer.count)
         }
+        var formatBuffer = [CChar](repeating: 0, count: 128)
+        let formatLength = pipeline_header_string(
+            &envelope.message.properties, ReadingMessage.formatHeader, &formatBuffer, formatBuffer.count)
         return Delivery(
             tag: envelope.delivery_tag, body: body, messageID: idLength > 0 ? String(nulTerminated: idBuffer) : nil,
             redelivered: envelope.redelivered != 0, acceptedAtMs: hasAcceptedAt ? acceptedAt : nil,
-            deadLetterReason: reasonLength >= 0 ? String(nulTerminated: reasonBuffer) : nil)
+            deadLetterReason: reasonLength >= 0 ? String(nulTerminated: reasonBuffer) : nil,
+            format: formatLength > 0 ? String(nulTerminated: formatBuffer) : nil)
     }
 
     /// Acknowledges `tag`, and with `multiple` every earlier unacknowledged delivery too.

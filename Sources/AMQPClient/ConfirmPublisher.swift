@@ -2,11 +2,12 @@ import CRabbitMQ
 import Foundation
 import Logging
 import Metrics
+import PipelineCore
 
-/// A message for the readings queue.
+/// A message for the readings queue: with packing, one reading of a message.
 public struct OutgoingMessage: Sendable {
     public var body: [UInt8]
-    /// `device_id:seq`, the idempotency key.
+    /// `device_id:seq` of the reading; the broker message's id when published without packing.
     public var messageID: String
     /// When ingest accepted the reading, stamped so the analyzer can measure end-to-end latency.
     public var acceptedAtMs: Int64
@@ -18,16 +19,38 @@ public struct OutgoingMessage: Sendable {
     }
 }
 
+/// How many of the readings waiting to be published one broker message may carry.
+/// The publisher packs what is queued when it is ready to publish, so a reading
+/// never waits for company: alone when nothing else waits, and up to these limits
+/// under a backlog.
+public struct Packing: Sendable, Equatable {
+    /// Readings per message at most; 1 publishes every reading in a message of its own.
+    public var maxReadings: Int
+    /// Body bytes per message at most (a reading larger than this goes alone).
+    public var maxBytes: Int
+
+    public init(maxReadings: Int = 100, maxBytes: Int = 256 * 1024) {
+        self.maxReadings = max(1, maxReadings)
+        self.maxBytes = maxBytes
+    }
+
+    /// One reading per message, still in the packed format.
+    public static let off = Packing(maxReadings: 1)
+}
+
 /// Publishes persistent messages with publisher confirms on a connection that
 /// lives on its own thread (rabbitmq-c is blocking).
 ///
 /// Publishing is pipelined: the thread publishes whatever is queued as soon as
-/// it can, keeps up to `maxInFlight` messages awaiting their confirm, and
-/// completes each request the moment its own confirm arrives (`basic.ack`,
-/// honouring `multiple`). A `basic.nack`, a `basic.return` (unroutable), a lost
-/// connection or no confirm within `confirmTimeout` completes it with an
-/// error instead: only the broker's ack ever completes a request successfully,
-/// and every request completes exactly once. On connection loss the thread
+/// it can, keeps up to `maxInFlight` requests awaiting their confirm, and
+/// completes each request the moment the confirm of the message carrying it
+/// arrives (`basic.ack`, honouring `multiple`). With `packing`, the requests
+/// queued together are packed into `ReadingMessage.packed` messages; without,
+/// each is a message of its own, as given. A `basic.nack`, a `basic.return`
+/// (unroutable), a lost connection or no confirm within `confirmTimeout`
+/// completes every request of the message with an error instead: only the
+/// broker's ack ever completes a request successfully, and every request
+/// completes exactly once. On connection loss the thread
 /// reconnects in the background, rotating through the configured nodes;
 /// meanwhile requests fail at once instead of waiting.
 ///
@@ -49,7 +72,13 @@ public final class ConfirmPublisher: @unchecked Sendable {
     private let logger: Logger
     private let maxInFlight: Int
     private let confirmTimeout: Duration
+    private let packing: Packing?
     private let confirmLatency = Timer(label: "amqp_confirm_latency_seconds")
+    private let messagesPublished = Counter(label: "amqp_messages_published_total")
+    private let readingsPublished = Counter(label: "amqp_readings_published_total")
+    /// Message ids of packed messages: this publisher's random prefix and a counter.
+    private let idPrefix = String(UInt32.random(in: .min ... .max), radix: 16)
+    private var published: UInt64 = 0
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -67,11 +96,12 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     public init(
         configuration: AMQPConfiguration, maxInFlight: Int = 10_000, confirmTimeout: Duration = .seconds(5),
-        logger: Logger
+        packing: Packing? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.maxInFlight = maxInFlight
         self.confirmTimeout = confirmTimeout
+        self.packing = packing
         self.logger = logger
     }
 
@@ -104,7 +134,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
         return connected
     }
 
-    /// Messages published and awaiting their confirm, plus those queued.
+    /// Requests published and awaiting their confirm, plus those queued.
     public var pending: Int {
         condition.lock()
         defer { condition.unlock() }
@@ -165,13 +195,17 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     /// One open connection and the messages awaiting their confirm on it.
     private final class Link {
+        /// One message published: the requests it carries.
         struct Entry {
-            var request: Request
+            var requests: [Request]
+            var messageID: String
             var sentAt: ContinuousClock.Instant
         }
 
         let connection: AMQPConnection
-        var outstanding: [UInt64: Entry] = [:]
+        private(set) var outstanding: [UInt64: Entry] = [:]
+        /// The requests the outstanding messages carry.
+        private(set) var requests = 0
         /// No unresolved tag is lower than this.
         var lowest: UInt64 = 1
         /// Message ids the broker returned as unroutable; their ack follows.
@@ -180,6 +214,25 @@ public final class ConfirmPublisher: @unchecked Sendable {
         init(_ connection: AMQPConnection) { self.connection = connection }
 
         var oldest: ContinuousClock.Instant? { outstanding[lowest]?.sentAt }
+
+        func add(_ entry: Entry, tag: UInt64) {
+            outstanding[tag] = entry
+            requests += entry.requests.count
+        }
+
+        func remove(_ tag: UInt64) -> Entry? {
+            guard let e = outstanding.removeValue(forKey: tag) else { return nil }
+            requests -= e.requests.count
+            return e
+        }
+
+        func removeAll() -> [Entry] {
+            defer {
+                outstanding.removeAll()
+                requests = 0
+            }
+            return Array(outstanding.values)
+        }
 
         func advance() {
             while lowest < connection.nextDeliveryTag && outstanding[lowest] == nil { lowest += 1 }
@@ -195,12 +248,11 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
         func drop(_ l: Link, _ error: AMQPError, _ why: String) {
             l.connection.abandon()
-            let entries = l.outstanding.values
-            l.outstanding.removeAll()
+            let entries = l.removeAll()
             link = nil
             setBlocked(nil)
             markDisconnected(why)
-            for e in entries { e.request.completion(.failure(error)) }
+            for e in entries { for r in e.requests { r.completion(.failure(error)) } }
             nextAttempt = ContinuousClock.now
             nodeIndex += 1
         }
@@ -221,7 +273,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     }
                 }
             }
-            let outstanding = link?.outstanding.count ?? 0
+            let outstanding = link?.requests ?? 0
             if stopping && queue.isEmpty && outstanding == 0 {
                 condition.unlock()
                 break
@@ -265,7 +317,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     drop(l, .timeout, "no confirm within \(confirmTimeout)")
                 }
             }
-            let stillOutstanding = link?.outstanding.count ?? 0
+            let stillOutstanding = link?.requests ?? 0
             condition.lock()
             inFlight = stillOutstanding
             condition.unlock()
@@ -358,7 +410,8 @@ public final class ConfirmPublisher: @unchecked Sendable {
         return lastError
     }
 
-    /// Publishes every request of the batch; returns why when the connection broke.
+    /// Publishes every request of the batch, packed when `packing` is set; returns why
+    /// when the connection broke (then every request not yet published is failed).
     private func publish(_ batch: [Request], on l: Link) -> String? {
         let now = ContinuousClock.now
         condition.lock()
@@ -369,21 +422,53 @@ public final class ConfirmPublisher: @unchecked Sendable {
             publishing = nil
             condition.unlock()
         }
-        for (i, r) in batch.enumerated() {
-            let rc = r.message.body.withUnsafeBytes { body in
+        var start = 0
+        while start < batch.count {
+            let end = packing.map { Self.packEnd(batch, from: start, $0) } ?? start + 1
+            let requests = Array(batch[start..<end])
+            let body: [UInt8]
+            let messageID: String
+            let format: String
+            if packing != nil {
+                body = requests.count == 1 ? requests[0].message.body : ReadingMessage.pack(requests.map(\.message.body))
+                published += 1
+                messageID = "\(idPrefix)-\(published)"
+                format = ReadingMessage.packed
+            } else {
+                (body, messageID, format) = (requests[0].message.body, requests[0].message.messageID, "")
+            }
+            let acceptedAt = requests.lazy.map(\.message.acceptedAtMs).min() ?? 0
+            let rc = body.withUnsafeBytes { b in
                 pipeline_publish(
-                    l.connection.state, l.connection.channel, configuration.queue, body.baseAddress, body.count,
-                    r.message.messageID, r.message.acceptedAtMs)
+                    l.connection.state, l.connection.channel, configuration.queue, b.baseAddress, b.count, messageID, acceptedAt,
+                    format)
             }
             if rc != AMQP_STATUS_OK.rawValue {
                 let why = "publish: \(AMQPConnection.statusString(rc))"
-                for rest in batch[i...] { rest.completion(.failure(.connection(why))) }
+                for rest in batch[start...] { rest.completion(.failure(.connection(why))) }
                 return why
             }
-            l.outstanding[l.connection.nextDeliveryTag] = Link.Entry(request: r, sentAt: now)
+            l.add(Link.Entry(requests: requests, messageID: messageID, sentAt: now), tag: l.connection.nextDeliveryTag)
             l.connection.nextDeliveryTag += 1
+            messagesPublished.increment()
+            readingsPublished.increment(by: requests.count)
+            start = end
         }
         return nil
+    }
+
+    /// Where the message starting at `start` ends: as many of the queued requests as
+    /// fit the limits (at least one).
+    static func packEnd(_ batch: [Request], from start: Int, _ packing: Packing) -> Int {
+        var end = start + 1
+        var bytes = batch[start].message.body.count
+        while end < batch.count, end - start < packing.maxReadings {
+            let next = bytes + 1 + batch[end].message.body.count
+            if next > packing.maxBytes { break }
+            bytes = next
+            end += 1
+        }
+        return end
     }
 
     /// Reads the frames that arrived (waiting up to `waitMs` for the first) and
@@ -405,22 +490,24 @@ public final class ConfirmPublisher: @unchecked Sendable {
                 if multiple != 0 {
                     var t = l.lowest
                     while t <= tag {
-                        if let e = l.outstanding.removeValue(forKey: t) { resolved.append(e) }
+                        if let e = l.remove(t) { resolved.append(e) }
                         t += 1
                     }
-                } else if let e = l.outstanding.removeValue(forKey: tag) {
+                } else if let e = l.remove(tag) {
                     resolved.append(e)
                 }
                 l.advance()
                 for e in resolved {
+                    let result: Result<Void, AMQPError>
                     if kind == PIPELINE_FRAME_NACK {
-                        e.request.completion(.failure(.nacked))
-                    } else if l.returned.remove(e.request.message.messageID) != nil {
-                        e.request.completion(.failure(.returned))
+                        result = .failure(.nacked)
+                    } else if l.returned.remove(e.messageID) != nil {
+                        result = .failure(.returned)
                     } else {
                         confirmLatency.recordNanoseconds(Int64((now - e.sentAt) / .nanoseconds(1)))
-                        e.request.completion(.success(()))
+                        result = .success(())
                     }
+                    for r in e.requests { r.completion(result) }
                 }
             case PIPELINE_FRAME_RETURN:
                 l.returned.insert(String(nulTerminated: returnedID))
@@ -429,10 +516,9 @@ public final class ConfirmPublisher: @unchecked Sendable {
                 // what waits for a confirm now (a retry is idempotent) and refuse new requests.
                 let reason = String(nulTerminated: returnedID)
                 setBlocked(reason.isEmpty ? "unknown" : reason)
-                let entries = l.outstanding.values
-                l.outstanding.removeAll()
+                let entries = l.removeAll()
                 l.lowest = l.connection.nextDeliveryTag
-                for e in entries { e.request.completion(.failure(.blocked(reason))) }
+                for e in entries { for r in e.requests { r.completion(.failure(.blocked(reason))) } }
             case PIPELINE_FRAME_UNBLOCKED:
                 setBlocked(nil)
             case PIPELINE_FRAME_OTHER:

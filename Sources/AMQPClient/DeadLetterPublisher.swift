@@ -18,23 +18,27 @@ public final class DeadLetterPublisher {
 
     /// Returns once the broker confirmed the dead letter; throws otherwise (then the
     /// caller must not acknowledge the original message).
-    public func send(body: [UInt8], messageID: String?, reason: String, timeout: Duration = .seconds(5)) throws(AMQPError) {
+    /// `format` is the body's `x-pipeline-format` (nil: one JSON reading, or whatever came without one).
+    public func send(
+        body: [UInt8], messageID: String?, format: String?, reason: String, timeout: Duration = .seconds(5)
+    ) throws(AMQPError) {
         let c = try open()
         let rc = body.withUnsafeBytes { b in
             pipeline_publish_dead(
                 c.state, c.channel, configuration.deadLetterExchange, b.baseAddress, b.count, messageID ?? "",
-                String(reason.prefix(1000)))
+                String(reason.prefix(1000)), format ?? "")
         }
         try awaitConfirm(rc, on: c, timeout: timeout)
     }
 
     /// Publishes a dead letter back into the readings queue as ingest would (its
-    /// message id and acceptance time kept) and returns once the broker confirmed it.
+    /// message id, format and acceptance time kept) and returns once the broker confirmed it.
     public func replay(_ d: Delivery, timeout: Duration = .seconds(5)) throws(AMQPError) {
         let c = try open()
         let acceptedAt = d.acceptedAtMs ?? Int64(Date().timeIntervalSince1970 * 1000)
         let rc = d.body.withUnsafeBytes { b in
-            pipeline_publish(c.state, c.channel, configuration.queue, b.baseAddress, b.count, d.messageID ?? "", acceptedAt)
+            pipeline_publish(
+                c.state, c.channel, configuration.queue, b.baseAddress, b.count, d.messageID ?? "", acceptedAt, d.format ?? "")
         }
         try awaitConfirm(rc, on: c, timeout: timeout)
     }

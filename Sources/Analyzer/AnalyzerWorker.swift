@@ -37,7 +37,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.metricLabels = BoundedLabelValues(limit: configuration.metricLabelLimit)
         // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
         for result in ["stored", "duplicate", "conflict", "dead_lettered"] {
-            _ = Counter(label: "analyzer_messages_total", dimensions: [("result", result)])
+            _ = Counter(label: "analyzer_readings_total", dimensions: [("result", result)])
         }
         for result in ["hit", "miss"] { _ = Counter(label: "analyzer_window_cache_total", dimensions: [("result", result)]) }
         _ = Counter(label: "analyzer_redeliveries_total")
@@ -116,27 +116,46 @@ final class AnalyzerWorker: @unchecked Sendable {
         return batch
     }
 
+    /// What cannot be stored, with why: a whole delivery (it could not be read as a
+    /// message), or one reading of it, dead-lettered alone as a message of one reading.
+    struct Poison {
+        var delivery: Int
+        var body: [UInt8]
+        var messageID: String?
+        var format: String?
+        var reason: String
+    }
+
     /// Stores a batch and acknowledges it. Only a reading the database refuses
     /// for its own data (SQLSTATE classes 22 and 23), or one that reuses a stored
-    /// seq with other content, is dead-lettered. Any other failure is an outage:
-    /// the batch is kept, `/readyz` fails with the reason, and the transaction is
-    /// retried with backoff on a new connection until it commits or the worker
-    /// stops (then the broker redelivers it to whoever consumes next).
+    /// seq with other content, is dead-lettered, alone: the rest of its message is
+    /// stored. Any other failure is an outage: the batch is kept, `/readyz` fails
+    /// with the reason, and the transaction is retried with backoff on a new
+    /// connection until it commits or the worker stops (then the broker redelivers
+    /// it to whoever consumes next).
     private func process(_ batch: [Delivery], consumer: AMQPConsumer, db: inout SQLConnection?) {
-        var good: [(Delivery, IncomingReading)] = []
-        var poison: [(Delivery, String)] = []
-        for d in batch {
+        // The readings of every delivery, each with the index of the delivery carrying it.
+        var good: [(delivery: Int, item: IncomingReading)] = []
+        var poison: [Poison] = []
+        for (k, d) in batch.enumerated() {
             do throws(ReadingError) {
-                let reading = try ReadingCodec.decodeOne(d.body)
-                good.append((d, IncomingReading(reading: reading, acceptedAtMs: d.acceptedAtMs)))
+                for (i, entry) in try ReadingMessage.unpack(d.body, format: d.format).enumerated() {
+                    switch entry.reading {
+                    case .success(let reading):
+                        good.append((k, IncomingReading(reading: reading, acceptedAtMs: d.acceptedAtMs)))
+                    case .failure(let error):
+                        let id = d.format == nil ? d.messageID : "\(d.messageID ?? "?")#\(i)"
+                        poison.append(Poison(delivery: k, body: entry.bytes, messageID: id, format: d.format, reason: error.message))
+                    }
+                }
             } catch {
-                poison.append((d, error.message))
+                poison.append(Poison(delivery: k, body: d.body, messageID: d.messageID, format: d.format, reason: error.message))
             }
         }
         Recorder(label: "analyzer_batch_size").record(batch.count)
         let redelivered = batch.filter(\.redelivered).count
         if redelivered > 0 { Counter(label: "analyzer_redeliveries_total").increment(by: redelivered) }
-        if good.count < batch.count { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
+        if !poison.isEmpty { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
 
         var failures = 0
         while true {
@@ -150,10 +169,13 @@ final class AnalyzerWorker: @unchecked Sendable {
                 }
             }
             do {
-                let refused = try store(good.map(\.1), on: db!)
+                let refused = try store(good.map(\.item), on: db!)
                 for (i, why) in refused.sorted(by: { $0.key > $1.key }) {
-                    poison.append((good[i].0, why))
-                    good.remove(at: i)
+                    let (k, item) = good.remove(at: i)
+                    poison.append(
+                        Poison(
+                            delivery: k, body: ReadingCodec.encode(item.reading), messageID: item.reading.messageID,
+                            format: batch[k].format == nil ? nil : ReadingMessage.packed, reason: why))
                 }
                 setDatabaseUp()
                 break
@@ -168,25 +190,28 @@ final class AnalyzerWorker: @unchecked Sendable {
         }
         do {
             // Poison goes to the dead-letter queue with its reason, confirmed before the
-            // original is acknowledged; if that fails it is requeued (and after the
+            // delivery carrying it is acknowledged; if that fails the delivery is requeued
+            // (its stored readings are recognised when it comes back, and after the
             // queue's delivery limit the broker dead-letters it by itself).
-            var settled = good.map(\.0.tag)
-            for (d, why) in poison {
+            var requeued = Set<Int>()
+            for p in poison where !requeued.contains(p.delivery) {
                 do {
-                    try deadLetters.send(body: d.body, messageID: d.messageID, reason: why)
-                    settled.append(d.tag)
-                    logger.warning("dead-lettered a message", metadata: ["message_id": "\(d.messageID ?? "?")", "reason": "\(why)"])
-                    Counter(label: "analyzer_messages_total", dimensions: [("result", "dead_lettered")]).increment()
+                    try deadLetters.send(body: p.body, messageID: p.messageID, format: p.format, reason: p.reason)
+                    logger.warning("dead-lettered", metadata: ["message_id": "\(p.messageID ?? "?")", "reason": "\(p.reason)"])
+                    Counter(label: "analyzer_readings_total", dimensions: [("result", "dead_lettered")]).increment()
                 } catch {
-                    logger.warning("cannot dead-letter a message; requeued", metadata: ["error": "\(error)"])
-                    try consumer.reject(d.tag, requeue: true)
+                    logger.warning("cannot dead-letter; the message is requeued", metadata: ["error": "\(error)"])
+                    try consumer.reject(batch[p.delivery].tag, requeue: true)
+                    requeued.insert(p.delivery)
                 }
             }
+            let settled = batch.indices.filter { !requeued.contains($0) }.map { batch[$0].tag }
             if let last = settled.max() {
                 try consumer.ack(last, multiple: true)
-                Counter(label: "analyzer_messages_total", dimensions: [("result", "stored")]).increment(by: good.count)
+                let stored = good.filter { !requeued.contains($0.delivery) }
+                Counter(label: "analyzer_readings_total", dimensions: [("result", "stored")]).increment(by: stored.count)
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                for (_, item) in good {
+                for (_, item) in stored {
                     if let t = item.acceptedAtMs {
                         Timer(label: "analyzer_ingest_to_commit_seconds").recordMilliseconds(max(0, now - t))
                     }
@@ -244,10 +269,10 @@ final class AnalyzerWorker: @unchecked Sendable {
             }
             if outcome.revisited > 0 { Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited) }
             if inserted.duplicates > 0 {
-                Counter(label: "analyzer_messages_total", dimensions: [("result", "duplicate")]).increment(by: inserted.duplicates)
+                Counter(label: "analyzer_readings_total", dimensions: [("result", "duplicate")]).increment(by: inserted.duplicates)
             }
             if !inserted.conflicting.isEmpty {
-                Counter(label: "analyzer_messages_total", dimensions: [("result", "conflict")]).increment(by: inserted.conflicting.count)
+                Counter(label: "analyzer_readings_total", dimensions: [("result", "conflict")]).increment(by: inserted.conflicting.count)
             }
             Counter(label: "analyzer_window_cache_total", dimensions: [("result", "hit")]).increment(by: outcome.cacheHits)
             Counter(label: "analyzer_window_cache_total", dimensions: [("result", "miss")]).increment(by: outcome.cacheMisses)

@@ -194,24 +194,29 @@ static inline long pipeline_queue_depth(amqp_connection_state_t c, amqp_channel_
     return (long)ok->message_count;
 }
 
-/// Publishes one persistent JSON message to the exchange named after `queue`
-/// (bound to it), with `mandatory` set so an unroutable message comes back as a
-/// basic.return instead of being confirmed and dropped.
+/// Publishes one persistent message to the exchange named after `queue` (bound
+/// to it), with `mandatory` set so an unroutable message comes back as a
+/// basic.return instead of being confirmed and dropped. A non-empty `format`
+/// names the body's format in the `x-pipeline-format` header (newline-delimited
+/// readings: `application/x-ndjson`); empty, the body is one JSON reading.
 static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
                                    const void *body, size_t body_len, const char *message_id,
-                                   int64_t ingested_at_ms) {
+                                   int64_t ingested_at_ms, const char *format) {
     amqp_basic_properties_t props;
     memset(&props, 0, sizeof(props));
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
                    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
-    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_type = amqp_cstring_bytes(format[0] ? "application/x-ndjson" : "application/json");
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
     props.message_id = amqp_cstring_bytes(message_id);
-    amqp_table_entry_t headers[1];
+    amqp_table_entry_t headers[2];
     headers[0].key = amqp_cstring_bytes("x-ingested-at-ms");
     headers[0].value.kind = AMQP_FIELD_KIND_I64;
     headers[0].value.value.i64 = ingested_at_ms;
-    props.headers.num_entries = 1;
+    headers[1].key = amqp_cstring_bytes("x-pipeline-format");
+    headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    headers[1].value.value.bytes = amqp_cstring_bytes(format);
+    props.headers.num_entries = format[0] ? 2 : 1;
     props.headers.entries = headers;
     amqp_bytes_t b;
     b.len = body_len;
@@ -220,25 +225,28 @@ static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch,
 }
 
 /// Publishes a message that failed processing to the dead-letter exchange,
-/// persistent, with the reason in the `x-pipeline-error` header and the
-/// original message id.
+/// persistent, with the reason in the `x-pipeline-error` header, the original
+/// message id and, when not empty, its `x-pipeline-format`.
 static inline int pipeline_publish_dead(amqp_connection_state_t c, amqp_channel_t ch, const char *exchange,
                                         const void *body, size_t body_len, const char *message_id,
-                                        const char *reason) {
+                                        const char *reason, const char *format) {
     amqp_basic_properties_t props;
     memset(&props, 0, sizeof(props));
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
-    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_type = amqp_cstring_bytes(format[0] ? "application/x-ndjson" : "application/json");
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
     if (message_id[0]) {
         props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
         props.message_id = amqp_cstring_bytes(message_id);
     }
-    amqp_table_entry_t headers[1];
+    amqp_table_entry_t headers[2];
     headers[0].key = amqp_cstring_bytes("x-pipeline-error");
     headers[0].value.kind = AMQP_FIELD_KIND_UTF8;
     headers[0].value.value.bytes = amqp_cstring_bytes(reason);
-    props.headers.num_entries = 1;
+    headers[1].key = amqp_cstring_bytes("x-pipeline-format");
+    headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    headers[1].value.value.bytes = amqp_cstring_bytes(format);
+    props.headers.num_entries = format[0] ? 2 : 1;
     props.headers.entries = headers;
     amqp_bytes_t b;
     b.len = body_len;

@@ -33,7 +33,7 @@ extension ChaosRun {
         let fleet = fleet!, name = "analyzer-1", other = "analyzer-2"
         record.target = name
         let victim = fleet.process(name)!
-        let handled = try await fleet.metric(name, "analyzer_messages_total")
+        let handled = try await fleet.metric(name, "analyzer_readings_total")
         let otherBefore = try await fleet.metric(other, "analyzer_redeliveries_total")
         // Frozen for a moment at whatever point of its loop it was, so it surely holds deliveries
         // (the broker keeps sending up to the prefetch), then killed.

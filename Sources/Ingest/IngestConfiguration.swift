@@ -25,6 +25,8 @@ public struct IngestConfiguration: Sendable {
     public var idleTimeout: Duration
     /// What no client can exceed; see `Guards`.
     public var guards: Guards
+    /// How many waiting readings one broker message may carry (`Packing.off`: one each).
+    public var packing: Packing
 
     /// The limits that keep hostile or broken clients from exhausting ingest.
     public struct Guards: Sendable {
@@ -68,7 +70,8 @@ public struct IngestConfiguration: Sendable {
         host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, adminPort: Int = 9101, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
         confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
-        idleTimeout: Duration = .seconds(120), tlsReloadInterval: Duration = .seconds(30), guards: Guards = .init()
+        idleTimeout: Duration = .seconds(120), tlsReloadInterval: Duration = .seconds(30), guards: Guards = .init(),
+        packing: Packing = .init()
     ) {
         self.host = host
         self.httpPort = httpPort
@@ -84,6 +87,7 @@ public struct IngestConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.tlsReloadInterval = tlsReloadInterval
         self.guards = guards
+        self.packing = packing
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }

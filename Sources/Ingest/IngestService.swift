@@ -26,7 +26,8 @@ public struct IngestService {
     let pool: SQLPool?
 
     public init(configuration c: IngestConfiguration, logger: Logger) throws {
-        publisher = ConfirmPublisher(configuration: c.amqp, confirmTimeout: c.confirmTimeout, logger: logger)
+        publisher = ConfirmPublisher(
+            configuration: c.amqp, confirmTimeout: c.confirmTimeout, packing: c.packing, logger: logger)
         let acceptor = ReadingAcceptor(publisher: publisher)
         if let auth = c.auth {
             let pool = SQLPool(conninfo: auth.databaseURL, size: 2, statementTimeoutMs: 2000, applicationName: "pipeline-ingest")

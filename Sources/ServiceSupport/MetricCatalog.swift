@@ -4,16 +4,18 @@
 /// metric missing from this table fails `promtool check metrics` in the tests.
 public enum MetricCatalog {
     public static let help: [String: String] = [
-        "amqp_confirm_latency_seconds": "Time from publishing a reading to the broker's confirm.",
+        "amqp_confirm_latency_seconds": "Time from publishing a message to the broker's confirm.",
+        "amqp_messages_published_total": "Broker messages published; amqp_readings_published_total over it is the readings per message.",
+        "amqp_readings_published_total": "Readings published, in amqp_messages_published_total messages.",
         "amqp_publisher_blocked": "1 while the broker blocks publishing (a memory or disk alarm), else 0.",
-        "amqp_publishes_in_flight": "Publishes sent to the broker and not yet confirmed.",
+        "amqp_publishes_in_flight": "Readings published or queued for the broker and not yet confirmed.",
         "analyzer_anomalies_total": "Anomalies stored, by metric name.",
         "analyzer_batch_size": "Deliveries stored per database transaction.",
         "analyzer_db_seconds": "Time of one batch's database transaction, retries included.",
         "analyzer_ingest_to_commit_seconds": "Time from a reading's acceptance at ingest to its commit.",
         "analyzer_database_errors_total": "Failed attempts to store a batch, by SQLSTATE; the batch is kept and retried.",
         "analyzer_dead_letters": "Messages waiting in the dead-letter queue (pipeline dead-letters list shows them).",
-        "analyzer_messages_total": "Deliveries handled, by result: stored, duplicate, conflict (a reused seq with other content) or dead_lettered.",
+        "analyzer_readings_total": "Readings handled (a broker message carries one or more), by result: stored, duplicate, conflict (a reused seq with other content) or dead_lettered.",
         "analyzer_redeliveries_total": "Deliveries the broker marked as redelivered.",
         "analyzer_verdicts_revised_total": "Earlier verdicts revised after a reading arrived out of order.",
         "analyzer_window_cache_total": "Window lookups served from memory (hit) or the database (miss).",

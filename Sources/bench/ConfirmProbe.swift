@@ -47,7 +47,7 @@ final class ConfirmProbe: Sendable {
         while !stopped.withLockedValue({ $0 }) {
             let start = ContinuousClock.now
             sent += 1
-            let rc = body.withUnsafeBytes { b in pipeline_publish(c, 1, queue, b.baseAddress, b.count, "probe:\(sent)", 0) }
+            let rc = body.withUnsafeBytes { b in pipeline_publish(c, 1, queue, b.baseAddress, b.count, "probe:\(sent)", 0, "") }
             guard rc == 0 else { return }
             var confirmed: UInt64 = 0
             while confirmed < sent {

@@ -30,12 +30,23 @@ enum EndToEndBench {
         var memoryMiB: [String: Double] = [:]
         /// Share of one core each service used during the step.
         var cpuPercent: [String: Double] = [:]
+        /// CPU microseconds each process spent per reading acknowledged in the step.
+        var cpuMicrosPerReading: [String: Double] = [:]
+        /// Readings per broker message ingest published in the step.
+        var readingsPerMessage: Double?
         var problems: [String] = []
+
+        /// Every service's CPU per reading together, the broker and the database included, the load generator apart.
+        var pipelineMicrosPerReading: Double? {
+            let services = cpuMicrosPerReading.filter { $0.key != "simulator" }
+            return services.isEmpty ? nil : services.values.reduce(0, +)
+        }
 
         var sustained: Bool { problems.isEmpty }
     }
 
     struct Figures {
+        var packing = true
         var devices = 0
         var steps: [Step] = []
         var best: Step? { steps.last(where: \.sustained) }
@@ -49,7 +60,7 @@ enum EndToEndBench {
 
     static func run(
         amqpURL: String, adminURL: String, binDir: String, stackDir: String, tag: String, devices: Int, seconds: Double,
-        logger: Logger
+        packing: Bool, logger: Logger
     ) async throws -> Figures {
         let database = try BenchDatabase(adminURL: adminURL, name: "bench_e2e_\(tag)")
         defer { database.drop() }
@@ -80,7 +91,7 @@ enum EndToEndBench {
             "AMQP_URL": amqpURL, "AMQP_QUEUE": queue, "DATABASE_URL": databaseURL, "DEVICE_TOKEN_SECRET": secretText,
             "LISTEN_HOST": "127.0.0.1", "INGEST_HTTP_PORT": "\(ports.http)", "INGEST_TCP_PORT": "\(ports.tcp)",
             "INGEST_ADMIN_PORT": "\(ingestAdmin)", "ANALYZER_PORT": "\(analyzerPort)", "ALERTS_PORT": "\(alertsPort)",
-            "ALERTS_ADMIN_PORT": "\(alertsAdmin)", "LOG_LEVEL": "warning",
+            "ALERTS_ADMIN_PORT": "\(alertsAdmin)", "LOG_LEVEL": "warning", "AMQP_PACKING": packing ? "on" : "off",
         ]
         var children: [ManagedProcess] = []
         defer { for c in children { kill(c.pid, SIGKILL) } }  // only reached on errors: normal runs stop them below
@@ -100,7 +111,7 @@ enum EndToEndBench {
         configuration.targets = [Target(kind: .tcp, host: "127.0.0.1", port: ports.tcp)]
         let simulator = try Simulator(configuration: configuration, logger: logger)
         let run = Task { await simulator.run() }
-        var figures = Figures(devices: devices)
+        var figures = Figures(packing: packing, devices: devices)
         var interval = configuration.interval
         for rate in rates {
             let next = Duration.seconds(devices) / rate
@@ -109,12 +120,14 @@ enum EndToEndBench {
             try await Task.sleep(for: interval + .seconds(2))
             interval = next
             let before = simulator.status()
+            let publishedBefore = try? await published(port: ingestAdmin)
             let cpuBefore = cpu(children: children, stackDir: stackDir)
             let from = Date()
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             let window = simulator.status()
             let until = Date()
             let cpuAfter = cpu(children: children, stackDir: stackDir)
+            let publishedAfter = try? await published(port: ingestAdmin)
             var step = Step(offered: rate)
             step.ackedPerSecond = window.ackedPerSecond
             step.ackP99Ms = window.p99Ms
@@ -126,7 +139,11 @@ enum EndToEndBench {
             for (name, seconds) in cpuAfter {
                 if let start = cpuBefore[name] {
                     step.cpuPercent[name] = ((seconds - start) / until.timeIntervalSince(from) * 100).rounded()
+                    if step.acked > 0 { step.cpuMicrosPerReading[name] = ((seconds - start) / Double(step.acked) * 1e7).rounded() / 10 }
                 }
+            }
+            if let a = publishedAfter, let b = publishedBefore, a.messages > b.messages {
+                step.readingsPerMessage = (a.readings - b.readings) / (a.messages - b.messages)
             }
             // Readings measured in the window: how many are stored, and how long after measurement.
             try await Task.sleep(for: .seconds(2.5))
@@ -148,9 +165,13 @@ enum EndToEndBench {
             FileHandle.standardError.write(
                 Data(
                     String(
-                        format: "bench: e2e %5.0f/s offered: %5.0f acked/s, p99 ack %.1f ms, stored p99 %.0f ms, %d connected, CPU %% %@ — %@\n",
-                        rate, step.ackedPerSecond, step.ackP99Ms ?? .nan, step.storedP99Ms ?? .nan, step.connectedAtIngest ?? -1,
+                        format:
+                            "bench: e2e%@ %5.0f/s offered: %5.0f acked/s, p99 ack %.1f ms, stored p99 %.0f ms, %d connected, %.1f readings/message, CPU %% %@, µs/reading %@ — %@\n",
+                        packing ? "" : " (unpacked)", rate, step.ackedPerSecond, step.ackP99Ms ?? .nan, step.storedP99Ms ?? .nan,
+                        step.connectedAtIngest ?? -1, step.readingsPerMessage ?? .nan,
                         step.cpuPercent.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "),
+                        step.cpuMicrosPerReading.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value.rounded()))" }
+                            .joined(separator: ", "),
                         verdict
                     ).utf8))
             if !step.sustained { break }
@@ -178,6 +199,15 @@ enum EndToEndBench {
         let c = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: nil)
         defer { Task { await c.close() } }
         return try await c.request(.GET, "/metrics", timeout: .seconds(5)).body
+    }
+
+    /// Ingest's count of readings and broker messages published so far.
+    static func published(port: Int) async throws -> (readings: Double, messages: Double) {
+        let text = try await metricsText(port: port)
+        return (
+            ServiceProbe.sum(of: "amqp_readings_published_total", in: text) ?? 0,
+            ServiceProbe.sum(of: "amqp_messages_published_total", in: text) ?? 0
+        )
     }
 
     /// CPU seconds used so far by each service.

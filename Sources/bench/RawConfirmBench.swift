@@ -30,7 +30,7 @@ enum RawConfirmBench {
             let n = min(window, messages - sent)
             for i in 0..<n {
                 let rc = body.withUnsafeBytes { b in
-                    pipeline_publish(c, 1, queue, b.baseAddress, b.count, "raw:\(sent + i)", 0)
+                    pipeline_publish(c, 1, queue, b.baseAddress, b.count, "raw:\(sent + i)", 0, "")
                 }
                 guard rc == 0 else { throw Failure(description: "publish failed: \(rc)") }
             }

@@ -30,6 +30,15 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a broker confirm before answering 503 / nack (env: CONFIRM_TIMEOUT).")
     var confirmTimeout: Int = Env.int("CONFIRM_TIMEOUT") ?? 5
 
+    @Option(help: "on: the readings waiting to be published share broker messages (one alone when none waits); off: one message per reading (env: AMQP_PACKING).")
+    var packing: String = Env.string("AMQP_PACKING") ?? "on"
+
+    @Option(help: "Readings one broker message carries at most, with packing on (env: AMQP_PACK_MAX_READINGS).")
+    var packMaxReadings: Int = Env.int("AMQP_PACK_MAX_READINGS") ?? 100
+
+    @Option(help: "Body bytes of one broker message at most, with packing on; a larger reading goes alone (env: AMQP_PACK_MAX_BYTES).")
+    var packMaxBytes: Int = Env.int("AMQP_PACK_MAX_BYTES") ?? 262_144
+
     @OptionGroup var auth: AuthOptions
 
     @Option(help: "Readings per second allowed per device; 0 turns the limit off (env: RATE_LIMIT).")
@@ -70,6 +79,10 @@ struct IngestCommand: AsyncParsableCommand {
         else {
             throw ValidationError("connection limits and timeouts must be positive (--fd-reserve may be 0)")
         }
+        guard Env.flag(packing) != nil else { throw ValidationError("--packing must be on or off") }
+        guard packMaxReadings >= 1, packMaxBytes >= 1024 else {
+            throw ValidationError("--pack-max-readings must be >= 1 and --pack-max-bytes >= 1024")
+        }
         guard rateLimit >= 0, rateBurst >= 1, idleTimeout >= 1, confirmTimeout >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst, --idle-timeout and --confirm-timeout >= 1")
         }
@@ -90,7 +103,8 @@ struct IngestCommand: AsyncParsableCommand {
                         connections: .init(
                             maxConnections: maxConnections, maxUnprovenPerAddress: maxUnprovenPerAddress, reserve: fdReserve),
                         authTimeout: .seconds(authTimeout), httpIdleTimeout: .seconds(httpIdleTimeout),
-                        httpBodyTimeout: .seconds(httpBodyTimeout), httpBodyBudget: httpBodyBudgetMiB << 20)),
+                        httpBodyTimeout: .seconds(httpBodyTimeout), httpBodyBudget: httpBodyBudgetMiB << 20),
+                    packing: Env.flag(packing) == true ? .init(maxReadings: packMaxReadings, maxBytes: packMaxBytes) : .off),
                 logger: logger).services
         }
     }
