@@ -250,8 +250,8 @@ struct Bench {
                 let common = packed.steps.filter(\.sustained).map(\.offered).filter { rate in
                     unpacked.steps.contains { $0.offered == rate && $0.sustained }
                 }.max()
-                if let rate = common, let p = packed.steps.first(where: { $0.offered == rate }),
-                    let u = unpacked.steps.first(where: { $0.offered == rate })
+                if let rate = common, let p = packed.steps.last(where: { $0.offered == rate && $0.sustained }),
+                    let u = unpacked.steps.last(where: { $0.offered == rate && $0.sustained })
                 {
                     results["broker_cpu_us_per_reading"] = p.cpuMicrosPerReading["rabbitmq"].map(round2)
                     results["broker_cpu_us_per_reading_unpacked"] = u.cpuMicrosPerReading["rabbitmq"].map(round2)

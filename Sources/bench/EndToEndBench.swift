@@ -15,7 +15,8 @@ import Storage
 /// reading was acknowledged (no failures), the p99 ack latency stayed within
 /// 100 ms, at least 95 % of the offered rate was acknowledged, and the readings
 /// were committed to the database within 2 s of being measured (p99 of
-/// `stored_at − ts`). The ramp stops at the first step that is not.
+/// `stored_at − ts`). A step that is not is measured once more; the ramp stops
+/// at the first step that fails twice.
 enum EndToEndBench {
     struct Step {
         var offered: Double
@@ -119,61 +120,67 @@ enum EndToEndBench {
             // Devices pick the new interval up at their next reading: wait one old interval and a bit.
             try await Task.sleep(for: interval + .seconds(2))
             interval = next
-            let before = simulator.status()
-            let publishedBefore = try? await published(port: ingestAdmin)
-            let cpuBefore = cpu(children: children, stackDir: stackDir)
-            let from = Date()
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            let window = simulator.status()
-            let until = Date()
-            let cpuAfter = cpu(children: children, stackDir: stackDir)
-            let publishedAfter = try? await published(port: ingestAdmin)
+            // A step that fails is measured once more at the same rate: on two shared cores one
+            // stall can spoil a window. Both tries are kept; the second decides.
             var step = Step(offered: rate)
-            step.ackedPerSecond = window.ackedPerSecond
-            step.ackP99Ms = window.p99Ms
-            step.failed = window.failed - before.failed
-            step.retries = window.retries - before.retries
-            step.acked = window.acked - before.acked
-            step.connectedAtIngest = try? await ingestConnections(port: ingestAdmin)
-            step.memoryMiB = memory(children: children, stackDir: stackDir)
-            for (name, seconds) in cpuAfter {
-                if let start = cpuBefore[name] {
-                    step.cpuPercent[name] = ((seconds - start) / until.timeIntervalSince(from) * 100).rounded()
-                    if step.acked > 0 { step.cpuMicrosPerReading[name] = ((seconds - start) / Double(step.acked) * 1e7).rounded() / 10 }
+            for attempt in 1...2 {
+                let before = simulator.status()
+                let publishedBefore = try? await published(port: ingestAdmin)
+                let cpuBefore = cpu(children: children, stackDir: stackDir)
+                let from = Date()
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                let window = simulator.status()
+                let until = Date()
+                let cpuAfter = cpu(children: children, stackDir: stackDir)
+                let publishedAfter = try? await published(port: ingestAdmin)
+                step = Step(offered: rate)
+                step.ackedPerSecond = window.ackedPerSecond
+                step.ackP99Ms = window.p99Ms
+                step.failed = window.failed - before.failed
+                step.retries = window.retries - before.retries
+                step.acked = window.acked - before.acked
+                step.connectedAtIngest = try? await ingestConnections(port: ingestAdmin)
+                step.memoryMiB = memory(children: children, stackDir: stackDir)
+                for (name, seconds) in cpuAfter {
+                    if let start = cpuBefore[name] {
+                        step.cpuPercent[name] = ((seconds - start) / until.timeIntervalSince(from) * 100).rounded()
+                        if step.acked > 0 { step.cpuMicrosPerReading[name] = ((seconds - start) / Double(step.acked) * 1e7).rounded() / 10 }
+                    }
                 }
+                if let a = publishedAfter, let b = publishedBefore, a.messages > b.messages {
+                    step.readingsPerMessage = (a.readings - b.readings) / (a.messages - b.messages)
+                }
+                // Readings measured in the window: how many are stored, and how long after measurement.
+                try await Task.sleep(for: .seconds(2.5))
+                let row = try db.execute(
+                    """
+                    SELECT count(*), percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - ts) * 1000)
+                    FROM readings WHERE ts >= $1::TIMESTAMPTZ AND ts < $2::TIMESTAMPTZ
+                    """, [iso(from), iso(until)]
+                ).rows.first
+                step.stored = row.flatMap { $0[0] }.flatMap { Int($0) } ?? 0
+                step.storedP99Ms = row.flatMap { $0[1] }.flatMap { Double($0) }
+                if step.failed > 0 { step.problems.append("\(step.failed) readings failed") }
+                if (step.ackP99Ms ?? .infinity) > 100 { step.problems.append("p99 ack latency over 100 ms") }
+                if step.ackedPerSecond < 0.95 * rate { step.problems.append("acknowledged less than 95 % of the offered rate") }
+                if (step.storedP99Ms ?? .infinity) > 2000 { step.problems.append("p99 measured-to-committed over 2 s") }
+                if Double(step.stored) < 0.98 * Double(step.acked) { step.problems.append("the database fell behind") }
+                let verdict = step.sustained ? "sustained" : step.problems.joined(separator: "; ")
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format:
+                                "bench: e2e%@ %5.0f/s offered: %5.0f acked/s, p99 ack %.1f ms, stored p99 %.0f ms, %d connected, %.1f readings/message, CPU %% %@, µs/reading %@ — %@\n",
+                            packing ? "" : " (unpacked)", rate, step.ackedPerSecond, step.ackP99Ms ?? .nan, step.storedP99Ms ?? .nan,
+                            step.connectedAtIngest ?? -1, step.readingsPerMessage ?? .nan,
+                            step.cpuPercent.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "),
+                            step.cpuMicrosPerReading.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value.rounded()))" }
+                                .joined(separator: ", "),
+                            verdict
+                        ).utf8))
+                figures.steps.append(step)
+                if step.sustained || attempt == 2 { break }
             }
-            if let a = publishedAfter, let b = publishedBefore, a.messages > b.messages {
-                step.readingsPerMessage = (a.readings - b.readings) / (a.messages - b.messages)
-            }
-            // Readings measured in the window: how many are stored, and how long after measurement.
-            try await Task.sleep(for: .seconds(2.5))
-            let row = try db.execute(
-                """
-                SELECT count(*), percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM stored_at - ts) * 1000)
-                FROM readings WHERE ts >= $1::TIMESTAMPTZ AND ts < $2::TIMESTAMPTZ
-                """, [iso(from), iso(until)]
-            ).rows.first
-            step.stored = row.flatMap { $0[0] }.flatMap { Int($0) } ?? 0
-            step.storedP99Ms = row.flatMap { $0[1] }.flatMap { Double($0) }
-            if step.failed > 0 { step.problems.append("\(step.failed) readings failed") }
-            if (step.ackP99Ms ?? .infinity) > 100 { step.problems.append("p99 ack latency over 100 ms") }
-            if step.ackedPerSecond < 0.95 * rate { step.problems.append("acknowledged less than 95 % of the offered rate") }
-            if (step.storedP99Ms ?? .infinity) > 2000 { step.problems.append("p99 measured-to-committed over 2 s") }
-            if Double(step.stored) < 0.98 * Double(step.acked) { step.problems.append("the database fell behind") }
-            figures.steps.append(step)
-            let verdict = step.sustained ? "sustained" : step.problems.joined(separator: "; ")
-            FileHandle.standardError.write(
-                Data(
-                    String(
-                        format:
-                            "bench: e2e%@ %5.0f/s offered: %5.0f acked/s, p99 ack %.1f ms, stored p99 %.0f ms, %d connected, %.1f readings/message, CPU %% %@, µs/reading %@ — %@\n",
-                        packing ? "" : " (unpacked)", rate, step.ackedPerSecond, step.ackP99Ms ?? .nan, step.storedP99Ms ?? .nan,
-                        step.connectedAtIngest ?? -1, step.readingsPerMessage ?? .nan,
-                        step.cpuPercent.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "),
-                        step.cpuMicrosPerReading.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value.rounded()))" }
-                            .joined(separator: ", "),
-                        verdict
-                    ).utf8))
             if !step.sustained { break }
         }
         run.cancel()

@@ -23,7 +23,7 @@ struct DeadLettersCommand: ParsableCommand {
         @Option(help: "Dead letters to print at most.")
         var limit: Int = 100
 
-        @Flag(help: "One JSON object per line: message_id, reason, body.")
+        @Flag(help: "One JSON object per line: message_id, reason, format (x-pipeline-format, or null), body.")
         var json = false
 
         func validate() throws {
@@ -37,9 +37,11 @@ struct DeadLettersCommand: ParsableCommand {
                 if json {
                     print(
                         "{\"message_id\":\(jsonString(d.messageID ?? "")),\"reason\":\(jsonString(d.deadLetterReason ?? "")),"
-                            + "\"body\":\(jsonString(body))}")
+                            + "\"format\":\(d.format.map(jsonString) ?? "null"),\"body\":\(jsonString(body))}")
                 } else {
-                    print("\(d.messageID ?? "-")\t\(d.deadLetterReason ?? "-")\t\(body.prefix(200))")
+                    // A packed message (dead-lettered whole by the broker) holds a reading per line.
+                    let shown = body.prefix(200).replacingOccurrences(of: "\n", with: "\\n")
+                    print("\(d.messageID ?? "-")\t\(d.deadLetterReason ?? "-")\t\(shown)")
                 }
             }
             if !json {

@@ -39,6 +39,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Body bytes of one broker message at most, with packing on; a larger reading goes alone (env: AMQP_PACK_MAX_BYTES).")
     var packMaxBytes: Int = Env.int("AMQP_PACK_MAX_BYTES") ?? 262_144
 
+    @Option(help: "Milliseconds after a publish within which, with packing on, only full messages go out: readings closer together than this share a message; 0 turns it off (env: AMQP_PACK_LINGER_MS).")
+    var packLingerMs: Int = Env.int("AMQP_PACK_LINGER_MS") ?? 5
+
     @OptionGroup var auth: AuthOptions
 
     @Option(help: "Readings per second allowed per device; 0 turns the limit off (env: RATE_LIMIT).")
@@ -80,8 +83,8 @@ struct IngestCommand: AsyncParsableCommand {
             throw ValidationError("connection limits and timeouts must be positive (--fd-reserve may be 0)")
         }
         guard Env.flag(packing) != nil else { throw ValidationError("--packing must be on or off") }
-        guard packMaxReadings >= 1, packMaxBytes >= 1024 else {
-            throw ValidationError("--pack-max-readings must be >= 1 and --pack-max-bytes >= 1024")
+        guard packMaxReadings >= 1, packMaxBytes >= 1024, (0...1000).contains(packLingerMs) else {
+            throw ValidationError("--pack-max-readings must be >= 1, --pack-max-bytes >= 1024, --pack-linger-ms 0-1000")
         }
         guard rateLimit >= 0, rateBurst >= 1, idleTimeout >= 1, confirmTimeout >= 1 else {
             throw ValidationError("--rate-limit must be >= 0, --rate-burst, --idle-timeout and --confirm-timeout >= 1")
@@ -104,7 +107,8 @@ struct IngestCommand: AsyncParsableCommand {
                             maxConnections: maxConnections, maxUnprovenPerAddress: maxUnprovenPerAddress, reserve: fdReserve),
                         authTimeout: .seconds(authTimeout), httpIdleTimeout: .seconds(httpIdleTimeout),
                         httpBodyTimeout: .seconds(httpBodyTimeout), httpBodyBudget: httpBodyBudgetMiB << 20),
-                    packing: Env.flag(packing) == true ? .init(maxReadings: packMaxReadings, maxBytes: packMaxBytes) : .off),
+                    packing: Env.flag(packing) == true
+                        ? .init(maxReadings: packMaxReadings, maxBytes: packMaxBytes, linger: .milliseconds(packLingerMs)) : .off),
                 logger: logger).services
         }
     }
