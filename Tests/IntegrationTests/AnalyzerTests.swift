@@ -133,20 +133,7 @@ extension Integration.AnalyzerTests {
         try await stack.running(stack.analyzer().services) {
             try await stack.eventually("good readings stored") { try stack.count("SELECT count(*) FROM readings") == good.count }
         }
-        let dead = try await blocking { () throws -> [Delivery] in
-            let consumer = AMQPConsumer(configuration: stack.amqp, prefetch: 10, deadLetters: true)
-            try consumer.connect()
-            defer { consumer.disconnect() }
-            var found: [Delivery] = []
-            let deadline = ContinuousClock.now + .seconds(10)
-            while found.count < 2, ContinuousClock.now < deadline {
-                if let d = try consumer.next(timeout: .milliseconds(200)) {
-                    found.append(d)
-                    try consumer.ack(d.tag, multiple: false)
-                }
-            }
-            return found
-        }
+        let dead = try await stack.takeMessages(deadLetters: true) { $0.count >= 2 }
         #expect(dead.count == 2)
         let reasons = Dictionary(uniqueKeysWithValues: dead.map { ($0.messageID ?? "", $0.deadLetterReason ?? "") })
         #expect(reasons["poison:1"] == "invalid JSON")

@@ -16,25 +16,6 @@ extension Integration {
             OutgoingMessage(body: ReadingCodec.encode(r), messageID: r.messageID, acceptedAtMs: 1)
         }
 
-        /// Every message waiting in the readings queue, taken off it.
-        static func drain(_ stack: TestStack, expecting readings: Int) async throws -> [Delivery] {
-            try await blocking {
-                let consumer = AMQPConsumer(configuration: stack.amqp, prefetch: 1000)
-                try consumer.connect()
-                defer { consumer.disconnect() }
-                var found: [Delivery] = []
-                var count = 0
-                let deadline = ContinuousClock.now + .seconds(20)
-                while count < readings, ContinuousClock.now < deadline {
-                    guard let d = try consumer.next(timeout: .milliseconds(200)) else { continue }
-                    found.append(d)
-                    count += try ReadingMessage.unpack(d.body, format: d.format).count
-                    try consumer.ack(d.tag, multiple: false)
-                }
-                return found
-            }
-        }
-
         @Test func packsUnderABacklogAndPublishesAloneWithout() async throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
@@ -48,7 +29,9 @@ extension Integration {
             try await publisher.publish(backlog.map(Self.message))
             await publisher.shutdown()
 
-            let delivered = try await Self.drain(stack, expecting: 1002)
+            let delivered = try await stack.takeMessages { taken in
+                taken.reduce(0) { $0 + ((try? ReadingMessage.unpack($1.body, format: $1.format).count) ?? 1) } >= 1002
+            }
             let unpacked = try delivered.map { d in try ReadingMessage.unpack(d.body, format: d.format).map { try $0.reading.get() } }
             #expect(delivered.allSatisfy { $0.format == ReadingMessage.packed })
             #expect(unpacked.prefix(2).map { $0.map(\.messageID) } == [["alone:1"], ["alone:2"]])
@@ -169,20 +152,7 @@ extension Integration {
                 try await stack.eventually("the good readings stored") { try stack.count("SELECT count(*) FROM readings") == 11 }
             }
             await publisher.shutdown()
-            let dead = try await blocking { () throws -> [Delivery] in
-                let consumer = AMQPConsumer(configuration: stack.amqp, prefetch: 10, deadLetters: true)
-                try consumer.connect()
-                defer { consumer.disconnect() }
-                var found: [Delivery] = []
-                let deadline = ContinuousClock.now + .seconds(10)
-                while found.count < 2, ContinuousClock.now < deadline {
-                    if let d = try consumer.next(timeout: .milliseconds(200)) {
-                        found.append(d)
-                        try consumer.ack(d.tag, multiple: false)
-                    }
-                }
-                return found
-            }
+            let dead = try await stack.takeMessages(deadLetters: true) { $0.count >= 2 }
             #expect(dead.count == 2)
             let conflict = try #require(dead.first { $0.messageID == "pack-x:1" })
             #expect(conflict.deadLetterReason?.contains("already stored with other content") == true)

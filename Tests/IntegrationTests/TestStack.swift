@@ -267,6 +267,24 @@ struct TestStack {
 
     func db() throws -> SQLConnection { try SQLConnection(databaseURL) }
 
+    /// Takes messages off the readings queue (or its dead-letter queue), acknowledging
+    /// each, until `enough` holds for those taken or 20 s passed.
+    func takeMessages(deadLetters: Bool = false, until enough: @escaping @Sendable ([Delivery]) -> Bool) async throws -> [Delivery] {
+        try await blocking { [amqp] in
+            let consumer = AMQPConsumer(configuration: amqp, prefetch: 1000, deadLetters: deadLetters)
+            try consumer.connect()
+            defer { consumer.disconnect() }
+            var found: [Delivery] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !enough(found), ContinuousClock.now < deadline {
+                guard let d = try consumer.next(timeout: .milliseconds(200)) else { continue }
+                found.append(d)
+                try consumer.ack(d.tag, multiple: false)
+            }
+            return found
+        }
+    }
+
     func count(_ sql: String, _ params: [String?] = []) throws -> Int {
         let value = try db().execute(sql, params).rows.first?.first ?? nil
         return Int(value ?? "0") ?? 0
