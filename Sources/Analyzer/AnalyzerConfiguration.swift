@@ -9,7 +9,8 @@ public struct AnalyzerConfiguration: Sendable {
     public var rule: AnomalyRule
     /// Deliveries the broker may have outstanding on this consumer.
     public var prefetch: Int
-    /// Deliveries stored per transaction at most.
+    /// Readings stored per transaction at most (a message is not split: a batch ends
+    /// with the message that reaches it).
     public var batchSize: Int
     /// How long a batch waits for more deliveries once it has one.
     public var batchWindow: Duration

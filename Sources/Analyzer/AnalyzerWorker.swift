@@ -103,8 +103,9 @@ final class AnalyzerWorker: @unchecked Sendable {
     private func collectBatch(_ consumer: AMQPConsumer) throws(AMQPError) -> [Delivery] {
         guard let first = try consumer.next(timeout: .milliseconds(250)) else { return [] }
         var batch = [first]
+        var readings = Self.readingCount(first)
         let deadline = ContinuousClock.now + configuration.batchWindow
-        while batch.count < configuration.batchSize {
+        while readings < configuration.batchSize {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
             guard let d = try consumer.next(timeout: min(remaining, .milliseconds(5))) else {
@@ -112,8 +113,14 @@ final class AnalyzerWorker: @unchecked Sendable {
                 continue
             }
             batch.append(d)
+            readings += Self.readingCount(d)
         }
         return batch
+    }
+
+    /// The readings a delivery carries, as its lines: what bounds a batch's transaction.
+    static func readingCount(_ d: Delivery) -> Int {
+        d.format == ReadingMessage.packed ? d.body.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } : 1
     }
 
     /// What cannot be stored, with why: a whole delivery (it could not be read as a
@@ -152,7 +159,7 @@ final class AnalyzerWorker: @unchecked Sendable {
                 poison.append(Poison(delivery: k, body: d.body, messageID: d.messageID, format: d.format, reason: error.message))
             }
         }
-        Recorder(label: "analyzer_batch_size").record(batch.count)
+        Recorder(label: "analyzer_batch_size").record(good.count + poison.count)
         let redelivered = batch.filter(\.redelivered).count
         if redelivered > 0 { Counter(label: "analyzer_redeliveries_total").increment(by: redelivered) }
         if !poison.isEmpty { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
