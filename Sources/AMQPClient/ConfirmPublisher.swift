@@ -40,7 +40,7 @@ public struct Packing: Sendable, Equatable {
     public var linger: Duration
 
     public init(
-        maxReadings: Int = 100, maxBytes: Int = 256 * 1024, maxPartialInFlight: Int = 1, linger: Duration = .milliseconds(5)
+        maxReadings: Int = 100, maxBytes: Int = 256 * 1024, maxPartialInFlight: Int = 1, linger: Duration = .milliseconds(20)
     ) {
         self.maxReadings = max(1, maxReadings)
         self.maxBytes = maxBytes

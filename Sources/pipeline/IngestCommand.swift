@@ -40,7 +40,7 @@ struct IngestCommand: AsyncParsableCommand {
     var packMaxBytes: Int = Env.int("AMQP_PACK_MAX_BYTES") ?? 262_144
 
     @Option(help: "Milliseconds after a publish within which, with packing on, only full messages go out: readings closer together than this share a message; 0 turns it off (env: AMQP_PACK_LINGER_MS).")
-    var packLingerMs: Int = Env.int("AMQP_PACK_LINGER_MS") ?? 5
+    var packLingerMs: Int = Env.int("AMQP_PACK_LINGER_MS") ?? 20
 
     @OptionGroup var auth: AuthOptions
 
