@@ -35,8 +35,9 @@ public struct Packing: Sendable, Equatable {
     /// Messages awaiting their confirm past which a message goes out only when full.
     public var maxPartialInFlight: Int
     /// Within this of the last publish, a message goes out only when full: readings
-    /// arriving closer together than this gather (`make bench` measured 5 ms to
-    /// pack 5-30 readings per message at 1,000-5,000/s). Zero turns it off.
+    /// arriving closer together than this gather. `make bench` at 2,000/s measured
+    /// 10 readings per message with 5 ms and 40 with 20 ms, for a p99 ack of 26 ms
+    /// (README, Broker messages). Zero turns it off.
     public var linger: Duration
 
     public init(

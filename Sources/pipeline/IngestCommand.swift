@@ -1,3 +1,4 @@
+import AMQPClient
 import ArgumentParser
 import Ingest
 import ServiceSupport
@@ -34,13 +35,13 @@ struct IngestCommand: AsyncParsableCommand {
     var packing: String = Env.string("AMQP_PACKING") ?? "on"
 
     @Option(help: "Readings one broker message carries at most, with packing on (env: AMQP_PACK_MAX_READINGS).")
-    var packMaxReadings: Int = Env.int("AMQP_PACK_MAX_READINGS") ?? 100
+    var packMaxReadings: Int = Env.int("AMQP_PACK_MAX_READINGS") ?? Packing().maxReadings
 
     @Option(help: "Body bytes of one broker message at most, with packing on; a larger reading goes alone (env: AMQP_PACK_MAX_BYTES).")
-    var packMaxBytes: Int = Env.int("AMQP_PACK_MAX_BYTES") ?? 262_144
+    var packMaxBytes: Int = Env.int("AMQP_PACK_MAX_BYTES") ?? Packing().maxBytes
 
     @Option(help: "Milliseconds after a publish within which, with packing on, only full messages go out: readings closer together than this share a message; 0 turns it off (env: AMQP_PACK_LINGER_MS).")
-    var packLingerMs: Int = Env.int("AMQP_PACK_LINGER_MS") ?? 20
+    var packLingerMs: Int = Env.int("AMQP_PACK_LINGER_MS") ?? Int(Packing().linger / .milliseconds(1))
 
     @OptionGroup var auth: AuthOptions
 
