@@ -56,8 +56,8 @@ public struct ReadingKey: Hashable, Sendable {
 
 /// The analyzer's statements. Each runs inside the caller's transaction.
 public enum ReadingStore {
-    /// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters per statement).
-    static let rowsPerStatement = 1000
+    /// Rows per statement at most (they go as array parameters: this bounds one message's size).
+    static let rowsPerStatement = 5000
 
     /// What `insert` did with each reading of a batch (indices into it).
     public struct InsertOutcome: Sendable, Equatable {
@@ -94,23 +94,18 @@ public enum ReadingStore {
         }
         var inserted = Set<ReadingKey>()
         for chunk in unique.chunked(rowsPerStatement) {
-            var sql = "INSERT INTO readings (device_id, seq, ts, metrics, accepted_at) VALUES "
-            var params: [String?] = []
-            params.reserveCapacity(chunk.count * 5)
-            for (n, i) in chunk.enumerated() {
-                let p = n * 5
-                if n > 0 { sql += "," }
-                sql += "($\(p + 1),$\(p + 2)::INT8,$\(p + 3)::TIMESTAMPTZ,$\(p + 4)::JSONB,"
-                sql += "to_timestamp($\(p + 5)::FLOAT8 / 1000.0))"
-                let r = batch[i].reading
-                params.append(r.deviceID)
-                params.append(String(r.seq))
-                params.append(r.ts)
-                params.append(metricsJSON(r.metrics))
-                params.append(batch[i].acceptedAtMs.map { String($0) })
-            }
-            sql += " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
-            let rows = try db.execute(sql, params)
+            let readings = chunk.map { batch[$0].reading }
+            let rows = try db.execute(
+                """
+                INSERT INTO readings (device_id, seq, ts, metrics, accepted_at)
+                SELECT u.d, u.s, u.t::TIMESTAMPTZ, u.m::JSONB, to_timestamp(u.a::FLOAT8 / 1000.0)
+                FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[], $4::TEXT[], $5::INT8[]) AS u (d, s, t, m, a)
+                ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq
+                """,
+                [
+                    textArray(readings.map(\.deviceID)), intArray(readings.map(\.seq)), textArray(readings.map(\.ts)),
+                    textArray(readings.map { metricsJSON($0.metrics) }), intArray(chunk.map { batch[$0].acceptedAtMs }),
+                ])
             for row in rows.rows {
                 if let d = row[0], let s = row[1].flatMap({ Int64($0) }) {
                     inserted.insert(ReadingKey(deviceID: d, seq: s))
@@ -139,20 +134,16 @@ public enum ReadingStore {
             batch[i].reading.metrics.map { (batch[i].reading.deviceID, $0.key, batch[i].reading.seq, $0.value) }
         }
         for chunk in values.chunked(rowsPerStatement) {
-            var sql = "INSERT INTO metric_values (device_id, metric, seq, value) VALUES "
-            var params: [String?] = []
-            params.reserveCapacity(chunk.count * 4)
-            for (i, v) in chunk.enumerated() {
-                let p = i * 4
-                if i > 0 { sql += "," }
-                sql += "($\(p + 1),$\(p + 2),$\(p + 3)::INT8,$\(p + 4)::FLOAT8)"
-                params.append(v.0)
-                params.append(v.1)
-                params.append(String(v.2))
-                params.append(ReadingCodec.jsonNumber(v.3))
-            }
-            sql += " ON CONFLICT (device_id, metric, seq) DO NOTHING"
-            try db.execute(sql, params)
+            try db.execute(
+                """
+                INSERT INTO metric_values (device_id, metric, seq, value)
+                SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[], $4::FLOAT8[])
+                ON CONFLICT (device_id, metric, seq) DO NOTHING
+                """,
+                [
+                    textArray(chunk.map(\.0)), textArray(chunk.map(\.1)), intArray(chunk.map(\.2)),
+                    numberArray(chunk.map(\.3)),
+                ])
         }
         return outcome
     }
@@ -170,7 +161,7 @@ public enum ReadingStore {
                 WHERE r.ts <> u.t::TIMESTAMPTZ OR r.metrics <> u.m::JSONB
                 """,
                 [
-                    textArray(chunk.map(\.deviceID)), "{" + chunk.map { String($0.seq) }.joined(separator: ",") + "}",
+                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)),
                     textArray(chunk.map(\.ts)), textArray(chunk.map { metricsJSON($0.metrics) }),
                 ])
             for row in rows.rows {
@@ -196,8 +187,6 @@ public enum ReadingStore {
         }
     }
 
-    /// Locks the devices' rows for the rest of the transaction (creating them if new),
-    /// in device order so that two batches cannot deadlock on each other.
     /// What a batch learns about a device under its lock.
     public struct DeviceState: Sendable, Equatable {
         /// The highest stored seq; nil when none is stored.
@@ -206,34 +195,43 @@ public enum ReadingStore {
         public var version: Int64
     }
 
-    /// Returns each device's state as of the lock.
+    /// Locks the devices' rows for the rest of the transaction (creating them if new),
+    /// in device order so that two batches cannot deadlock on each other, and returns
+    /// each device's state as of the lock.
     @discardableResult
     public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: DeviceState] {
         guard !deviceIDs.isEmpty else { return [:] }
         let ids = textArray(deviceIDs.sorted())
         try db.execute(
             "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
-        // A device row without max_seq or counts is new, or older than those columns: take them from its readings.
-        try db.execute(
-            """
-            UPDATE devices SET
-                max_seq = COALESCE(max_seq, (SELECT max(r.seq) FROM readings AS r WHERE r.device_id = devices.device_id)),
-                reading_count = COALESCE(
-                    reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = devices.device_id)),
-                last_seen = COALESCE(
-                    last_seen,
-                    (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = devices.device_id))
-            WHERE device_id = ANY($1::TEXT[]) AND (max_seq IS NULL OR reading_count IS NULL)
-            """, [ids])
         let rows = try db.execute(
             """
-            SELECT device_id, max_seq, version FROM devices WHERE device_id = ANY($1::TEXT[])
-            ORDER BY device_id FOR UPDATE
+            SELECT device_id, max_seq, version, max_seq IS NULL OR reading_count IS NULL FROM devices
+            WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE
             """, [ids])
+        // A device row without max_seq or counts is new, or older than those columns: take them
+        // from its readings (under the lock just taken; rare, so the common batch skips it).
+        let incomplete = rows.rows.compactMap { $0[3] == "t" ? $0[0] : nil }
+        var filled: [String: Int64] = [:]
+        if !incomplete.isEmpty {
+            let updated = try db.execute(
+                """
+                UPDATE devices SET
+                    max_seq = COALESCE(max_seq, (SELECT max(r.seq) FROM readings AS r WHERE r.device_id = devices.device_id)),
+                    reading_count = COALESCE(
+                        reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = devices.device_id)),
+                    last_seen = COALESCE(
+                        last_seen,
+                        (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = devices.device_id))
+                WHERE device_id = ANY($1::TEXT[])
+                RETURNING device_id, max_seq
+                """, [textArray(incomplete)])
+            for r in updated.rows { if let d = r[0], let m = r[1].flatMap({ Int64($0) }) { filled[d] = m } }
+        }
         var result: [String: DeviceState] = [:]
         for r in rows.rows {
             if let d = r[0] {
-                result[d] = DeviceState(maxSeq: r[1].flatMap { Int64($0) }, version: r[2].flatMap { Int64($0) } ?? 0)
+                result[d] = DeviceState(maxSeq: r[1].flatMap { Int64($0) } ?? filled[d], version: r[2].flatMap { Int64($0) } ?? 0)
             }
         }
         return result
@@ -254,9 +252,6 @@ public enum ReadingStore {
         }
         guard !stats.isEmpty else { return }
         let keys = Array(stats.keys)
-        func array(_ f: ((maxSeq: Int64, count: Int, lastMs: Int64?)) -> String) -> String {
-            "{" + keys.map { f(stats[$0]!) }.joined(separator: ",") + "}"
-        }
         // last_seen is when ingest accepted the newest reading (the broker header), so a
         // backlog drained late does not make a silent device look alive; now() without it.
         try db.execute(
@@ -270,8 +265,8 @@ public enum ReadingStore {
             ) AS v WHERE devices.device_id = v.d
             """,
             [
-                textArray(keys), array { String($0.maxSeq) }, array { String($0.count) },
-                array { $0.lastMs.map(String.init) ?? "NULL" },
+                textArray(keys), intArray(keys.map { stats[$0]!.maxSeq }), intArray(keys.map { Int64(stats[$0]!.count) }),
+                intArray(keys.map { stats[$0]!.lastMs }),
             ])
     }
 
@@ -295,8 +290,7 @@ public enum ReadingStore {
             """,
             [
                 textArray(ranges.map(\.key.deviceID)), textArray(ranges.map(\.key.metric)),
-                "{" + ranges.map { String($0.lower) }.joined(separator: ",") + "}",
-                "{" + ranges.map { String($0.upper) }.joined(separator: ",") + "}", String(limit),
+                intArray(ranges.map(\.lower)), intArray(ranges.map(\.upper)), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double, ts: String)]] = [:]
         for row in rows.rows {
@@ -318,7 +312,7 @@ public enum ReadingStore {
                   (SELECT * FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[]))
                 """,
                 [
-                    textArray(chunk.map(\.deviceID)), "{" + chunk.map { String($0.seq) }.joined(separator: ",") + "}",
+                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)),
                     textArray(chunk.map(\.metric)),
                 ])
         }
@@ -356,7 +350,7 @@ public enum ReadingStore {
             """,
             [
                 textArray(keys.map(\.deviceID)), textArray(keys.map(\.metric)),
-                "{" + keys.map { String(below[$0]!) }.joined(separator: ",") + "}", String(limit),
+                intArray(keys.map { below[$0]! }), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double)]] = [:]
         for row in rows.rows {
@@ -369,35 +363,66 @@ public enum ReadingStore {
         return result
     }
 
-    /// A PostgreSQL array literal of strings, every element quoted.
+    // Array literals: a batch's rows go as one array parameter per column, so a
+    // statement's text (and its parse and plan) does not grow with the batch.
+
+    /// A PostgreSQL array literal of strings, every element quoted (built byte by byte:
+    /// the analyzer writes one per column of every batch).
     static func textArray(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var out: [UInt8] = []
+        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 4 })
+        out.append(UInt8(ascii: "{"))
+        for (i, value) in values.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(quote)
+            for b in value.utf8 {
+                if b == quote || b == backslash { out.append(backslash) }
+                out.append(b)
+            }
+            out.append(quote)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// An array literal of integers; nil is NULL.
+    static func intArray(_ values: [Int64?]) -> String {
+        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
+    static func intArray(_ values: [Int64]) -> String {
+        "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+
+    /// An array literal of finite numbers (their JSON form, which FLOAT8 reads exactly); nil is NULL.
+    static func numberArray(_ values: [Double?]) -> String {
+        "{" + values.map { $0.map(ReadingCodec.jsonNumber) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
+    static func numberArray(_ values: [Double]) -> String {
+        "{" + values.map(ReadingCodec.jsonNumber).joined(separator: ",") + "}"
     }
 
     /// Stores anomalies, replacing the verdict already stored for the same (device, seq, metric).
     public static func insertAnomalies(_ anomalies: [AnomalyRecord], on db: SQLConnection) throws {
         for chunk in anomalies.chunked(rowsPerStatement) {
-            var sql = "INSERT INTO anomalies (device_id, seq, metric, ts, value, score, median, mad, window_size) VALUES "
-            var params: [String?] = []
-            for (i, a) in chunk.enumerated() {
-                let p = i * 9
-                if i > 0 { sql += "," }
-                sql += "($\(p + 1),$\(p + 2)::INT8,$\(p + 3),$\(p + 4)::TIMESTAMPTZ,$\(p + 5)::FLOAT8,"
-                sql += "$\(p + 6)::FLOAT8,$\(p + 7)::FLOAT8,$\(p + 8)::FLOAT8,$\(p + 9)::INT4)"
-                params += [
-                    a.deviceID, String(a.seq), a.metric, a.ts, ReadingCodec.jsonNumber(a.value),
-                    a.score.map(ReadingCodec.jsonNumber), ReadingCodec.jsonNumber(a.median),
-                    ReadingCodec.jsonNumber(a.mad), String(a.window),
-                ]
-            }
             // A verdict revised by a late reading replaces the stored one; a redelivered batch
             // writes the same values again.
-            sql += """
-                 ON CONFLICT (device_id, seq, metric) DO UPDATE SET value = excluded.value, score = excluded.score,
-                 median = excluded.median, mad = excluded.mad, window_size = excluded.window_size
+            try db.execute(
                 """
-            try db.execute(sql, params)
+                INSERT INTO anomalies (device_id, seq, metric, ts, value, score, median, mad, window_size)
+                SELECT u.d, u.s, u.m, u.t::TIMESTAMPTZ, u.v, u.sc, u.md, u.mad, u.w::INT4
+                FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[], $4::TEXT[], $5::FLOAT8[], $6::FLOAT8[], $7::FLOAT8[],
+                    $8::FLOAT8[], $9::INT8[]) AS u (d, s, m, t, v, sc, md, mad, w)
+                ON CONFLICT (device_id, seq, metric) DO UPDATE SET value = excluded.value, score = excluded.score,
+                    median = excluded.median, mad = excluded.mad, window_size = excluded.window_size
+                """,
+                [
+                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)), textArray(chunk.map(\.metric)),
+                    textArray(chunk.map(\.ts)), numberArray(chunk.map(\.value)), numberArray(chunk.map(\.score)),
+                    numberArray(chunk.map(\.median)), numberArray(chunk.map(\.mad)), intArray(chunk.map { Int64($0.window) }),
+                ])
         }
     }
 
