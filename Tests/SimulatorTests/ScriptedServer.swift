@@ -20,6 +20,8 @@ final class ScriptedServer: Sendable {
         case reject
         /// Close the connection without a reply.
         case drop
+        /// Keep the connection and never reply.
+        case silent
     }
 
     struct Received: Sendable {
@@ -107,6 +109,7 @@ private final class LineScript: ChannelInboundHandler {
         case .ack: reply(context, "{\"ack\":\(seq)}")
         case .nack, .tooMany, .reject: reply(context, "{\"nack\":\(seq),\"error\":\"scripted nack\"}")
         case .drop: context.close(promise: nil)
+        case .silent: break
         }
     }
 
@@ -135,6 +138,7 @@ private final class HTTPScript: ChannelInboundHandler {
             case .tooMany: respond(context, .tooManyRequests)
             case .reject: respond(context, .badRequest)
             case .drop: context.close(promise: nil)
+            case .silent: break
             }
         }
     }

@@ -20,8 +20,9 @@ final class DeviceRunner: @unchecked Sendable {
     private var end: NIODeadline?
     private var historyDone = 0
     private var stopping = false
-    /// The timer the device waits on, and whether it is a retry's (whose reading then counts as failed on stop).
-    private var waiting: (task: Scheduled<Void>, isRetry: Bool)?
+    /// The timer the device waits on: its next slot, or a retry's (whose reading then counts as failed on stop).
+    private var waiting: Wait?
+    private let clock: SlotClock
     private var busy = false
     private var finished = false
 
@@ -30,11 +31,26 @@ final class DeviceRunner: @unchecked Sendable {
         case history, slot
     }
 
-    init(index: Int, fleet: Simulator, loop: any EventLoop) {
+    private enum Wait {
+        case slot(SlotClock.Ticket)
+        case retry(Scheduled<Void>)
+    }
+
+    private func cancelWait() {
+        switch waiting {
+        case .slot(let ticket): clock.cancel(ticket)
+        case .retry(let task): task.cancel()
+        case nil: break
+        }
+        waiting = nil
+    }
+
+    init(index: Int, fleet: Simulator, clock: SlotClock) {
         let configuration = fleet.configuration
         self.index = index
         self.fleet = fleet
-        self.loop = loop
+        self.clock = clock
+        loop = clock.loop
         id = configuration.deviceID(index)
         model = DeviceModel(
             deviceID: id, seed: configuration.seed &* 1_000_003 &+ UInt64(index), anomalyRate: configuration.anomalyRate,
@@ -59,10 +75,9 @@ final class DeviceRunner: @unchecked Sendable {
     func stop() {
         loop.execute { [self] in
             stopping = true
-            if let (task, isRetry) = waiting {
-                task.cancel()
-                waiting = nil
-                if isRetry {
+            if let wait = waiting {
+                cancelWait()
+                if case .retry = wait {
                     fleet.stats.failed()
                     fleet.logger.warning("reading interrupted", metadata: ["device": "\(id)"])
                     busy = false
@@ -90,7 +105,7 @@ final class DeviceRunner: @unchecked Sendable {
         let step = fleet.currentInterval()
         let at = slot + step * (fleet.configuration.jitter * Double.random(in: -1...1, using: &timing))
         if let end, at >= end { return finish() }
-        waiting = (loop.scheduleTask(deadline: at) { [self] in measure() }, false)
+        waiting = .slot(clock.schedule(at: at) { [self] in measure() })
     }
 
     private func measure() {
@@ -153,7 +168,7 @@ final class DeviceRunner: @unchecked Sendable {
                 "device": "\(id)", "seq": "\(reading.seq)", "attempt": "\(number)", "cause": "\(cause)", "wait": "\(delay)",
                 "target": "\(fleet.configuration.targets[target])",
             ])
-        waiting = (loop.scheduleTask(in: TimeAmount(delay)) { [self] in attempt(reading, number: number, then: next) }, true)
+        waiting = .retry(loop.scheduleTask(in: TimeAmount(delay)) { [self] in attempt(reading, number: number, then: next) })
     }
 
     /// The reading is acked or counted failed: go on with the next one.
@@ -202,8 +217,7 @@ final class DeviceRunner: @unchecked Sendable {
     private func finish() {
         guard !finished else { return }
         finished = true
-        waiting?.task.cancel()
-        waiting = nil
+        cancelWait()
         dropLink()
         done.succeed(())
     }

@@ -20,6 +20,8 @@ public final class HTTPConnection: Sendable {
         var head: HTTPRequestHead
         var body: ByteBuffer?
         var promise: EventLoopPromise<HTTPReply>
+        /// When the reply must have come; nil waits as long as the connection lives.
+        var deadline: NIODeadline? = nil
     }
 
     let channel: any Channel
@@ -63,8 +65,9 @@ public final class HTTPConnection: Sendable {
         for (k, v) in headers { head.headers.add(name: k, value: v) }
         if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
         let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
-        if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
-        channel.writeAndFlush(Request(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise), promise: nil)
+        let request = Request(
+            head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise, deadline: timeout.map { .now() + $0 })
+        channel.writeAndFlush(request, promise: nil)
         return promise.futureResult
     }
 
@@ -80,13 +83,13 @@ final class HTTPClientHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPConnection.Request
     typealias OutboundOut = HTTPClientRequestPart
 
-    private var pending = CircularBuffer<EventLoopPromise<HTTPReply>>()
+    private let pending = PendingReplies<HTTPReply>()
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = Self.unwrapOutboundIn(data)
-        pending.append(request.promise)
+        pending.append(request.promise, deadline: request.deadline, context: context)
         context.write(Self.wrapOutboundOut(.head(request.head)), promise: nil)
         if let body = request.body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.write(Self.wrapOutboundOut(.end(nil)), promise: promise)
@@ -108,12 +111,12 @@ final class HTTPClientHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        while let p = pending.popFirst() { p.fail(LineClientHandler.ConnectionClosed()) }
+        pending.failAll(LineClientHandler.ConnectionClosed())
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        while let p = pending.popFirst() { p.fail(error) }
+        pending.failAll(error)
         context.close(promise: nil)
     }
 }

@@ -10,6 +10,8 @@ public final class LineConnection: Sendable {
     struct Request {
         var line: ByteBuffer
         var promise: EventLoopPromise<String>
+        /// When the reply must have come; nil waits as long as the connection lives.
+        var deadline: NIODeadline? = nil
     }
 
     let channel: any Channel
@@ -44,11 +46,10 @@ public final class LineConnection: Sendable {
     /// once; from elsewhere, lines sent in the same moment share one flush (one syscall).
     func sending(_ line: String, timeout: TimeAmount?) -> EventLoopFuture<String> {
         let promise = channel.eventLoop.makePromise(of: String.self)
-        if let timeout { ReplyTimeout.arm(timeout, on: channel, for: promise.futureResult) }
         var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
         buffer.writeString(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        let request = Request(line: buffer, promise: promise)
+        let request = Request(line: buffer, promise: promise, deadline: timeout.map { .now() + $0 })
         // A write that fails (the connection closed before it) fails the request too:
         // no reply can come for a line that was never sent.
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -119,11 +120,11 @@ final class LineClientHandler: ChannelDuplexHandler {
         var description: String { "connection closed" }
     }
 
-    private var pending = CircularBuffer<EventLoopPromise<String>>()
+    private let pending = PendingReplies<String>()
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = Self.unwrapOutboundIn(data)
-        pending.append(request.promise)
+        pending.append(request.promise, deadline: request.deadline, context: context)
         context.write(Self.wrapOutboundOut(request.line), promise: promise)
     }
 
@@ -135,16 +136,12 @@ final class LineClientHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(ConnectionClosed())
+        pending.failAll(ConnectionClosed())
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(error)
+        pending.failAll(error)
         context.close(promise: nil)
-    }
-
-    private func failAll(_ error: any Error) {
-        while let p = pending.popFirst() { p.fail(error) }
     }
 }

@@ -1,16 +1,5 @@
-import NIOCore
-
-/// No reply came in time. Raised inside the connection's pipeline, so its
-/// handler fails what is pending and closes: a late reply must not be taken
-/// for the answer to a later request.
+/// No reply came in time (`PendingReplies`): every request pending on the
+/// connection fails with it, and the connection closes.
 public struct ReplyTimeout: Error, CustomStringConvertible {
     public var description: String { "no reply in time" }
-
-    /// Schedules the timeout on the channel's event loop; cancelled when `result` completes first.
-    static func arm<T>(_ timeout: TimeAmount, on channel: any Channel, for result: EventLoopFuture<T>) {
-        let task = channel.eventLoop.scheduleTask(in: timeout) {
-            channel.pipeline.fireErrorCaught(ReplyTimeout())
-        }
-        result.whenComplete { _ in task.cancel() }
-    }
 }

@@ -56,7 +56,8 @@ public final class Simulator: Sendable {
         stats.started(at: startInstant)
         let end = configuration.duration.map { start + TimeAmount($0) }
         let group = MultiThreadedEventLoopGroup.singleton
-        let runners = (0..<configuration.devices).map { DeviceRunner(index: $0, fleet: self, loop: group.next()) }
+        let clocks = group.makeIterator().map { SlotClock(loop: $0) }
+        let runners = (0..<configuration.devices).map { DeviceRunner(index: $0, fleet: self, clock: clocks[$0 % clocks.count]) }
         let stopped = runners.map { $0.start(at: start, until: end, startDate: started) }
         await withTaskCancellationHandler {
             _ = try? await EventLoopFuture.andAllComplete(stopped, on: group.next()).get()
