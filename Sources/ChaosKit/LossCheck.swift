@@ -20,14 +20,8 @@ public struct LossCheck {
             let chunk = pairs[start..<min(start + 5000, pairs.count)]
             try db.execute(
                 "INSERT INTO \(table) SELECT * FROM unnest($1::TEXT[], $2::BIGINT[]) ON CONFLICT DO NOTHING",
-                [Self.arrayLiteral(chunk.map(\.0)), "{" + chunk.map { String($0.1) }.joined(separator: ",") + "}"])
+                [SQLArray.text(chunk.map(\.0)), SQLArray.int(chunk.map(\.1))])
         }
-    }
-
-    /// A text array literal with every element quoted (`{"a","b\\"c"}`).
-    static func arrayLiteral(_ items: [String]) -> String {
-        let quoted = items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        return "{" + quoted.joined(separator: ",") + "}"
     }
 
     public func acknowledged() throws -> Int { try count("SELECT count(*) FROM \(table)") }

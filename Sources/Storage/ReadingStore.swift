@@ -56,7 +56,7 @@ public struct ReadingKey: Hashable, Sendable {
 
 /// The analyzer's statements. Each runs inside the caller's transaction.
 public enum ReadingStore {
-    /// Rows per statement at most (they go as array parameters: this bounds one message's size).
+    /// Rows per statement at most (they go as array parameters, `SQLArray`: this bounds one statement's size).
     static let rowsPerStatement = 5000
 
     /// What `insert` did with each reading of a batch (indices into it).
@@ -103,8 +103,8 @@ public enum ReadingStore {
                 ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq
                 """,
                 [
-                    textArray(readings.map(\.deviceID)), intArray(readings.map(\.seq)), textArray(readings.map(\.ts)),
-                    textArray(readings.map { metricsJSON($0.metrics) }), intArray(chunk.map { batch[$0].acceptedAtMs }),
+                    SQLArray.text(readings.map(\.deviceID)), SQLArray.int(readings.map(\.seq)), SQLArray.text(readings.map(\.ts)),
+                    SQLArray.text(readings.map { metricsJSON($0.metrics) }), SQLArray.int(chunk.map { batch[$0].acceptedAtMs }),
                 ])
             for row in rows.rows {
                 if let d = row[0], let s = row[1].flatMap({ Int64($0) }) {
@@ -141,8 +141,8 @@ public enum ReadingStore {
                 ON CONFLICT (device_id, metric, seq) DO NOTHING
                 """,
                 [
-                    textArray(chunk.map(\.0)), textArray(chunk.map(\.1)), intArray(chunk.map(\.2)),
-                    numberArray(chunk.map(\.3)),
+                    SQLArray.text(chunk.map(\.0)), SQLArray.text(chunk.map(\.1)), SQLArray.int(chunk.map(\.2)),
+                    SQLArray.number(chunk.map(\.3)),
                 ])
         }
         return outcome
@@ -161,8 +161,8 @@ public enum ReadingStore {
                 WHERE r.ts <> u.t::TIMESTAMPTZ OR r.metrics <> u.m::JSONB
                 """,
                 [
-                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)),
-                    textArray(chunk.map(\.ts)), textArray(chunk.map { metricsJSON($0.metrics) }),
+                    SQLArray.text(chunk.map(\.deviceID)), SQLArray.int(chunk.map(\.seq)),
+                    SQLArray.text(chunk.map(\.ts)), SQLArray.text(chunk.map { metricsJSON($0.metrics) }),
                 ])
             for row in rows.rows {
                 if let d = row[0], let s = row[1].flatMap({ Int64($0) }) { result.insert(ReadingKey(deviceID: d, seq: s)) }
@@ -201,7 +201,7 @@ public enum ReadingStore {
     @discardableResult
     public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: DeviceState] {
         guard !deviceIDs.isEmpty else { return [:] }
-        let ids = textArray(deviceIDs.sorted())
+        let ids = SQLArray.text(deviceIDs.sorted())
         try db.execute(
             "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
         let rows = try db.execute(
@@ -225,7 +225,7 @@ public enum ReadingStore {
                         (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = devices.device_id))
                 WHERE device_id = ANY($1::TEXT[])
                 RETURNING device_id, max_seq
-                """, [textArray(incomplete)])
+                """, [SQLArray.text(incomplete)])
             for r in updated.rows { if let d = r[0], let m = r[1].flatMap({ Int64($0) }) { filled[d] = m } }
         }
         var result: [String: DeviceState] = [:]
@@ -265,8 +265,8 @@ public enum ReadingStore {
             ) AS v WHERE devices.device_id = v.d
             """,
             [
-                textArray(keys), intArray(keys.map { stats[$0]!.maxSeq }), intArray(keys.map { Int64(stats[$0]!.count) }),
-                intArray(keys.map { stats[$0]!.lastMs }),
+                SQLArray.text(keys), SQLArray.int(keys.map { stats[$0]!.maxSeq }), SQLArray.int(keys.map { Int64(stats[$0]!.count) }),
+                SQLArray.int(keys.map { stats[$0]!.lastMs }),
             ])
     }
 
@@ -289,8 +289,8 @@ public enum ReadingStore {
             ) AS v
             """,
             [
-                textArray(ranges.map(\.key.deviceID)), textArray(ranges.map(\.key.metric)),
-                intArray(ranges.map(\.lower)), intArray(ranges.map(\.upper)), String(limit),
+                SQLArray.text(ranges.map(\.key.deviceID)), SQLArray.text(ranges.map(\.key.metric)),
+                SQLArray.int(ranges.map(\.lower)), SQLArray.int(ranges.map(\.upper)), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double, ts: String)]] = [:]
         for row in rows.rows {
@@ -312,8 +312,8 @@ public enum ReadingStore {
                   (SELECT * FROM unnest($1::TEXT[], $2::INT8[], $3::TEXT[]))
                 """,
                 [
-                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)),
-                    textArray(chunk.map(\.metric)),
+                    SQLArray.text(chunk.map(\.deviceID)), SQLArray.int(chunk.map(\.seq)),
+                    SQLArray.text(chunk.map(\.metric)),
                 ])
         }
     }
@@ -349,8 +349,8 @@ public enum ReadingStore {
             ) AS v
             """,
             [
-                textArray(keys.map(\.deviceID)), textArray(keys.map(\.metric)),
-                intArray(keys.map { below[$0]! }), String(limit),
+                SQLArray.text(keys.map(\.deviceID)), SQLArray.text(keys.map(\.metric)),
+                SQLArray.int(keys.map { below[$0]! }), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double)]] = [:]
         for row in rows.rows {
@@ -361,47 +361,6 @@ public enum ReadingStore {
         }
         for key in result.keys { result[key]!.sort { $0.seq > $1.seq } }
         return result
-    }
-
-    // Array literals: a batch's rows go as one array parameter per column, so a
-    // statement's text (and its parse and plan) does not grow with the batch.
-
-    /// A PostgreSQL array literal of strings, every element quoted (built byte by byte:
-    /// the analyzer writes one per column of every batch).
-    static func textArray(_ values: [String]) -> String {
-        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-        var out: [UInt8] = []
-        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 4 })
-        out.append(UInt8(ascii: "{"))
-        for (i, value) in values.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(quote)
-            for b in value.utf8 {
-                if b == quote || b == backslash { out.append(backslash) }
-                out.append(b)
-            }
-            out.append(quote)
-        }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// An array literal of integers; nil is NULL.
-    static func intArray(_ values: [Int64?]) -> String {
-        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
-    }
-
-    static func intArray(_ values: [Int64]) -> String {
-        "{" + values.map(String.init).joined(separator: ",") + "}"
-    }
-
-    /// An array literal of finite numbers (their JSON form, which FLOAT8 reads exactly); nil is NULL.
-    static func numberArray(_ values: [Double?]) -> String {
-        "{" + values.map { $0.map(ReadingCodec.jsonNumber) ?? "NULL" }.joined(separator: ",") + "}"
-    }
-
-    static func numberArray(_ values: [Double]) -> String {
-        "{" + values.map(ReadingCodec.jsonNumber).joined(separator: ",") + "}"
     }
 
     /// Stores anomalies, replacing the verdict already stored for the same (device, seq, metric).
@@ -419,9 +378,9 @@ public enum ReadingStore {
                     median = excluded.median, mad = excluded.mad, window_size = excluded.window_size
                 """,
                 [
-                    textArray(chunk.map(\.deviceID)), intArray(chunk.map(\.seq)), textArray(chunk.map(\.metric)),
-                    textArray(chunk.map(\.ts)), numberArray(chunk.map(\.value)), numberArray(chunk.map(\.score)),
-                    numberArray(chunk.map(\.median)), numberArray(chunk.map(\.mad)), intArray(chunk.map { Int64($0.window) }),
+                    SQLArray.text(chunk.map(\.deviceID)), SQLArray.int(chunk.map(\.seq)), SQLArray.text(chunk.map(\.metric)),
+                    SQLArray.text(chunk.map(\.ts)), SQLArray.number(chunk.map(\.value)), SQLArray.number(chunk.map(\.score)),
+                    SQLArray.number(chunk.map(\.median)), SQLArray.number(chunk.map(\.mad)), SQLArray.int(chunk.map { Int64($0.window) }),
                 ])
         }
     }
