@@ -1,0 +1,53 @@
+/// The incident state of one series: at most one open incident, advanced one
+/// judged reading at a time. Pure, so that the analyzer (which keeps the open
+/// incident in the database) and `pipeline detect` (which keeps it in memory)
+/// open the same incidents on the same series.
+public struct IncidentTracker: Sendable, Equatable {
+    public enum Change: Sendable, Equatable {
+        case opened(Incident)
+        case updated(Incident)
+        case closed(Incident)
+    }
+
+    public let rule: IncidentRule
+    public private(set) var open: Incident?
+
+    public init(rule: IncidentRule, open: Incident? = nil) {
+        self.rule = rule
+        self.open = open
+    }
+
+    /// Takes one reading in: closes the open incident when `closeAfter` seqs passed
+    /// since its last evidence, extends it (or opens one) on evidence, and counts
+    /// the per-reading rule's anomalies of an open episode.
+    public mutating func observe(seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence?) -> [Change] {
+        var changes: [Change] = []
+        if let current = open, seq > current.lastSeq + rule.closeAfter {
+            changes.append(.closed(current))
+            open = nil
+        }
+        if var current = open {
+            guard evidence != nil || isAnomaly else { return changes }
+            if isAnomaly { current.anomalies += 1 }
+            if let evidence {
+                current.lastSeq = max(current.lastSeq, seq)
+                if Self.magnitude(evidence.score) > Self.magnitude(current.peakScore) {
+                    current.peakScore = evidence.score
+                    current.peakValue = evidence.value
+                }
+            }
+            open = current
+            changes.append(.updated(current))
+        } else if let evidence {
+            let incident = Incident(
+                openedSeq: seq, openedTs: ts, lastSeq: seq, anomalies: isAnomaly ? 1 : 0, peakScore: evidence.score,
+                peakValue: evidence.value, reason: evidence.reason)
+            open = incident
+            changes.append(.opened(incident))
+        }
+        return changes
+    }
+
+    /// A score's magnitude, with no spread at all counting as the largest.
+    static func magnitude(_ score: Double?) -> Double { score.map(abs) ?? .infinity }
+}

@@ -1,0 +1,44 @@
+/// The analyzer's detection run over one series held in memory, in seq order:
+/// the per-reading rule, the incident evidence and the incident tracker, composed
+/// exactly as the analyzer composes them. `pipeline detect` and the detection
+/// benchmark use it.
+public struct SeriesDetection: Sendable {
+    /// The outcome for one reading.
+    public struct Step: Sendable, Equatable {
+        public var verdict: Verdict?
+        public var evidence: IncidentEvidence?
+        public var changes: [IncidentTracker.Change]
+
+        /// The incident this reading opened, if any.
+        public var opened: Incident? {
+            for case .opened(let incident) in changes { return incident }
+            return nil
+        }
+    }
+
+    public let anomalyRule: AnomalyRule
+    public private(set) var tracker: IncidentTracker
+    private var record: SeriesRecord
+    /// The newest values, oldest first, at most the anomaly window.
+    private var window: [Double] = []
+
+    public init(anomalyRule: AnomalyRule, incidentRule: IncidentRule) {
+        precondition(incidentRule.recordBlock <= Int64(anomalyRule.windowSize) + 1, "the window must cover a block")
+        self.anomalyRule = anomalyRule
+        self.tracker = IncidentTracker(rule: incidentRule)
+        self.record = incidentRule.newRecord()
+    }
+
+    /// Judges the next reading; seqs must increase.
+    public mutating func next(seq: Int64, ts: String, value: Double) -> Step {
+        let newestFirst = window.reversed()
+        let verdict = anomalyRule.evaluate(value, window: newestFirst)
+        let evidence = tracker.rule.evidence(
+            value: value, seq: seq, verdict: verdict, window: newestFirst.prefix(anomalyRule.windowSize), record: record)
+        let changes = tracker.observe(seq: seq, ts: ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
+        record.add(seq: seq, value: value)
+        window.append(value)
+        if window.count > anomalyRule.windowSize { window.removeFirst(window.count - anomalyRule.windowSize) }
+        return Step(verdict: verdict, evidence: evidence, changes: changes)
+    }
+}
