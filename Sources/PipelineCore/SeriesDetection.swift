@@ -23,7 +23,9 @@ public struct SeriesDetection: Sendable {
     private var window: [Double] = []
 
     public init(anomalyRule: AnomalyRule, incidentRule: IncidentRule) {
-        precondition(incidentRule.recordBlock <= Int64(anomalyRule.windowSize) + 1, "the window must cover a block")
+        precondition(
+            incidentRule.recordBlock + Int64(incidentRule.meanLength) <= Int64(anomalyRule.windowSize) + 2,
+            "the window must cover a block and the means ending in it")
         self.anomalyRule = anomalyRule
         self.tracker = IncidentTracker(rule: incidentRule)
         self.record = incidentRule.newRecord()
@@ -31,12 +33,12 @@ public struct SeriesDetection: Sendable {
 
     /// Judges the next reading; seqs must increase.
     public mutating func next(seq: Int64, ts: String, value: Double) -> Step {
-        let newestFirst = window.reversed()
+        let newestFirst = Array(window.reversed())
         let verdict = anomalyRule.evaluate(value, window: newestFirst)
-        let evidence = tracker.rule.evidence(
-            value: value, seq: seq, verdict: verdict, window: newestFirst.prefix(anomalyRule.windowSize), record: record)
+        let rule = tracker.rule
+        let evidence = rule.evidence(value: value, seq: seq, verdict: verdict, window: newestFirst, record: record)
         let changes = tracker.observe(seq: seq, ts: ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
-        record.add(seq: seq, value: value)
+        record.add(seq: seq, value: value, mean: rule.mean(value: value, window: newestFirst))
         window.append(value)
         if window.count > anomalyRule.windowSize { window.removeFirst(window.count - anomalyRule.windowSize) }
         return Step(verdict: verdict, evidence: evidence, changes: changes)

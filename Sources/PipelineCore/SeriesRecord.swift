@@ -1,7 +1,8 @@
-/// The lowest and highest value one series showed over a long span of seqs, kept
-/// as one (low, high) pair per block of seqs so that it stays small (a few dozen
-/// pairs) however long the span. It is a set function of the stored readings: the
-/// order in which they arrived does not change it.
+/// The lowest and highest values one series showed over a long span of seqs (its
+/// readings, and the means of its last few readings), kept as one (low, high) pair
+/// per block of seqs so that it stays small (a few dozen pairs) however long the
+/// span. The value extremes are a set function of the stored readings: the order
+/// in which they arrived does not change them.
 public struct SeriesRecord: Sendable, Equatable {
     /// The extremes of one block.
     public struct Extremes: Sendable, Equatable {
@@ -25,6 +26,8 @@ public struct SeriesRecord: Sendable, Equatable {
     public let blocks: Int64
     /// Block index (`seq / blockSize`, rounded down) → extremes of its values.
     public private(set) var extremes: [Int64: Extremes] = [:]
+    /// Block index → extremes of the short means ending at its readings.
+    public private(set) var meanExtremes: [Int64: Extremes] = [:]
 
     public init(blockSize: Int64, blocks: Int64) {
         precondition(blockSize >= 1 && blocks >= 1)
@@ -36,27 +39,46 @@ public struct SeriesRecord: Sendable, Equatable {
         seq >= 0 ? seq / size : (seq - size + 1) / size
     }
 
-    /// Adds one stored value; blocks too old for any later reading's record are dropped.
-    public mutating func add(seq: Int64, value: Double) {
+    /// Adds one stored value, and the short mean ending at it when there is one;
+    /// blocks too old for any later reading's record are dropped.
+    public mutating func add(seq: Int64, value: Double, mean: Double? = nil) {
         let b = Self.block(of: seq, size: blockSize)
-        if var e = extremes[b] {
+        Self.include(value, block: b, in: &extremes, keeping: blocks)
+        if let mean { Self.include(mean, block: b, in: &meanExtremes, keeping: blocks) }
+    }
+
+    /// Sets one block's extremes outright (a record rebuilt from stored blocks).
+    public mutating func set(block: Int64, values: Extremes, means: Extremes?) {
+        extremes[block] = values
+        if let means { meanExtremes[block] = means }
+    }
+
+    /// The value extremes over the whole blocks before the one holding `seq` (at
+    /// most `blocks` of them); nil when none of them holds a value. The reading's
+    /// own block is left to its window, which holds its newest earlier values.
+    public func extremes(before seq: Int64) -> Extremes? { Self.union(extremes, before: seq, size: blockSize, blocks: blocks) }
+
+    /// The same for the short means.
+    public func meanExtremes(before seq: Int64) -> Extremes? {
+        Self.union(meanExtremes, before: seq, size: blockSize, blocks: blocks)
+    }
+
+    static func include(_ value: Double, block b: Int64, in table: inout [Int64: Extremes], keeping blocks: Int64) {
+        if var e = table[b] {
             e.include(value)
-            extremes[b] = e
+            table[b] = e
         } else {
-            extremes[b] = Extremes(low: value, high: value)
-        }
-        if let newest = extremes.keys.max(), extremes.count > Int(blocks) + 1 {
-            extremes = extremes.filter { $0.key >= newest - blocks }
+            table[b] = Extremes(low: value, high: value)
+            if table.count > Int(blocks) + 1, let newest = table.keys.max() {
+                table = table.filter { $0.key >= newest - blocks }
+            }
         }
     }
 
-    /// The extremes over the whole blocks before the one holding `seq` (at most
-    /// `blocks` of them); nil when none of them holds a value. The reading's own
-    /// block is left to its window, which holds its newest earlier values.
-    public func extremes(before seq: Int64) -> Extremes? {
-        let b = Self.block(of: seq, size: blockSize)
+    static func union(_ table: [Int64: Extremes], before seq: Int64, size: Int64, blocks: Int64) -> Extremes? {
+        let b = block(of: seq, size: size)
         var result: Extremes?
-        for (key, e) in extremes where key < b && key >= b - blocks {
+        for (key, e) in table where key < b && key >= b - blocks {
             if result == nil { result = e } else { result!.include(e.low); result!.include(e.high) }
         }
         return result

@@ -95,6 +95,22 @@ import Testing
         #expect(Self.opened(Self.run(values)) == [100])
     }
 
+    @Test func aShiftInsideTheRangeOfEarlierSpikesOpensThroughTheShortMean() {
+        var noise = Noise(state: 11)
+        // A base around 10 with a spike to 100 every 50 readings; at 3,000 the base moves to 40,
+        // still below every spike, so no single reading breaks the record.
+        let values = (0..<3_400).map { i -> Double in
+            i % 50 == 25 ? 100 : (i < 3_000 ? 10 : 40) + noise.uniform() * 2
+        }
+        let steps = Self.run(values)
+        let opened = steps.compactMap(\.opened).filter { $0.openedSeq >= 300 }
+        #expect(opened.count == 1, "\(opened.map(\.openedSeq))")
+        if let incident = opened.first {
+            #expect(incident.openedSeq > 3_000 && incident.openedSeq < 3_012, "\(incident.openedSeq)")
+            #expect(incident.reason.contains("short mean"), "\(incident.reason)")
+        }
+    }
+
     @Test func theTrackerExtendsOneEpisodeAndClosesItAfterTheQuietGap() {
         var tracker = IncidentTracker(rule: IncidentRule(closeAfter: 10))
         let hot = IncidentEvidence(direction: .high, score: 6, value: 9, median: 1, record: 5)
