@@ -151,6 +151,48 @@ struct Bench {
             table.append(("analyzer drain / raw insert", String(format: "%.0f %%", 100 * f.drainPerSecond / f.rawInsertPerSecond)))
         }
 
+        if wanted("detection") {
+            let directory = env("BENCH_NAB_DIR") ?? "../shared/datasets/nab-dev"
+            let f = try DetectionBench.run(directory: directory)
+            let names = ["standard", "low_fp", "low_fn"]
+            for (i, name) in names.enumerated() {
+                results["detection_nab_\(name)"] = round2(f.incidents["ALL"]![i].normalised)
+                results["detection_rule_nab_\(name)"] = round2(f.rule["ALL"]![i].normalised)
+            }
+            results["detection_incident_share"] = Double(f.opened) / Double(f.readings)
+            results["detection_us_per_reading"] = round2(1e6 * f.detectionSeconds / Double(f.readings))
+            results["detection_rule_us_per_reading"] = round2(1e6 * f.ruleSeconds / Double(f.readings))
+            table.append((
+                "detection: NAB score of incidents, standard / low FP / low FN (\(f.series) series, \(f.windows) windows)",
+                ""
+            ))
+            for (category, scores) in f.incidents.sorted(by: { $0.key < $1.key }) {
+                let rule = f.rule[category]!
+                guard scores[0].perfect != scores[0].null else {
+                    table.append(("  \(category)", "no windows: \(f.openedIn[category] ?? 0) incidents, all false"))
+                    continue
+                }
+                table.append((
+                    "  \(category)",
+                    String(
+                        format: "%.1f / %.1f / %.1f   (rule on every flagged reading: %.1f / %.1f / %.1f)",
+                        scores[0].normalised, scores[1].normalised, scores[2].normalised,
+                        rule[0].normalised, rule[1].normalised, rule[2].normalised)
+                ))
+            }
+            table.append((
+                "  readings opening an incident / flagged by the rule",
+                String(
+                    format: "%d of %d (%.3f %%) / %d (%.2f %%)", f.opened, f.readings, 100 * Double(f.opened) / Double(f.readings),
+                    f.flagged, 100 * Double(f.flagged) / Double(f.readings))
+            ))
+            table.append((
+                "  detection CPU per reading: rule and incidents / rule alone",
+                String(
+                    format: "%.2f / %.2f µs", 1e6 * f.detectionSeconds / Double(f.readings), 1e6 * f.ruleSeconds / Double(f.readings))
+            ))
+        }
+
         if wanted("alerts") {
             let f = try await AlertsQueryBench.run(
                 adminURL: databaseURL, tag: suffix, clients: 8, duration: .milliseconds(Int64(seconds * 1000)), logger: logger)

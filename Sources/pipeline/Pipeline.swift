@@ -11,7 +11,7 @@ struct Pipeline: AsyncParsableCommand {
             """,
         subcommands: [
             IngestCommand.self, AnalyzerCommand.self, AlertsCommand.self, MigrateCommand.self, TokenCommand.self,
-            ReaderCommand.self, DeadLettersCommand.self,
+            ReaderCommand.self, DeadLettersCommand.self, DetectCommand.self,
         ]
     )
 }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import PipelineCore
+import ServiceSupport
+
+/// When evidence opens, extends and closes an incident: the analyzer and
+/// `pipeline detect` read the same variables, so both open the same incidents.
+struct IncidentOptions: ParsableArguments {
+    @Option(help: "Rule score a reading must exceed to be evidence (env: INCIDENT_MIN_SCORE).")
+    var incidentMinScore: Double = Env.string("INCIDENT_MIN_SCORE").flatMap(Double.init) ?? IncidentRule.default.minScore
+
+    @Option(help: "Readings in the short trimmed mean (env: INCIDENT_MEAN_LENGTH).")
+    var incidentMeanLength: Int = Env.int("INCIDENT_MEAN_LENGTH") ?? IncidentRule.default.meanLength
+
+    @Option(help: "Score the short mean must be from the window's median (env: INCIDENT_MEAN_SCORE).")
+    var incidentMeanScore: Double = Env.string("INCIDENT_MEAN_SCORE").flatMap(Double.init) ?? IncidentRule.default.meanScore
+
+    @Option(help: "Seqs of history a record covers (env: INCIDENT_RECORD_SPAN).")
+    var incidentRecordSpan: Int64 = Env.string("INCIDENT_RECORD_SPAN").flatMap { Int64($0) } ?? IncidentRule.default.recordSpan
+
+    @Option(help: "Seqs without evidence that close an incident (env: INCIDENT_CLOSE_AFTER).")
+    var incidentCloseAfter: Int64 = Env.string("INCIDENT_CLOSE_AFTER").flatMap { Int64($0) } ?? IncidentRule.default.closeAfter
+
+    func validate() throws {
+        let d = IncidentRule.default
+        guard incidentMinScore > 0, incidentMeanScore > 0 else { throw ValidationError("incident scores must be positive") }
+        guard incidentMeanLength > 2 * d.meanTrim else {
+            throw ValidationError("--incident-mean-length must exceed \(2 * d.meanTrim)")
+        }
+        guard incidentRecordSpan >= d.recordBlock else {
+            throw ValidationError("--incident-record-span must be at least \(d.recordBlock)")
+        }
+        guard incidentCloseAfter >= 1 else { throw ValidationError("--incident-close-after must be at least 1") }
+    }
+
+    var rule: IncidentRule {
+        IncidentRule(
+            minScore: incidentMinScore, meanLength: incidentMeanLength, meanScore: incidentMeanScore,
+            recordSpan: incidentRecordSpan, closeAfter: incidentCloseAfter)
+    }
+}
