@@ -7,6 +7,8 @@ public struct AnalyzerConfiguration: Sendable {
     /// libpq connection string or URL (several hosts allowed).
     public var databaseURL: String
     public var rule: AnomalyRule
+    /// What opens, extends and closes incidents (the same settings as `pipeline detect`).
+    public var incidentRule: IncidentRule
     /// Deliveries the broker may have outstanding on this consumer.
     public var prefetch: Int
     /// Readings stored per transaction at most (a message is not split: a batch ends
@@ -22,7 +24,7 @@ public struct AnalyzerConfiguration: Sendable {
     public var metricLabelLimit: Int
 
     public init(
-        amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, prefetch: Int = 2000,
+        amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, incidentRule: IncidentRule = .default, prefetch: Int = 2000,
         batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20), statementTimeoutMs: Int = 30_000,
         lockTimeoutMs: Int = 10_000, metricLabelLimit: Int = 32
     ) {
@@ -32,6 +34,7 @@ public struct AnalyzerConfiguration: Sendable {
         self.amqp = amqp
         self.databaseURL = databaseURL
         self.rule = rule
+        self.incidentRule = incidentRule
         self.prefetch = prefetch
         self.batchSize = batchSize
         self.batchWindow = batchWindow

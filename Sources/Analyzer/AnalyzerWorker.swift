@@ -32,7 +32,7 @@ final class AnalyzerWorker: @unchecked Sendable {
     init(configuration: AnalyzerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.detector = Detector(rule: configuration.rule)
+        self.detector = Detector(rule: configuration.rule, incidentRule: configuration.incidentRule)
         self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
         self.metricLabels = BoundedLabelValues(limit: configuration.metricLabelLimit)
         // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
@@ -268,11 +268,19 @@ final class AnalyzerWorker: @unchecked Sendable {
                 try ReadingStore.recordStored(stored, on: db)
                 try ReadingStore.insertAnomalies(outcome.anomalies, on: db)
                 try ReadingStore.deleteAnomalies(outcome.cleared, on: db)
+                try IncidentStore.widen(outcome.blocks, on: db)
+                try IncidentStore.save(outcome.incidents, on: db)
                 return (outcome, inserted)
             }
             detector.committed(outcome)
             for a in outcome.anomalies {
                 Counter(label: "analyzer_anomalies_total", dimensions: [("metric", metricLabels.value(for: a.metric))]).increment()
+            }
+            if outcome.incidentsOpened > 0 {
+                Counter(label: "analyzer_incidents_total", dimensions: [("change", "opened")]).increment(by: outcome.incidentsOpened)
+            }
+            if outcome.incidentsClosed > 0 {
+                Counter(label: "analyzer_incidents_total", dimensions: [("change", "closed")]).increment(by: outcome.incidentsClosed)
             }
             if outcome.revisited > 0 { Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited) }
             if inserted.duplicates > 0 {

@@ -19,12 +19,20 @@ import Storage
 /// for late readings, the database answers. The cache changes only after the
 /// batch's commit; the tests compare the stored anomalies with the rule
 /// applied directly, with two analyzers sharing the devices.
+///
+/// The same pass feeds each series' readings, in seq order, to its incident
+/// ledger with the evidence of the incident rule, against the series' record
+/// (stored per block, widened as readings come) and its open incident, both read
+/// under the device's lock or taken from the cache on the same condition.
 final class Detector {
     let rule: AnomalyRule
+    let incidentRule: IncidentRule
     private let cache: WindowCache
 
-    init(rule: AnomalyRule, cachedDevices: Int = 50_000) {
+    init(rule: AnomalyRule, incidentRule: IncidentRule = .default, cachedDevices: Int = 50_000) {
+        precondition(rule.windowSize >= incidentRule.smallestWindow, "the window must cover a block and the means ending in it")
         self.rule = rule
+        self.incidentRule = incidentRule
         self.cache = WindowCache(capacity: rule.windowSize, maxDevices: cachedDevices)
     }
 
@@ -37,6 +45,12 @@ final class Detector {
         /// Windows answered by the cache, and by the database.
         var cacheHits = 0
         var cacheMisses = 0
+        /// Incidents this batch opened, extended or closed, as they are now.
+        var incidents: [IncidentRecord] = []
+        var incidentsOpened = 0
+        var incidentsClosed = 0
+        /// Record blocks the batch widened, with the batch's own extremes in them.
+        var blocks: [IncidentStore.Block] = []
         /// To apply to the cache once the transaction committed.
         fileprivate var update = WindowCache.Update()
     }
@@ -98,6 +112,23 @@ final class Detector {
         outcome.cacheHits = cached.count
         outcome.cacheMisses = fresh.count - cached.count
 
+        // Each series' record and incidents: from the cache on the same condition, else stored.
+        var tracked: [Key: WindowCache.Tracked] = [:]
+        for key in fresh.keys where !lateSet.contains(key) {
+            if let state = devices[key.deviceID], let t = cache.tracked(key, version: state.version) { tracked[key] = t }
+        }
+        let untracked = fresh.keys.filter { tracked[$0] == nil }
+        let layout = incidentRule.newRecord()
+        let records = try IncidentStore.records(
+            Dictionary(uniqueKeysWithValues: untracked.map { key in
+                (key, SeriesRecord.block(of: lowest[key]!, size: layout.blockSize) - layout.blocks)
+            }),
+            layout: layout, on: db)
+        var stored: [Key: [IncidentRecord]] = [:]
+        for r in try IncidentStore.newest(untracked, on: db) { stored[r.key, default: []].append(r.value) }
+        let near = late.map { ($0, lowest[$0]! - incidentRule.closeAfter, highest[$0]! + incidentRule.closeAfter) }
+        for r in try IncidentStore.overlapping(near, on: db) { stored[r.key, default: []].append(r) }
+
         // Every other window, in one statement: the values below the highest reading to judge.
         var top: [Key: Int64] = [:]
         var span = 0
@@ -110,7 +141,7 @@ final class Detector {
 
         for (key, newItems) in fresh {
             let newSeqs = Set(newItems.map(\.seq))
-            let stored = later[key] ?? []
+            let laterItems = later[key] ?? []
             let fromCache = cached[key] != nil
             let rows = cached[key] ?? windows[key] ?? []
             if !lateSet.contains(key) {
@@ -137,27 +168,75 @@ final class Detector {
                 }
                 return w
             }
-            for item in newItems {
-                if let a = try anomaly(key, item, window(below: item.seq).map(\.value)) { outcome.anomalies.append(a) }
+            var record = tracked[key]?.record ?? records[key] ?? layout
+            let entries =
+                tracked[key].map { t in t.open.map { [IncidentLedger.Entry(incident: $0, isOpen: true)] } ?? [] }
+                ?? (stored[key] ?? []).map { IncidentLedger.Entry(incident: $0.incident, isOpen: $0.isOpen) }
+            var ledger = IncidentLedger(rule: incidentRule, entries: entries, newestSeq: devices[key.deviceID]?.maxSeq)
+            var widened: [Int64: (values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?)] = [:]
+            for item in newItems.sorted(by: { $0.seq < $1.seq }) {
+                let rows = try window(below: item.seq)
+                let w = rows.map(\.value)
+                let verdict = rule.evaluate(item.value, window: w)
+                if let a = anomaly(key, item, verdict) { outcome.anomalies.append(a) }
+                let evidence =
+                    IncidentRule.historyIsComplete(seq: item.seq, oldest: rows.last?.seq, count: rows.count)
+                    ? incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: w, record: record) : nil
+                ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
+                let mean = incidentRule.mean(value: item.value, window: w)
+                let b = SeriesRecord.block(of: item.seq, size: layout.blockSize)
+                let had = (record.extremes[b], record.meanExtremes[b])
+                record.add(seq: item.seq, value: item.value, mean: mean)
+                if had != (record.extremes[b], record.meanExtremes[b]) || widened[b] != nil {
+                    Self.widen(&widened[b], value: item.value, mean: mean)
+                }
             }
-            for item in stored {
+            for item in laterItems {
                 let w = try window(below: item.seq)
                 guard w.contains(where: { newSeqs.contains($0.seq) }) else { continue }
                 outcome.revisited += 1
-                if let a = try anomaly(key, item, w.map(\.value)) {
+                let values = w.map(\.value)
+                let verdict = rule.evaluate(item.value, window: values)
+                if let a = anomaly(key, item, verdict) {
                     outcome.anomalies.append(a)
                 } else {
                     outcome.cleared.append((key.deviceID, item.seq, key.metric))
                 }
+                // Judged before with part of its history missing (too short a window, say): evidence
+                // now joins or opens an incident as a late reading's would. Its anomaly was counted
+                // then, if it was one; evidence that went away takes no incident back.
+                guard IncidentRule.historyIsComplete(seq: item.seq, oldest: w.last?.seq, count: w.count) else { continue }
+                let evidence = incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: values, record: record)
+                if evidence != nil { ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: false, evidence: evidence) }
             }
+            for (b, e) in widened { outcome.blocks.append(.init(key: key, block: b, values: e.values, means: e.means)) }
+            for e in ledger.entries where e.changed {
+                outcome.incidents.append(IncidentRecord(deviceID: key.deviceID, metric: key.metric, incident: e.incident, isOpen: e.isOpen))
+            }
+            outcome.incidentsOpened += ledger.opened
+            outcome.incidentsClosed += ledger.closed
+            if !lateSet.contains(key) { outcome.update.tracked[key] = .init(record: record, open: ledger.open) }
         }
         return outcome
     }
 
-    private func anomaly(_ key: Key, _ item: Item, _ window: [Double]) throws -> AnomalyRecord? {
-        guard let verdict = rule.evaluate(item.value, window: window), verdict.isAnomaly else { return nil }
+    private func anomaly(_ key: Key, _ item: Item, _ verdict: Verdict?) -> AnomalyRecord? {
+        guard let verdict, verdict.isAnomaly else { return nil }
         return AnomalyRecord(
             deviceID: key.deviceID, seq: item.seq, metric: key.metric, ts: item.ts, value: item.value,
             score: verdict.score, median: verdict.median, mad: verdict.mad, window: verdict.window)
+    }
+
+    /// Takes a value (and its mean) into a block's extremes of this batch.
+    private static func widen(
+        _ e: inout (values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?)?, value: Double, mean: Double?
+    ) {
+        var values = e?.values ?? .init(low: value, high: value)
+        values.include(value)
+        var means = e?.means
+        if let mean {
+            if means == nil { means = .init(low: mean, high: mean) } else { means!.include(mean) }
+        }
+        e = (values, means)
     }
 }

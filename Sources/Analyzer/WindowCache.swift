@@ -1,14 +1,23 @@
+import PipelineCore
 import Storage
 
-/// The newest values of each series the analyzer has judged, and for each
-/// device the version of it they reflect. Used by one worker thread only.
+/// The newest values of each series the analyzer has judged, its record and its
+/// open incident, and for each device the version of it they reflect. Used by one
+/// worker thread only.
 final class WindowCache {
     typealias Key = ReadingStore.SeriesKey
+
+    /// A series' incident state: its record, and its open incident if any.
+    struct Tracked {
+        var record: SeriesRecord
+        var open: Incident?
+    }
 
     /// What a committed batch changes.
     struct Update {
         /// Each series' newest values after the batch, oldest first.
         var series: [Key: [(seq: Int64, value: Double)]] = [:]
+        var tracked: [Key: Tracked] = [:]
         /// Each device's version after the batch.
         var version: [String: Int64] = [:]
         /// Devices the cache must forget (late readings, incomplete fetches).
@@ -18,6 +27,7 @@ final class WindowCache {
     private let capacity: Int
     private let maxDevices: Int
     private var series: [Key: [(seq: Int64, value: Double)]] = [:]
+    private var tracked: [Key: Tracked] = [:]
     private var deviceVersion: [String: Int64] = [:]
     private var keysOfDevice: [String: Set<Key>] = [:]
 
@@ -33,10 +43,20 @@ final class WindowCache {
         return series[key]
     }
 
+    /// The series' incident state, under the same condition.
+    func tracked(_ key: Key, version: Int64) -> Tracked? {
+        guard deviceVersion[key.deviceID] == version else { return nil }
+        return tracked[key]
+    }
+
     func apply(_ u: Update) {
         for d in u.invalidate { forget(d) }
         for (key, values) in u.series where !u.invalidate.contains(key.deviceID) {
             series[key] = Array(values.suffix(capacity))
+            keysOfDevice[key.deviceID, default: []].insert(key)
+        }
+        for (key, t) in u.tracked where !u.invalidate.contains(key.deviceID) {
+            tracked[key] = t
             keysOfDevice[key.deviceID, default: []].insert(key)
         }
         for (d, v) in u.version where !u.invalidate.contains(d) {
@@ -44,6 +64,7 @@ final class WindowCache {
         }
         if deviceVersion.count > maxDevices {
             series.removeAll()
+            tracked.removeAll()
             deviceVersion.removeAll()
             keysOfDevice.removeAll()
         }
@@ -51,6 +72,9 @@ final class WindowCache {
 
     private func forget(_ device: String) {
         deviceVersion.removeValue(forKey: device)
-        for k in keysOfDevice.removeValue(forKey: device) ?? [] { series.removeValue(forKey: k) }
+        for k in keysOfDevice.removeValue(forKey: device) ?? [] {
+            series.removeValue(forKey: k)
+            tracked.removeValue(forKey: k)
+        }
     }
 }

@@ -26,4 +26,26 @@ public struct Incident: Sendable, Equatable {
         self.peakValue = peakValue
         self.reason = reason
     }
+
+    /// The incident `evidence` at `seq` opens.
+    public init(opening seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence) {
+        self.init(
+            openedSeq: seq, openedTs: ts, lastSeq: seq, anomalies: isAnomaly ? 1 : 0, peakScore: evidence.score,
+            peakValue: evidence.value, reason: evidence.reason)
+    }
+
+    /// Takes in one more reading of the episode: counts it when the rule flagged it, and
+    /// when it is evidence, extends the episode to it and keeps the larger peak.
+    public mutating func absorb(seq: Int64, isAnomaly: Bool, evidence: IncidentEvidence?) {
+        if isAnomaly { anomalies += 1 }
+        guard let evidence else { return }
+        lastSeq = max(lastSeq, seq)
+        if Self.magnitude(evidence.score) > Self.magnitude(peakScore) {
+            peakScore = evidence.score
+            peakValue = evidence.value
+        }
+    }
+
+    /// A score's magnitude, with no spread at all counting as the largest.
+    static func magnitude(_ score: Double?) -> Double { score.map(abs) ?? .infinity }
 }

@@ -48,6 +48,21 @@ public struct IncidentRule: Sendable, Equatable {
         self.closeAfter = closeAfter
     }
 
+    /// The smallest anomaly window this rule works with: one that covers the part of a
+    /// reading's own block before it, and the short means ending there.
+    public var smallestWindow: Int { Int(recordBlock) + meanLength - 2 }
+
+    /// Whether a reading's history is complete enough to be evidence: at most one in ten
+    /// of the seqs its window spans (down to its oldest, `oldest`) is missing. Seqs count
+    /// up by one per reading, so more missing means readings still on their way (another
+    /// analyzer holds them): judged now, against a record without them, the reading could
+    /// open an incident the complete series does not have. Once they are stored, the
+    /// reading is judged again with them (a late reading re-judges the ones after it).
+    public static func historyIsComplete(seq: Int64, oldest: Int64?, count: Int) -> Bool {
+        guard let oldest, seq > oldest else { return true }
+        return (seq - oldest - Int64(count)) * 10 <= Int64(count)
+    }
+
     /// An empty record with this rule's block layout.
     public func newRecord() -> SeriesRecord { SeriesRecord(blockSize: recordBlock, blocks: recordSpan / recordBlock) }
 

@@ -28,26 +28,14 @@ public struct IncidentTracker: Sendable, Equatable {
         }
         if var current = open {
             guard evidence != nil || isAnomaly else { return changes }
-            if isAnomaly { current.anomalies += 1 }
-            if let evidence {
-                current.lastSeq = max(current.lastSeq, seq)
-                if Self.magnitude(evidence.score) > Self.magnitude(current.peakScore) {
-                    current.peakScore = evidence.score
-                    current.peakValue = evidence.value
-                }
-            }
+            current.absorb(seq: seq, isAnomaly: isAnomaly, evidence: evidence)
             open = current
             changes.append(.updated(current))
         } else if let evidence {
-            let incident = Incident(
-                openedSeq: seq, openedTs: ts, lastSeq: seq, anomalies: isAnomaly ? 1 : 0, peakScore: evidence.score,
-                peakValue: evidence.value, reason: evidence.reason)
+            let incident = Incident(opening: seq, ts: ts, isAnomaly: isAnomaly, evidence: evidence)
             open = incident
             changes.append(.opened(incident))
         }
         return changes
     }
-
-    /// A score's magnitude, with no spread at all counting as the largest.
-    static func magnitude(_ score: Double?) -> Double { score.map(abs) ?? .infinity }
 }

@@ -23,9 +23,7 @@ public struct SeriesDetection: Sendable {
     private var window: [Double] = []
 
     public init(anomalyRule: AnomalyRule, incidentRule: IncidentRule) {
-        precondition(
-            incidentRule.recordBlock + Int64(incidentRule.meanLength) <= Int64(anomalyRule.windowSize) + 2,
-            "the window must cover a block and the means ending in it")
+        precondition(anomalyRule.windowSize >= incidentRule.smallestWindow, "the window must cover a block and the means ending in it")
         self.anomalyRule = anomalyRule
         self.tracker = IncidentTracker(rule: incidentRule)
         self.record = incidentRule.newRecord()

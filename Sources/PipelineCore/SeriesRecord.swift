@@ -14,7 +14,7 @@ public struct SeriesRecord: Sendable, Equatable {
             self.high = high
         }
 
-        mutating func include(_ value: Double) {
+        public mutating func include(_ value: Double) {
             low = min(low, value)
             high = max(high, value)
         }

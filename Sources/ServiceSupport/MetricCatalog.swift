@@ -10,6 +10,7 @@ public enum MetricCatalog {
         "amqp_publisher_blocked": "1 while the broker blocks publishing (a memory or disk alarm), else 0.",
         "amqp_publishes_in_flight": "Readings published or queued for the broker and not yet confirmed.",
         "analyzer_anomalies_total": "Anomalies stored, by metric name.",
+        "analyzer_incidents_total": "Incidents opened and closed, by change.",
         "analyzer_batch_size": "Readings per database transaction (a broker message carries one or more).",
         "analyzer_db_seconds": "Time of one batch's database transaction, retries included.",
         "analyzer_ingest_to_commit_seconds": "Time from a reading's acceptance at ingest to its commit.",

@@ -106,6 +106,44 @@ public enum Schema {
             last_used_at TIMESTAMPTZ NOT NULL
         )
         """,
+        // One row per incident: an episode of one device's metric (IncidentLedger). Keyed by the
+        // seq that opened it, which never changes, so a redelivered batch writes the same row.
+        // opened_at is when the analyzer opened it. Never removed by a later reading.
+        """
+        CREATE TABLE IF NOT EXISTS incidents (
+            device_id  TEXT        NOT NULL,
+            metric     TEXT        NOT NULL,
+            opened_seq INT8        NOT NULL,
+            opened_ts  TIMESTAMPTZ NOT NULL,
+            opened_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+            state      TEXT        NOT NULL CHECK (state IN ('open', 'closed')),
+            last_seq   INT8        NOT NULL,
+            closed_at  TIMESTAMPTZ,
+            anomalies  INT8        NOT NULL,
+            peak_score FLOAT8,
+            peak_value FLOAT8      NOT NULL,
+            reason     TEXT        NOT NULL,
+            PRIMARY KEY (device_id, metric, opened_seq)
+        )
+        """,
+        // Newest-first listing with a keyset cursor, as for anomalies: every column DESC.
+        "CREATE INDEX IF NOT EXISTS incidents_recent ON incidents (opened_at DESC, device_id DESC, metric DESC, opened_seq DESC)",
+        "CREATE INDEX IF NOT EXISTS incidents_device_recent ON incidents (device_id, opened_at DESC, metric DESC, opened_seq DESC)",
+        // Each series' record (SeriesRecord): the extremes of its values, and of the short means
+        // ending at them, per block of seqs. Only ever widened (LEAST/GREATEST), so order-independent
+        // for the values; a block is read back only while it is within the record's span.
+        """
+        CREATE TABLE IF NOT EXISTS series_blocks (
+            device_id TEXT   NOT NULL,
+            metric    TEXT   NOT NULL,
+            block     INT8   NOT NULL,
+            low       FLOAT8 NOT NULL,
+            high      FLOAT8 NOT NULL,
+            mean_low  FLOAT8,
+            mean_high FLOAT8,
+            PRIMARY KEY (device_id, metric, block)
+        )
+        """,
     ]
 
     /// The schema's version: statements are only ever appended, so their count.
@@ -186,11 +224,14 @@ public enum ServiceRole: String, CaseIterable, Sendable {
         switch self {
         case .analyzer:
             // Rows of the tables it stores into (FOR UPDATE needs UPDATE; revised verdicts DELETE anomalies).
-            [("SELECT, INSERT, UPDATE, DELETE", ["readings", "devices", "metric_values", "anomalies"]), ("SELECT", ["schema_version"])]
+            [
+                ("SELECT, INSERT, UPDATE, DELETE", ["readings", "devices", "metric_values", "anomalies", "incidents", "series_blocks"]),
+                ("SELECT", ["schema_version"]),
+            ]
         case .alerts:
             // Reads everything it serves; writes only when a reader key was last used.
             [
-                ("SELECT", ["readings", "devices", "metric_values", "anomalies", "reader_keys", "schema_version"]),
+                ("SELECT", ["readings", "devices", "metric_values", "anomalies", "incidents", "reader_keys", "schema_version"]),
                 ("SELECT, INSERT, UPDATE", ["reader_key_usage"]),
             ]
         case .ingest:

@@ -10,6 +10,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
     @OptionGroup var broker: BrokerOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var rule: RuleOptions
+    @OptionGroup var incidents: IncidentOptions
 
     @Option(help: "Port for /healthz, /readyz, /metrics (env: ANALYZER_PORT).")
     var port: Int = Env.int("ANALYZER_PORT") ?? 9100
@@ -33,6 +34,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
     var metricLabels: Int = Env.int("ANALYZER_METRIC_LABELS") ?? 32
 
     func validate() throws {
+        try incidents.validate(window: rule.rule.windowSize)
         guard metricLabels >= 0 else { throw ValidationError("--metric-labels must not be negative") }
         guard statementTimeoutMs >= 1, lockTimeoutMs >= 1 else {
             throw ValidationError("--statement-timeout-ms and --lock-timeout-ms must be >= 1")
@@ -47,7 +49,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
             AnalyzerService(
                 configuration: .init(
                     amqp: broker.configuration, databaseURL: database.databaseURL,
-                    rule: rule.rule, prefetch: prefetch,
+                    rule: rule.rule, incidentRule: incidents.rule, prefetch: prefetch,
                     batchSize: batchSize, batchWindow: .milliseconds(batchWindowMs),
                     statementTimeoutMs: statementTimeoutMs, lockTimeoutMs: lockTimeoutMs, metricLabelLimit: metricLabels),
                 host: common.host, port: port, killEnabled: common.kill, logger: logger).services

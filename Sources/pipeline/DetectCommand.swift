@@ -24,12 +24,7 @@ struct DetectCommand: ParsableCommand {
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var incidentOptions: IncidentOptions
 
-    func validate() throws {
-        let rule = ruleOptions.rule
-        guard incidentOptions.rule.recordBlock + Int64(incidentOptions.rule.meanLength) <= Int64(rule.windowSize) + 2 else {
-            throw ValidationError("--window must be at least \(incidentOptions.rule.recordBlock + Int64(incidentOptions.rule.meanLength) - 2)")
-        }
-    }
+    func validate() throws { try incidentOptions.validate(window: ruleOptions.rule.windowSize) }
 
     func run() throws {
         let data: Data

@@ -32,6 +32,13 @@ struct IncidentOptions: ParsableArguments {
         guard incidentCloseAfter >= 1 else { throw ValidationError("--incident-close-after must be at least 1") }
     }
 
+    /// The anomaly window must cover what the incident rule reads of it.
+    func validate(window: Int) throws {
+        guard window >= rule.smallestWindow else {
+            throw ValidationError("--window must be at least \(rule.smallestWindow) for these incident settings")
+        }
+    }
+
     var rule: IncidentRule {
         IncidentRule(
             minScore: incidentMinScore, meanLength: incidentMeanLength, meanScore: incidentMeanScore,

@@ -1,0 +1,57 @@
+/// One row of a result read by column name, refusing what it cannot read: a NULL
+/// where a value must be, or text that is not the column's type. Reordering a
+/// SELECT cannot then serve another column's values, nor zeros.
+public struct SQLRow: Sendable {
+    let index: [String: Int]
+    let values: [String?]
+
+    public func text(_ column: String) throws(SQLError) -> String {
+        guard let v = try optionalText(column) else { throw Self.unreadable(column, "NULL") }
+        return v
+    }
+
+    public func optionalText(_ column: String) throws(SQLError) -> String? {
+        guard let i = index[column] else { throw SQLError(sqlState: nil, message: "no column \(column) in the result", connectionLost: false) }
+        return values[i]
+    }
+
+    public func int(_ column: String) throws(SQLError) -> Int64 {
+        let t = try text(column)
+        guard let v = Int64(t) else { throw Self.unreadable(column, t) }
+        return v
+    }
+
+    public func double(_ column: String) throws(SQLError) -> Double {
+        guard let v = try optionalDouble(column) else { throw Self.unreadable(column, "NULL") }
+        return v
+    }
+
+    public func optionalDouble(_ column: String) throws(SQLError) -> Double? {
+        guard let t = try optionalText(column) else { return nil }
+        guard let v = Double(t) else { throw Self.unreadable(column, t) }
+        return v
+    }
+
+    /// PostgreSQL's text form of BOOL.
+    public func bool(_ column: String) throws(SQLError) -> Bool {
+        let t = try text(column)
+        guard t == "t" || t == "f" else { throw Self.unreadable(column, t) }
+        return t == "t"
+    }
+
+    static func unreadable(_ column: String, _ value: String) -> SQLError {
+        SQLError(sqlState: nil, message: "column \(column) holds \(value.prefix(40)), not a value of its type", connectionLost: false)
+    }
+}
+
+extension SQLRows {
+    /// Each row, read by column name.
+    public func map<T>(_ body: (SQLRow) throws(SQLError) -> T) throws(SQLError) -> [T] {
+        var index: [String: Int] = [:]
+        for (i, c) in columns.enumerated() where index[c] == nil { index[c] = i }
+        var result: [T] = []
+        result.reserveCapacity(rows.count)
+        for r in rows { result.append(try body(SQLRow(index: index, values: r))) }
+        return result
+    }
+}
