@@ -17,12 +17,26 @@ enum AlertsJSON {
             + "\"detected_at\":\(string(a.detectedAt))}"
     }
 
-    static func anomalyPage(_ items: [AnomalyRecord], next: AnomalyCursor?) -> String {
+    static func anomalyPage(_ items: [AnomalyRecord], next: FeedCursor?) -> String {
         "{\"items\":[" + items.map(anomaly).joined(separator: ",") + "],\"next_cursor\":" + string(next?.token) + "}"
+    }
+
+    static func incident(_ r: IncidentRecord) -> String {
+        let i = r.incident
+        return "{\"id\":\(jsonString(r.id)),\"device_id\":\(jsonString(r.deviceID)),\"metric\":\(jsonString(r.metric)),"
+            + "\"state\":\"\(r.isOpen ? "open" : "closed")\",\"opened_at\":\(string(r.openedAt)),\"opened_seq\":\(i.openedSeq),"
+            + "\"opened_ts\":\(jsonString(i.openedTs)),\"last_seq\":\(i.lastSeq),\"closed_at\":\(string(r.closedAt)),"
+            + "\"anomalies\":\(i.anomalies),\"peak_score\":\(number(i.peakScore)),\"peak_value\":\(number(i.peakValue)),"
+            + "\"reason\":\(jsonString(i.reason))}"
+    }
+
+    static func incidentPage(_ items: [IncidentRecord], next: FeedCursor?) -> String {
+        "{\"items\":[" + items.map(incident).joined(separator: ",") + "],\"next_cursor\":" + string(next?.token) + "}"
     }
 
     static func device(_ d: DeviceSummary) -> String {
         "{\"device_id\":\(jsonString(d.deviceID)),\"readings\":\(d.readings),\"anomalies\":\(d.anomalies),"
+            + "\"incidents\":\(d.incidents),\"open_incidents\":\(d.openIncidents),"
             + "\"last_seen\":\(string(d.lastSeen)),\"last_seq\":\(d.lastSeq.map(String.init) ?? "null")}"
     }
 

@@ -3,9 +3,11 @@ import Hummingbird
 import PipelineCore
 import Storage
 
-extension AnomalyFilter {
+extension FeedFilter {
     /// The query parameters of `/v1/anomalies`.
-    static let parameters: Set<String> = ["device_id", "metric", "since", "until", "limit", "cursor"]
+    static let anomalyParameters: Set<String> = ["device_id", "metric", "since", "until", "limit", "cursor"]
+    /// The query parameters of `/v1/incidents`.
+    static let incidentParameters: Set<String> = anomalyParameters.union(["state"])
 }
 
 extension AlertsRoutes {
@@ -42,8 +44,9 @@ extension AlertsRoutes {
             }
         }
 
-        func anomalyFilter() throws -> AnomalyFilter {
-            var f = AnomalyFilter(limit: try limit(default: 100))
+        /// The filter of a feed's page (`state` is read only where the route allows it).
+        func feedFilter() throws -> FeedFilter {
+            var f = FeedFilter(limit: try limit(default: 100))
             if let d = parameters.get("device_id") {
                 guard Validation.isValidDeviceID(d) else {
                     throw ClientError.badRequest("device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -")
@@ -56,7 +59,11 @@ extension AlertsRoutes {
                 }
                 f.metric = m
             }
-            for (name, keyPath) in [("since", \AnomalyFilter.since), ("until", \AnomalyFilter.until)] {
+            if let s = parameters.get("state") {
+                guard let state = IncidentState(rawValue: s) else { throw ClientError.badRequest("state must be open or closed") }
+                f.state = state
+            }
+            for (name, keyPath) in [("since", \FeedFilter.since), ("until", \FeedFilter.until)] {
                 if let raw = parameters.get(name) {
                     guard let t = Timestamp.parse(raw) else {
                         throw ClientError.badRequest("\(name) must be an RFC 3339 timestamp, like 2026-11-25T08:00:00Z")
@@ -70,7 +77,7 @@ extension AlertsRoutes {
                 throw ClientError.badRequest("since must be before until")
             }
             if let c = parameters.get("cursor") {
-                guard let cursor = AnomalyCursor(token: c) else {
+                guard let cursor = FeedCursor(token: c) else {
                     throw ClientError.badRequest("invalid cursor: pass next_cursor of the previous page unchanged")
                 }
                 f.cursor = cursor

@@ -41,12 +41,22 @@ struct AlertsRoutes: Sendable {
         }
         router.get("/v1/anomalies") { request, _ in
             await respond(request) { scope in
-                let q = try Query(request, allowed: AnomalyFilter.parameters)
-                var filter = try q.anomalyFilter()
+                let q = try Query(request, allowed: FeedFilter.anomalyParameters)
+                var filter = try q.feedFilter()
                 filter.scope = scope
                 let f = filter
                 let (items, next) = try await pool.withConnection { try AlertQueries.anomalies(f, on: $0) }
                 return AlertsJSON.anomalyPage(items, next: next)
+            }
+        }
+        router.get("/v1/incidents") { request, _ in
+            await respond(request) { scope in
+                let q = try Query(request, allowed: FeedFilter.incidentParameters)
+                var filter = try q.feedFilter()
+                filter.scope = scope
+                let f = filter
+                let (items, next) = try await pool.withConnection { try AlertQueries.incidents(f, on: $0) }
+                return AlertsJSON.incidentPage(items, next: next)
             }
         }
         router.get("/v1/devices") { request, _ in
@@ -64,8 +74,8 @@ struct AlertsRoutes: Sendable {
         router.get("/v1/devices/:id/anomalies") { request, context in
             await respond(request) { scope in
                 let id = try Self.deviceID(context, in: scope)
-                let q = try Query(request, allowed: AnomalyFilter.parameters.subtracting(["device_id"]))
-                var filter = try q.anomalyFilter()
+                let q = try Query(request, allowed: FeedFilter.anomalyParameters.subtracting(["device_id"]))
+                var filter = try q.feedFilter()
                 filter.deviceID = id
                 let f = filter
                 let (items, next) = try await pool.withConnection { db in

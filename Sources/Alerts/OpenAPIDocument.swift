@@ -8,7 +8,10 @@ enum OpenAPIDocument {
           title: IoT pipeline alerts API
           version: "1"
           description: |
-            Read-only access to the anomalies the analyzer flagged and to the stored readings.
+            Read-only access to the incidents the analyzer opened, the anomalies it flagged and the
+            stored readings. An incident is one episode of one device's metric: what should page a
+            person; anomalies are the per-reading evidence. Incidents are listed newest first (by
+            `opened_at`, then device, opening seq and metric) with a keyset cursor, as anomalies are.
             Anomalies are listed newest first (by `detected_at`, then device, seq and metric) with a
             keyset cursor: walking the pages with `next_cursor` returns every anomaly that existed
             when the walk started exactly once, however many are added meanwhile.
@@ -31,13 +34,43 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/Since"
                 - $ref: "#/components/parameters/Until"
                 - $ref: "#/components/parameters/Limit100"
-                - $ref: "#/components/parameters/AnomalyCursor"
+                - $ref: "#/components/parameters/FeedCursor"
               responses:
                 "200":
                   description: One page of anomalies
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/AnomalyPage" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/incidents:
+            get:
+              operationId: listIncidents
+              summary: Incidents, newest first
+              parameters:
+                - $ref: "#/components/parameters/DeviceIdFilter"
+                - $ref: "#/components/parameters/Metric"
+                - name: state
+                  in: query
+                  description: Only open, or only closed, incidents
+                  schema: { type: string, enum: [open, closed] }
+                - name: since
+                  in: query
+                  description: Only incidents opened at or after this time (RFC 3339)
+                  schema: { type: string, format: date-time }
+                - name: until
+                  in: query
+                  description: Only incidents opened before this time (RFC 3339); must be after `since`
+                  schema: { type: string, format: date-time }
+                - $ref: "#/components/parameters/Limit100"
+                - $ref: "#/components/parameters/FeedCursor"
+              responses:
+                "200":
+                  description: One page of incidents
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/IncidentPage" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "503": { $ref: "#/components/responses/Unavailable" }
@@ -70,7 +103,7 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/Since"
                 - $ref: "#/components/parameters/Until"
                 - $ref: "#/components/parameters/Limit100"
-                - $ref: "#/components/parameters/AnomalyCursor"
+                - $ref: "#/components/parameters/FeedCursor"
               responses:
                 "200":
                   description: One page of the device's anomalies
@@ -164,7 +197,7 @@ enum OpenAPIDocument {
               in: query
               description: Page size (default 100)
               schema: { type: integer, minimum: 1, maximum: 1000, default: 100 }
-            AnomalyCursor:
+            FeedCursor:
               name: cursor
               in: query
               description: "`next_cursor` of the previous page, with the same filters"
@@ -250,14 +283,52 @@ enum OpenAPIDocument {
                 next_cursor:
                   type: [string, "null"]
                   description: Pass as `cursor` for the next page; null on the last page
+            Incident:
+              type: object
+              additionalProperties: false
+              required: [id, device_id, metric, state, opened_at, opened_seq, opened_ts, last_seq, closed_at, anomalies,
+                peak_score, peak_value, reason]
+              properties:
+                id: { type: string, description: "`device_id/metric/opened_seq`: stable and unique" }
+                device_id: { $ref: "#/components/schemas/DeviceId" }
+                metric: { type: string }
+                state: { type: string, enum: [open, closed] }
+                opened_at: { $ref: "#/components/schemas/Timestamp" }
+                opened_seq: { type: integer, minimum: 0, description: The reading that opened it }
+                opened_ts: { $ref: "#/components/schemas/Timestamp" }
+                last_seq: { type: integer, minimum: 0, description: The newest reading that was evidence of it }
+                closed_at:
+                  oneOf:
+                    - { $ref: "#/components/schemas/Timestamp" }
+                    - { type: "null" }
+                  description: When it closed (200 readings without evidence); null while open
+                anomalies: { type: integer, minimum: 0, description: Readings of the episode the per-reading rule flagged }
+                peak_score:
+                  type: [number, "null"]
+                  description: The evidence's score of largest magnitude; null when that reading's window had no spread
+                peak_value: { type: number }
+                reason: { type: string, description: Why it opened, in words }
+            IncidentPage:
+              type: object
+              additionalProperties: false
+              required: [items, next_cursor]
+              properties:
+                items:
+                  type: array
+                  items: { $ref: "#/components/schemas/Incident" }
+                next_cursor:
+                  type: [string, "null"]
+                  description: Pass as `cursor` for the next page; null on the last page
             Device:
               type: object
               additionalProperties: false
-              required: [device_id, readings, anomalies, last_seen, last_seq]
+              required: [device_id, readings, anomalies, incidents, open_incidents, last_seen, last_seq]
               properties:
                 device_id: { $ref: "#/components/schemas/DeviceId" }
                 readings: { type: integer, minimum: 0, description: Readings stored }
                 anomalies: { type: integer, minimum: 0, description: Anomalies stored (one per reading and metric) }
+                incidents: { type: integer, minimum: 0, description: Incidents stored }
+                open_incidents: { type: integer, minimum: 0, description: Of those, the open ones }
                 last_seen:
                   oneOf:
                     - { $ref: "#/components/schemas/Timestamp" }

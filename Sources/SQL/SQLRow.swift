@@ -16,7 +16,12 @@ public struct SQLRow: Sendable {
     }
 
     public func int(_ column: String) throws(SQLError) -> Int64 {
-        let t = try text(column)
+        guard let v = try optionalInt(column) else { throw Self.unreadable(column, "NULL") }
+        return v
+    }
+
+    public func optionalInt(_ column: String) throws(SQLError) -> Int64? {
+        guard let t = try optionalText(column) else { return nil }
         guard let v = Int64(t) else { throw Self.unreadable(column, t) }
         return v
     }

@@ -4,51 +4,77 @@ import SQL
 
 /// The read-only queries of the alerts API.
 public enum AlertQueries {
+    /// A newest-first feed: its table and the columns of its keyset (time, device, seq, metric).
+    public enum Feed: Sendable {
+        case anomalies, incidents
+
+        var table: String { self == .anomalies ? "anomalies" : "incidents" }
+        var time: String { self == .anomalies ? "detected_at" : "opened_at" }
+        var seq: String { self == .anomalies ? "seq" : "opened_seq" }
+        var columns: String {
+            self == .anomalies
+                ? "device_id, seq, metric, ts, value, score, median, mad, window_size, detected_at" : IncidentStore.columns
+        }
+    }
+
     /// One page of anomalies, newest first, and the cursor for the next page (nil on the last).
-    public static func anomalies(_ f: AnomalyFilter, on db: SQLConnection) throws -> ([AnomalyRecord], AnomalyCursor?) {
-        let (sql, params) = anomaliesStatement(f)
-        let rows = try db.execute(sql, params)
-        var items = rows.rows.map(anomaly(from:))
-        var next: AnomalyCursor?
+    public static func anomalies(_ f: FeedFilter, on db: SQLConnection) throws -> ([AnomalyRecord], FeedCursor?) {
+        try page(.anomalies, f, on: db, read: anomaly(from:)) { FeedCursor(at: $0.detectedAt ?? "", deviceID: $0.deviceID, seq: $0.seq, metric: $0.metric) }
+    }
+
+    /// One page of incidents, newest first, and the cursor for the next page (nil on the last).
+    public static func incidents(_ f: FeedFilter, on db: SQLConnection) throws -> ([IncidentRecord], FeedCursor?) {
+        try page(.incidents, f, on: db, read: IncidentStore.incident(from:)) {
+            FeedCursor(at: $0.openedAt ?? "", deviceID: $0.deviceID, seq: $0.incident.openedSeq, metric: $0.metric)
+        }
+    }
+
+    static func page<Item>(
+        _ feed: Feed, _ f: FeedFilter, on db: SQLConnection, read: (SQLRow) throws(SQLError) -> Item, cursor: (Item) -> FeedCursor
+    ) throws -> ([Item], FeedCursor?) {
+        let (sql, params) = statement(feed, f)
+        var items = try db.execute(sql, params).map(read)
+        var next: FeedCursor?
         if items.count > f.limit {
             items.removeLast()
-            let last = items[items.count - 1]
-            next = AnomalyCursor(detectedAt: last.detectedAt ?? "", deviceID: last.deviceID, seq: last.seq, metric: last.metric)
+            next = cursor(items[items.count - 1])
         }
         return (items, next)
     }
 
     /// The statement of one page (one row more than the limit, to know whether another page follows).
-    public static func anomaliesStatement(_ f: AnomalyFilter) -> (sql: String, params: [String?]) {
+    public static func statement(_ feed: Feed, _ f: FeedFilter) -> (sql: String, params: [String?]) {
         var conditions: [String] = []
         var params: [String?] = []
         func param(_ value: String) -> String {
             params.append(value)
             return "$\(params.count)"
         }
+        let (time, seq) = (feed.time, feed.seq)
         if let d = f.deviceID { conditions.append("device_id = \(param(d))") }
         if let c = scopeCondition(f.scope, column: "device_id", param: param) { conditions.append(c) }
         if let m = f.metric { conditions.append("metric = \(param(m))") }
-        if let s = f.since { conditions.append("detected_at >= \(param(s))::TIMESTAMPTZ") }
-        if let u = f.until { conditions.append("detected_at < \(param(u))::TIMESTAMPTZ") }
+        if let s = f.state, feed == .incidents { conditions.append("state = \(param(s.rawValue))") }
+        if let s = f.since { conditions.append("\(time) >= \(param(s))::TIMESTAMPTZ") }
+        if let u = f.until { conditions.append("\(time) < \(param(u))::TIMESTAMPTZ") }
         if let c = f.cursor {
-            let at = "\(param(c.detectedAt))::TIMESTAMPTZ"
+            let at = "\(param(c.at))::TIMESTAMPTZ"
             switch f.deviceID {
             case nil:
-                // In the order of anomalies_recent: one range of it.
+                // In the order of the feed's `_recent` index: one range of it.
                 conditions.append(
-                    "(detected_at, device_id, seq, metric) < (\(at), \(param(c.deviceID)), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
+                    "(\(time), device_id, \(seq), metric) < (\(at), \(param(c.deviceID)), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
             case let d? where d == c.deviceID:
-                // The device is fixed: the same condition in the order of anomalies_device_recent.
-                conditions.append("(detected_at, seq, metric) < (\(at), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
+                // The device is fixed: the same condition in the order of the `_device_recent` index.
+                conditions.append("(\(time), \(seq), metric) < (\(at), \(param(String(c.seq)))::INT8, \(param(c.metric)))")
             case let d?:
-                // A cursor of another device: its position still orders this device's anomalies.
-                conditions.append(d < c.deviceID ? "detected_at <= \(at)" : "detected_at < \(at)")
+                // A cursor of another device: its position still orders this device's items.
+                conditions.append(d < c.deviceID ? "\(time) <= \(at)" : "\(time) < \(at)")
             }
         }
-        var sql = "SELECT device_id, seq, metric, ts, value, score, median, mad, window_size, detected_at FROM anomalies"
+        var sql = "SELECT \(feed.columns) FROM \(feed.table)"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY detected_at DESC, device_id DESC, seq DESC, metric DESC LIMIT \(param(String(f.limit + 1)))::INT8"
+        sql += " ORDER BY \(time) DESC, device_id DESC, \(seq) DESC, metric DESC LIMIT \(param(String(f.limit + 1)))::INT8"
         return (sql, params)
     }
 
@@ -110,24 +136,29 @@ public enum AlertQueries {
         let rows = try db.execute(
             """
             SELECT d.device_id,
-                COALESCE(d.reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = d.device_id)),
-                (SELECT count(*) FROM anomalies AS a WHERE a.device_id = d.device_id),
+                COALESCE(d.reading_count, (SELECT count(*) FROM readings AS r WHERE r.device_id = d.device_id)) AS readings,
+                (SELECT count(*) FROM anomalies AS a WHERE a.device_id = d.device_id) AS anomalies,
+                (SELECT count(*) FROM incidents AS i WHERE i.device_id = d.device_id) AS incidents,
+                (SELECT count(*) FROM incidents AS i WHERE i.device_id = d.device_id AND i.state = 'open') AS open_incidents,
                 COALESCE(d.last_seen,
-                    (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = d.device_id)),
+                    (SELECT max(COALESCE(r.accepted_at, r.stored_at)) FROM readings AS r WHERE r.device_id = d.device_id))
+                    AS last_seen,
                 d.max_seq
             FROM devices AS d WHERE \(condition) ORDER BY d.device_id LIMIT \(limit)
             """, params)
-        return rows.rows.map { r in
+        return try rows.map { r throws(SQLError) in
             DeviceSummary(
-                deviceID: r[0] ?? "", readings: Int64(r[1] ?? "") ?? 0, anomalies: Int64(r[2] ?? "") ?? 0,
-                lastSeen: r[3].map(SQLTime.rfc3339), lastSeq: r[4].flatMap { Int64($0) })
+                deviceID: try r.text("device_id"), readings: try r.int("readings"), anomalies: try r.int("anomalies"),
+                incidents: try r.int("incidents"), openIncidents: try r.int("open_incidents"),
+                lastSeen: try r.optionalText("last_seen").map(SQLTime.rfc3339), lastSeq: try r.optionalInt("max_seq"))
         }
     }
 
-    static func anomaly(from r: [String?]) -> AnomalyRecord {
+    static func anomaly(from r: SQLRow) throws(SQLError) -> AnomalyRecord {
         AnomalyRecord(
-            deviceID: r[0] ?? "", seq: Int64(r[1] ?? "") ?? 0, metric: r[2] ?? "", ts: SQLTime.rfc3339(r[3] ?? ""),
-            value: Double(r[4] ?? "") ?? .nan, score: r[5].flatMap(Double.init), median: Double(r[6] ?? "") ?? .nan,
-            mad: Double(r[7] ?? "") ?? .nan, window: Int(r[8] ?? "") ?? 0, detectedAt: r[9].map(SQLTime.rfc3339))
+            deviceID: try r.text("device_id"), seq: try r.int("seq"), metric: try r.text("metric"),
+            ts: SQLTime.rfc3339(try r.text("ts")), value: try r.double("value"), score: try r.optionalDouble("score"),
+            median: try r.double("median"), mad: try r.double("mad"), window: Int(try r.int("window_size")),
+            detectedAt: SQLTime.rfc3339(try r.text("detected_at")))
     }
 }

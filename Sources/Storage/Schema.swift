@@ -127,8 +127,8 @@ public enum Schema {
         )
         """,
         // Newest-first listing with a keyset cursor, as for anomalies: every column DESC.
-        "CREATE INDEX IF NOT EXISTS incidents_recent ON incidents (opened_at DESC, device_id DESC, metric DESC, opened_seq DESC)",
-        "CREATE INDEX IF NOT EXISTS incidents_device_recent ON incidents (device_id, opened_at DESC, metric DESC, opened_seq DESC)",
+        "CREATE INDEX IF NOT EXISTS incidents_recent ON incidents (opened_at DESC, device_id DESC, opened_seq DESC, metric DESC)",
+        "CREATE INDEX IF NOT EXISTS incidents_device_recent ON incidents (device_id, opened_at DESC, opened_seq DESC, metric DESC)",
         // Each series' record (SeriesRecord): the extremes of its values, and of the short means
         // ending at them, per block of seqs. Only ever widened (LEAST/GREATEST), so order-independent
         // for the values; a block is read back only while it is within the record's span.

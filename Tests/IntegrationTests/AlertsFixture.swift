@@ -67,4 +67,18 @@ enum AlertsFixture {
             deviceID: k.device, seq: k.seq, metric: k.metric, ts: "2026-11-25T08:00:00Z", value: 150, score: 9.5,
             median: 70, mad: 3, window: 200)
     }
+
+    /// Stores incidents as the analyzer does, in one transaction (they share its `opened_at`).
+    static func storeIncidents(_ records: [IncidentRecord], on db: SQLConnection) throws {
+        try db.transaction { db in try IncidentStore.save(records, on: db) }
+    }
+
+    static func incident(_ device: String, _ metric: String, seq: Int64, open: Bool, peakScore: Double? = 6.5) -> IncidentRecord {
+        IncidentRecord(
+            deviceID: device, metric: metric,
+            incident: Incident(
+                openedSeq: seq, openedTs: Timestamp.format(epochMicros: 1_795_000_000_000_000 + seq * 10_000_000), lastSeq: seq + 3,
+                anomalies: 2, peakScore: peakScore, peakValue: 160, reason: "value 160 is above the highest value of the series' record"),
+            isOpen: open)
+    }
 }

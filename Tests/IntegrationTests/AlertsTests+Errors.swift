@@ -129,6 +129,9 @@ extension Integration.AlertsTests {
         try AlertsFixture.store(AlertsFixture.series("doc-1", count: 80, spikes: [50, 70]), on: db)
         try AlertsFixture.store(AlertsFixture.series("doc-2", count: 5), on: db)
         try db.execute("UPDATE anomalies SET score = NULL, mad = 0 WHERE seq = 70")  // the served form of "no spread"
+        try AlertsFixture.storeIncidents(
+            [AlertsFixture.incident("doc-1", "heart_rate", seq: 50, open: false), AlertsFixture.incident("doc-1", "heart_rate", seq: 70, open: true, peakScore: nil)],
+            on: db)
 
         let key = try stack.issueReaderKey("openapi-test")
         var recorded: [[String: Any]] = []
@@ -143,12 +146,17 @@ extension Integration.AlertsTests {
             }
             let first = try await Self.get(client, "/v1/anomalies?limit=1", key: key)
             let cursor = try #require(first.json["next_cursor"] as? String)
+            let firstIncident = try await Self.get(client, "/v1/incidents?limit=1", key: key)
+            let incidentCursor = try #require(firstIncident.json["next_cursor"] as? String)
             let devices = try await Self.get(client, "/v1/devices?limit=1", key: key)
             let deviceCursor = try #require(devices.json["next_cursor"] as? String)
             for path in [
                 "/v1/anomalies", "/v1/anomalies?limit=1", "/v1/anomalies?limit=1&cursor=\(cursor)",
                 "/v1/anomalies?device_id=doc-1&metric=heart_rate&since=2020-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
                 "/v1/anomalies?limit=0", "/v1/anomalies?since=never", "/v1/anomalies?what=1",
+                "/v1/incidents", "/v1/incidents?limit=1&cursor=\(incidentCursor)", "/v1/incidents?state=open",
+                "/v1/incidents?device_id=doc-1&metric=heart_rate&state=closed&since=2020-01-01T00:00:00Z&until=2100-01-01T00:00:00Z",
+                "/v1/incidents?state=maybe", "/v1/incidents?limit=1001",
                 "/v1/devices", "/v1/devices?limit=1", "/v1/devices?limit=1&cursor=\(deviceCursor)", "/v1/devices?limit=x",
                 "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/anomalies?metric=heart_rate&limit=1",
                 "/v1/devices/doc-2/anomalies", "/v1/devices/doc-1/anomalies?limit=0", "/v1/devices/nobody/anomalies",
@@ -158,11 +166,11 @@ extension Integration.AlertsTests {
             ] {
                 try await record(path)
             }
-            for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings"] {
+            for path in ["/v1/anomalies", "/v1/incidents", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings"] {
                 try await record(path, key: nil)
             }
             try stack.setDatabase(allowConnections: false)
-            for path in ["/v1/anomalies", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings", "/readyz"] {
+            for path in ["/v1/anomalies", "/v1/incidents", "/v1/devices", "/v1/devices/doc-1/anomalies", "/v1/devices/doc-1/readings", "/readyz"] {
                 try await record(path)
             }
             try stack.setDatabase(allowConnections: true)

@@ -258,16 +258,21 @@ extension Integration {
             // Planner costs on a small table favour a scan and a sort anyway; what matters is that an
             // index delivers the order, so with those discouraged the plan needs no Sort node.
             for setting in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] { try db.execute("SET \(setting) = off") }
-            let cursor = AnomalyCursor(detectedAt: "2100-01-01T00:00:00Z", deviceID: "plan-9", seq: 5, metric: "spo2")
-            for filter in [
-                AnomalyFilter(), AnomalyFilter(cursor: cursor), AnomalyFilter(deviceID: "plan-9", cursor: cursor),
-                AnomalyFilter(deviceID: "plan-3", cursor: cursor),
-                AnomalyFilter(metric: "heart_rate", since: "2020-01-01T00:00:00Z", until: "2100-01-01T00:00:00Z", cursor: cursor),
-            ] {
-                let (sql, params) = AlertQueries.anomaliesStatement(filter)
-                let plan = try db.execute("EXPLAIN " + sql, params).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
-                #expect(!plan.contains("Sort"), "\(plan)")
-                #expect(plan.contains("anomalies_recent") || plan.contains("anomalies_device_recent"), "\(plan)")
+            try AlertsFixture.storeIncidents(
+                (0..<2000).map { AlertsFixture.incident("plan-\($0 % 50)", "heart_rate", seq: Int64($0), open: $0 % 7 == 0) }, on: db)
+            try db.execute("ANALYZE incidents")
+            let cursor = FeedCursor(at: "2100-01-01T00:00:00Z", deviceID: "plan-9", seq: 5, metric: "spo2")
+            for (feed, name) in [(AlertQueries.Feed.anomalies, "anomalies"), (.incidents, "incidents")] {
+                for filter in [
+                    FeedFilter(), FeedFilter(cursor: cursor), FeedFilter(deviceID: "plan-9", cursor: cursor),
+                    FeedFilter(deviceID: "plan-3", cursor: cursor), FeedFilter(state: .open, cursor: cursor),
+                    FeedFilter(metric: "heart_rate", since: "2020-01-01T00:00:00Z", until: "2100-01-01T00:00:00Z", cursor: cursor),
+                ] {
+                    let (sql, params) = AlertQueries.statement(feed, filter)
+                    let plan = try db.execute("EXPLAIN " + sql, params).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+                    #expect(!plan.contains("Sort"), "\(plan)")
+                    #expect(plan.contains("\(name)_recent") || plan.contains("\(name)_device_recent"), "\(plan)")
+                }
             }
         }
     }
