@@ -2,9 +2,11 @@
 /// `/page.js` (no CDN, works offline; no inline script or style, so the
 /// content security policy can forbid them). It reads only the public API,
 /// with the reader key the person enters (or a `#key=` link hands it).
-/// `#/` lists the newest anomalies, live (short polling) and filterable;
-/// `#/devices/{id}` plots a device's last readings per metric with its
-/// anomalies and the rule's band.
+/// `#/` lists the incidents (open ones on top) and then the newest anomalies,
+/// live (short polling) and filterable; `#/devices/{id}` plots a device's last
+/// readings per metric with its anomalies and the rule's band, and with
+/// `?metric=&from=&to=` (an incident's link) the readings around that episode,
+/// marked.
 enum AlertsPage {
     static let html = #"""
         <!doctype html>
@@ -16,7 +18,7 @@ enum AlertsPage {
         <body>
         <header>
           <h1><a href="#/">Pipeline alerts</a></h1>
-          <nav><a href="#/">Anomalies</a><a href="#/devices">Devices</a></nav>
+          <nav><a href="#/">Incidents and anomalies</a><a href="#/devices">Devices</a></nav>
           <span id="status" role="status">loading…</span>
           <button type="button" id="forget-key" class="secondary" hidden>Forget key</button>
         </header>
@@ -57,6 +59,11 @@ enum AlertsPage {
         svg.chart .median{stroke:#6b8fc9;stroke-dasharray:4 3;fill:none}
         svg.chart .values{stroke:#263238;fill:none;stroke-width:1.2}
         svg.chart .anomaly{fill:var(--bad);stroke:#fff;stroke-width:1}
+        svg.chart .episode{fill:#f4a3a3;fill-opacity:.45}
+        .state{font-weight:600;font-size:.8rem;text-transform:uppercase}
+        .state.open{color:var(--bad)}
+        .state.closed{color:var(--muted)}
+        td.reason{white-space:normal;min-width:16rem;color:var(--muted);font-size:.85rem}
         svg.chart .axis{fill:var(--muted);font-size:11px}
         svg.chart .grid{stroke:var(--line)}
         .legend{font-size:.8rem;color:var(--muted);margin:.3rem 0 1rem}
@@ -72,6 +79,7 @@ enum AlertsPage {
         .legend span.band-swatch{background:var(--band)}
         .legend span.median-swatch{border-top:2px dashed #6b8fc9;height:0}
         .legend span.anomaly-swatch{background:var(--bad);border-radius:50%}
+        .legend span.episode-swatch{background:#f4a3a3;opacity:.6}
         form.key{display:flex;flex-direction:column;gap:.6rem;max-width:28rem}
         form.key input{font-family:ui-monospace,monospace}
         .notice{color:var(--bad);font-weight:600}
@@ -120,6 +128,11 @@ enum AlertsPage {
           return Math.round(s / 3600) + ' h ago';
         }
         function deviceLink(id) { return el('a', {href: '#/devices/' + encodeURIComponent(id)}, id); }
+        // The device's plot around an incident's episode, marked.
+        function episodeLink(i) {
+          const q = new URLSearchParams({metric: i.metric, from: i.opened_seq, to: i.last_seq});
+          return el('a', {href: '#/devices/' + encodeURIComponent(i.device_id) + '?' + q, class: 'episode-link'}, i.device_id);
+        }
         function setStatus(text, isError) { statusLine.textContent = text; statusLine.className = isError ? 'error' : ''; }
 
         // The reader key lives in session storage only: gone when the browser session ends.
@@ -210,7 +223,16 @@ enum AlertsPage {
           const tbody = el('tbody', {id: 'anomaly-rows'});
           const more = el('button', {type: 'button', class: 'secondary', hidden: ''}, 'Load older');
           const empty = el('p', {class: 'empty', hidden: ''}, 'No anomalies match.');
-          view.replaceChildren(el('h2', {}, 'Newest anomalies'), form,
+          const incidentRows = el('tbody', {id: 'incident-rows'});
+          const noIncidents = el('p', {class: 'empty', hidden: ''}, 'No incidents match.');
+          view.replaceChildren(el('h2', {}, 'Incidents'), form,
+            el('div', {class: 'scroll'}, el('table', {id: 'incidents'},
+              el('thead', {}, el('tr', {},
+                el('th', {}, 'state'), el('th', {}, 'opened'), el('th', {}, 'device'), el('th', {}, 'metric'),
+                el('th', {class: 'num'}, 'anomalies'), el('th', {class: 'num'}, 'peak'), el('th', {class: 'num wide'}, 'seqs'),
+                el('th', {}, 'why it opened'))),
+              incidentRows)), noIncidents,
+            el('h2', {}, 'Newest anomalies'),
             el('div', {class: 'scroll'}, el('table', {id: 'anomalies'},
               el('thead', {}, el('tr', {},
                 el('th', {}, 'detected'), el('th', {}, 'device'), el('th', {class: 'num wide'}, 'seq'), el('th', {}, 'metric'),
@@ -239,9 +261,21 @@ enum AlertsPage {
             const list = document.getElementById('device-ids');
             if (list) for (const d of p.items) list.append(el('option', {value: d.device_id}));
           }).catch(() => {});
+          const incidentRow = i => el('tr', {'data-incident': i.id},
+            el('td', {class: 'state ' + i.state}, i.state), el('td', {title: i.opened_at}, when(i.opened_at)),
+            el('td', {}, episodeLink(i)), el('td', {}, i.metric), el('td', {class: 'num'}, i.anomalies),
+            el('td', {class: 'num'}, fmt(i.peak_value)), el('td', {class: 'num wide'}, i.opened_seq + '–' + i.last_seq),
+            el('td', {class: 'reason'}, i.reason));
           poll(async () => {
+            // Open incidents on top (all of them, up to 1,000), then the newest closed ones.
+            const o = new URLSearchParams(filter); o.set('limit', '1000'); o.set('state', 'open');
+            const c = new URLSearchParams(filter); c.set('limit', '50'); c.set('state', 'closed');
             const q = new URLSearchParams(filter); q.set('limit', '100');
-            const page = await api('/v1/anomalies?' + q);
+            const [open, closed, page] = await Promise.all(
+              [api('/v1/incidents?' + o), api('/v1/incidents?' + c), api('/v1/anomalies?' + q)]);
+            const incidents = open.items.concat(closed.items);
+            incidentRows.replaceChildren(...incidents.map(incidentRow));
+            noIncidents.hidden = incidents.length > 0;
             // Newest first: new items go on top, the rest stay where they are.
             const fresh = page.items.filter(a => !shown.has(key(a)));
             for (const a of fresh.reverse()) { shown.set(key(a), a); tbody.prepend(row(a, !firstLoad)); }
@@ -254,7 +288,8 @@ enum AlertsPage {
         function devicesView() {
           const tbody = el('tbody', {id: 'device-rows'});
           view.replaceChildren(el('h2', {}, 'Devices'), el('div', {class: 'scroll'}, el('table', {id: 'devices'},
-            el('thead', {}, el('tr', {}, el('th', {}, 'device'), el('th', {class: 'num'}, 'anomalies'),
+            el('thead', {}, el('tr', {}, el('th', {}, 'device'), el('th', {class: 'num'}, 'open incidents'),
+              el('th', {class: 'num wide'}, 'incidents'), el('th', {class: 'num'}, 'anomalies'),
               el('th', {class: 'num wide'}, 'readings'), el('th', {}, 'last seen'), el('th', {class: 'num wide'}, 'last seq'))),
             tbody)));
           poll(async () => {
@@ -265,10 +300,12 @@ enum AlertsPage {
               const page = await api('/v1/devices?' + q);
               all.push(...page.items); cursor = page.next_cursor;
             } while (cursor && all.length < 20000);
-            all.sort((a, b) => b.anomalies - a.anomalies || a.device_id.localeCompare(b.device_id));
+            all.sort((a, b) => b.open_incidents - a.open_incidents || b.anomalies - a.anomalies || a.device_id.localeCompare(b.device_id));
             tbody.replaceChildren(...all.map(d => {
               const silent = d.last_seen && Date.now() - new Date(d.last_seen).getTime() > 60000;
-              return el('tr', {}, el('td', {}, deviceLink(d.device_id)), el('td', {class: 'num'}, d.anomalies),
+              return el('tr', {}, el('td', {}, deviceLink(d.device_id)),
+                el('td', {class: 'num' + (d.open_incidents ? ' stale' : '')}, d.open_incidents),
+                el('td', {class: 'num wide'}, d.incidents), el('td', {class: 'num'}, d.anomalies),
                 el('td', {class: 'num wide'}, d.readings),
                 el('td', {class: silent ? 'stale' : '', title: d.last_seen || ''}, when(d.last_seen) + ' (' + ago(d.last_seen) + ')'),
                 el('td', {class: 'num wide'}, d.last_seq === null ? '–' : d.last_seq));
@@ -277,7 +314,7 @@ enum AlertsPage {
         }
 
         // ---- #/devices/{id} : last readings per metric, band and anomalies ----
-        function chart(metric, points, anomalies) {
+        function chart(metric, points, anomalies, episode) {
           const W = 640, H = 240, L = 48, R = 10, T = 10, B = 26;
           const xs = points.map(p => p.seq);
           const ys = [];
@@ -311,6 +348,12 @@ enum AlertsPage {
             root.append(svg('polygon', {class: 'band', points: upper.concat(lower).join(' ')}));
             root.append(svg('polyline', {class: 'median', points: r.map(p => `${sx(p.seq)},${sy(p.band.median)}`).join(' ')}));
           }
+          // The incident's episode over the band, under the values.
+          if (episode && points.length) {
+            const a = Math.max(episode.from, x0), b = Math.min(episode.to, x1);
+            if (a <= b) root.append(svg('rect', {class: 'episode', x: sx(a) - 2, y: T, width: Math.max(4, sx(b) - sx(a) + 4),
+              height: H - T - B, 'data-from': episode.from, 'data-to': episode.to}));
+          }
           root.append(svg('polyline', {class: 'values', points: points.map(p => `${sx(p.seq)},${sy(p.value)}`).join(' ')}));
           for (const a of anomalies) {
             const c = svg('circle', {class: 'anomaly', cx: sx(a.seq), cy: sy(a.value), r: 4.5, 'data-seq': a.seq});
@@ -321,34 +364,45 @@ enum AlertsPage {
           return root;
         }
 
-        function deviceView(id) {
+        function deviceView(id, params) {
+          const from = Number(params.get('from')), to = Number(params.get('to'));
+          const episode = params.get('metric') && Number.isSafeInteger(from) && Number.isSafeInteger(to) && from <= to
+            ? {metric: params.get('metric'), from, to} : null;
           const summary = el('p', {id: 'device-summary', class: 'legend'}, 'loading…');
           const charts = el('div', {class: 'charts', id: 'charts'});
           const list = el('tbody', {id: 'device-anomaly-rows'});
           view.replaceChildren(el('h2', {}, 'Device ', el('code', {}, id)), summary,
             el('p', {class: 'legend'}, el('span', {class: 'band-swatch'}), 'band: values inside pass the rule',
               el('span', {class: 'median-swatch'}), 'median of the window',
-              el('span', {class: 'anomaly-swatch'}), 'anomaly'),
+              el('span', {class: 'anomaly-swatch'}), 'anomaly',
+              episode ? el('span', {class: 'episode-swatch'}) : null, episode ? 'the incident\u2019s episode' : null),
             charts, el('h3', {}, 'Anomalies'), el('div', {class: 'scroll'}, el('table', {},
               el('thead', {}, el('tr', {}, el('th', {}, 'detected'), el('th', {class: 'num'}, 'seq'), el('th', {}, 'metric'),
                 el('th', {class: 'num'}, 'value'), el('th', {class: 'num wide'}, 'median'), el('th', {class: 'num'}, 'score'))),
               list)));
           const path = '/v1/devices/' + encodeURIComponent(id);
           poll(async () => {
+            // Around an episode: from 100 readings before it to 50 after it (at most 1,000 readings).
+            const around = episode
+              ? '&before=' + (episode.to + 51) + '&limit=' + Math.min(1000, episode.to - episode.from + 151) : '&limit=200';
             const [readings, anomalies] = await Promise.all([
-              api(path + '/readings?limit=200&band=true'), api(path + '/anomalies?limit=1000')]);
+              api(path + '/readings?band=true' + around), api(path + '/anomalies?limit=1000')]);
             const items = readings.items.slice().reverse();
             const first = items.length ? items[0].seq : 0;
-            summary.textContent = `${items.length} newest readings (seq ${first}–${items.length ? items[items.length - 1].seq : 0}), ` +
+            const lastSeq = items.length ? items[items.length - 1].seq : 0;
+            summary.textContent = (episode
+              ? `${items.length} readings (seq ${first}–${lastSeq}) around the incident's episode of ${episode.metric}, ` +
+                `seq ${episode.from}–${episode.to}, `
+              : `${items.length} newest readings (seq ${first}–${lastSeq}), `) +
               `${anomalies.items.length}${anomalies.next_cursor ? '+' : ''} anomalies stored.`;
             const metrics = [...new Set(items.flatMap(r => Object.keys(r.metrics)))].sort();
             charts.replaceChildren(...metrics.map(m => {
               const points = items.filter(r => m in r.metrics).map(r => ({seq: r.seq, value: r.metrics[m], band: r.bands && r.bands[m]}));
-              const marked = anomalies.items.filter(a => a.metric === m && a.seq >= first);
+              const marked = anomalies.items.filter(a => a.metric === m && a.seq >= first && a.seq <= lastSeq);
               const last = points.length ? points[points.length - 1] : null;
               const caption = el('figcaption', {}, m, el('small', {}, last && last.band
                 ? `median ${fmt(last.band.median)}, band ${fmt(last.band.low)} – ${fmt(last.band.high)}` : 'not enough history for a band'));
-              return el('figure', {}, caption, chart(m, points, marked));
+              return el('figure', {}, caption, chart(m, points, marked, episode && episode.metric === m ? episode : null));
             }));
             list.replaceChildren(...anomalies.items.map(a => el('tr', {},
               el('td', {title: a.detected_at}, when(a.detected_at)), el('td', {class: 'num'}, a.seq), el('td', {}, a.metric),
@@ -365,7 +419,7 @@ enum AlertsPage {
           const hash = location.hash || '#/';
           const [path, query] = hash.slice(1).split('?');
           const m = path.match(/^\/devices\/(.+)$/);
-          if (m) deviceView(decodeURIComponent(m[1]));
+          if (m) deviceView(decodeURIComponent(m[1]), new URLSearchParams(query || ''));
           else if (path === '/devices') devicesView();
           else anomaliesView(new URLSearchParams(query || ''));
         }

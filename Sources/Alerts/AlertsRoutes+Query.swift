@@ -36,6 +36,15 @@ extension AlertsRoutes {
             return n
         }
 
+        /// A seq bound: an integer from 0 to 2^53.
+        func seq(_ name: String) throws -> Int64? {
+            guard let raw = parameters.get(name) else { return nil }
+            guard let n = Int64(raw), (0...(Int64(1) << 53)).contains(n) else {
+                throw ClientError.badRequest("\(name) must be an integer from 0 to 2^53")
+            }
+            return n
+        }
+
         func flag(_ name: String) throws -> Bool {
             switch parameters.get(name) {
             case nil, "false", "0": return false

@@ -91,13 +91,14 @@ struct AlertsRoutes: Sendable {
         router.get("/v1/devices/:id/readings") { request, context in
             await respond(request) { scope in
                 let id = try Self.deviceID(context, in: scope)
-                let q = try Query(request, allowed: ["limit", "band"])
+                let q = try Query(request, allowed: ["limit", "band", "before"])
                 let limit = try q.limit(default: 200)
                 let withBands = try q.flag("band")
+                let before = try q.seq("before")
                 let rule = self.rule
                 let items = try await pool.withConnection { db in
-                    let items = try AlertQueries.readings(deviceID: id, limit: limit, on: db)
-                    if items.isEmpty { throw ClientError.noDevice(id) }
+                    let items = try AlertQueries.readings(deviceID: id, before: before, limit: limit, on: db)
+                    if items.isEmpty, try before == nil || AlertQueries.device(id, on: db) == nil { throw ClientError.noDevice(id) }
                     return withBands ? try Self.addingBands(to: items, rule: rule, on: db) : items
                 }
                 return AlertsJSON.readings(items, withBands: withBands)

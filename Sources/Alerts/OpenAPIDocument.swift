@@ -117,13 +117,17 @@ enum OpenAPIDocument {
           /v1/devices/{id}/readings:
             get:
               operationId: listDeviceReadings
-              summary: One device's newest readings, highest seq first
+              summary: One device's newest readings (below `before`, when given), highest seq first
               parameters:
                 - $ref: "#/components/parameters/DeviceId"
                 - name: limit
                   in: query
                   description: How many readings (default 200)
                   schema: { type: integer, minimum: 1, maximum: 1000, default: 200 }
+                - name: before
+                  in: query
+                  description: Only readings with a seq below this one (to look at an older stretch, such as an incident's)
+                  schema: { type: integer, minimum: 0, maximum: 9007199254740992 }
                 - name: band
                   in: query
                   description: >

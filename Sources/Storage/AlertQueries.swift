@@ -86,14 +86,18 @@ public enum AlertQueries {
         return "substr(\(column), 1, \(p.utf8.count)) = \(param(p))"
     }
 
-    /// The newest readings of one device, newest first.
-    public static func readings(deviceID: String, limit: Int, on db: SQLConnection) throws -> [StoredReading] {
+    /// The newest readings of one device (with seq below `before`, when given), newest first.
+    public static func readings(deviceID: String, before: Int64? = nil, limit: Int, on db: SQLConnection) throws -> [StoredReading] {
         let rows = try db.execute(
-            "SELECT device_id, seq, ts, metrics FROM readings WHERE device_id = $1 ORDER BY seq DESC LIMIT $2::INT8",
-            [deviceID, String(limit)])
-        return rows.rows.map { r in
+            """
+            SELECT device_id, seq, ts, metrics FROM readings WHERE device_id = $1 AND seq < $2::INT8
+            ORDER BY seq DESC LIMIT $3::INT8
+            """,
+            [deviceID, String(before ?? Int64.max), String(limit)])
+        return try rows.map { r throws(SQLError) in
             StoredReading(
-                deviceID: r[0] ?? "", seq: Int64(r[1] ?? "") ?? 0, ts: SQLTime.rfc3339(r[2] ?? ""), metricsJSON: r[3] ?? "{}")
+                deviceID: try r.text("device_id"), seq: try r.int("seq"), ts: SQLTime.rfc3339(try r.text("ts")),
+                metricsJSON: try r.text("metrics"))
         }
     }
 
