@@ -179,11 +179,12 @@ final class Detector {
                 let w = rows.map(\.value)
                 let verdict = rule.evaluate(item.value, window: w)
                 if let a = anomaly(key, item, verdict) { outcome.anomalies.append(a) }
+                let mean = incidentRule.mean(value: item.value, window: w)
                 let evidence =
                     IncidentRule.historyIsComplete(seq: item.seq, oldest: rows.last?.seq, count: rows.count)
-                    ? incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: w, record: record) : nil
+                    ? incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: w, mean: mean, record: record)
+                    : nil
                 ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
-                let mean = incidentRule.mean(value: item.value, window: w)
                 let b = SeriesRecord.block(of: item.seq, size: layout.blockSize)
                 let had = (record.extremes[b], record.meanExtremes[b])
                 record.add(seq: item.seq, value: item.value, mean: mean)
@@ -206,7 +207,9 @@ final class Detector {
                 // now joins or opens an incident as a late reading's would. Its anomaly was counted
                 // then, if it was one; evidence that went away takes no incident back.
                 guard IncidentRule.historyIsComplete(seq: item.seq, oldest: w.last?.seq, count: w.count) else { continue }
-                let evidence = incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: values, record: record)
+                let evidence = incidentRule.evidence(
+                    value: item.value, seq: item.seq, verdict: verdict, window: values,
+                    mean: incidentRule.mean(value: item.value, window: values), record: record)
                 if evidence != nil { ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: false, evidence: evidence) }
             }
             for (b, e) in widened { outcome.blocks.append(.init(key: key, block: b, values: e.values, means: e.means)) }

@@ -79,11 +79,11 @@ public struct IncidentRule: Sendable, Equatable {
     }
 
     /// Whether `value` at `seq` is evidence, given the rule's verdict on it, its
-    /// window (the earlier values the verdict used, newest first) and the series'
-    /// record. Nil when it is not.
-    public func evidence(value: Double, seq: Int64, verdict: Verdict?, window: [Double], record: SeriesRecord)
-        -> IncidentEvidence?
-    {
+    /// window (the earlier values the verdict used, newest first), the short mean
+    /// ending at it (`mean(value:window:)`) and the series' record. Nil when it is not.
+    public func evidence(
+        value: Double, seq: Int64, verdict: Verdict?, window: [Double], mean: Double?, record: SeriesRecord
+    ) -> IncidentEvidence? {
         guard let verdict else { return nil }
         // Distances are measured in the window's MAD, but never in less than the
         // series' resolution: integer values whose MAD collapsed are not far apart.
@@ -98,15 +98,8 @@ public struct IncidentRule: Sendable, Equatable {
             for v in window { Self.include(v, in: &bounds) }
             if let e = Self.beyond(value, bounds, .value, verdict) { return e }
         }
-        if let mean = mean(value: value, window: window), far(mean, meanScore) {
-            var bounds = record.meanExtremes(before: seq)
-            // The means ending at the window's readings (rarely needed: only for a mean already far).
-            if window.count >= meanLength {
-                for i in 0...(window.count - meanLength) {
-                    Self.include(trimmedMean(window[i..<(i + meanLength)]), in: &bounds)
-                }
-            }
-            if let e = Self.beyond(mean, bounds, .mean, verdict) { return e }
+        if let mean, far(mean, meanScore) {
+            if let e = Self.beyond(mean, record.meanExtremes(through: seq), .mean, verdict) { return e }
         }
         return nil
     }

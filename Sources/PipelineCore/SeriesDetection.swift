@@ -34,9 +34,10 @@ public struct SeriesDetection: Sendable {
         let newestFirst = Array(window.reversed())
         let verdict = anomalyRule.evaluate(value, window: newestFirst)
         let rule = tracker.rule
-        let evidence = rule.evidence(value: value, seq: seq, verdict: verdict, window: newestFirst, record: record)
+        let mean = rule.mean(value: value, window: newestFirst)
+        let evidence = rule.evidence(value: value, seq: seq, verdict: verdict, window: newestFirst, mean: mean, record: record)
         let changes = tracker.observe(seq: seq, ts: ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
-        record.add(seq: seq, value: value, mean: rule.mean(value: value, window: newestFirst))
+        record.add(seq: seq, value: value, mean: mean)
         window.append(value)
         if window.count > anomalyRule.windowSize { window.removeFirst(window.count - anomalyRule.windowSize) }
         return Step(verdict: verdict, evidence: evidence, changes: changes)

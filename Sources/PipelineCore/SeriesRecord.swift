@@ -58,9 +58,11 @@ public struct SeriesRecord: Sendable, Equatable {
     /// own block is left to its window, which holds its newest earlier values.
     public func extremes(before seq: Int64) -> Extremes? { Self.union(extremes, before: seq, size: blockSize, blocks: blocks) }
 
-    /// The same for the short means.
-    public func meanExtremes(before seq: Int64) -> Extremes? {
-        Self.union(meanExtremes, before: seq, size: blockSize, blocks: blocks)
+    /// The extremes of the short means over the same blocks and the one holding `seq`:
+    /// fed in order, that block holds the means of the readings before `seq` (the means
+    /// depend on the order of arrival anyway, so nothing is gained by leaving it to the window).
+    public func meanExtremes(through seq: Int64) -> Extremes? {
+        Self.union(meanExtremes, before: seq, size: blockSize, blocks: blocks, own: true)
     }
 
     static func include(_ value: Double, block b: Int64, in table: inout [Int64: Extremes], keeping blocks: Int64) {
@@ -75,10 +77,13 @@ public struct SeriesRecord: Sendable, Equatable {
         }
     }
 
-    static func union(_ table: [Int64: Extremes], before seq: Int64, size: Int64, blocks: Int64) -> Extremes? {
+    static func union(_ table: [Int64: Extremes], before seq: Int64, size: Int64, blocks: Int64, own: Bool = false)
+        -> Extremes?
+    {
         let b = block(of: seq, size: size)
+        let upper = own ? b : b - 1
         var result: Extremes?
-        for (key, e) in table where key < b && key >= b - blocks {
+        for (key, e) in table where key <= upper && key >= b - blocks {
             if result == nil { result = e } else { result!.include(e.low); result!.include(e.high) }
         }
         return result
