@@ -6,7 +6,8 @@
 #
 # Environment: DEMO_SECONDS (0 = until Ctrl-C), DEMO_DEVICES (100),
 # DEMO_INTERVAL (10 s), DEMO_ANOMALY_RATE (0.01), DEMO_SEED (1), DEMO_HISTORY
-# (200 readings each device uploads first, so detection starts at once), and the
+# (200 readings each device uploads first, so detection starts at once),
+# DEMO_SIGNALS (realistic; clean for the signals made for the per-reading rule), and the
 # services' ports INGEST_HTTP_PORT (8443), INGEST_TCP_PORT (7070),
 # INGEST_ADMIN_PORT (9101), ANALYZER_PORT (9100), ALERTS_PORT (8080),
 # ALERTS_ADMIN_PORT (9102).
@@ -118,6 +119,7 @@ STATUS=lines
 set +e
 "$BIN/simulator" --devices "$DEVICES" --interval "$INTERVAL" --duration "$DEMO_SECONDS" \
   --anomaly-rate "${DEMO_ANOMALY_RATE:-0.01}" --seed "${DEMO_SEED:-1}" --history "${DEMO_HISTORY:-200}" \
+  --signals "${DEMO_SIGNALS:-realistic}" \
   --targets "tls://127.0.0.1:$INGEST_TCP_PORT,https://localhost:$INGEST_HTTP_PORT" --ca-file "$TLS_CERT" \
   --tokens "$RUN/tokens.csv" --report "$RUN/report.json" --acked-file "$RUN/acked.csv" --status "$STATUS" \
   2> >(tee "$RUN/simulator.log" >&2)
@@ -166,6 +168,7 @@ SUMMARY=$?
 # Detection against the injected ground truth, read through the alerts API.
 echo
 "$BIN/simulator" score --report "$RUN/report.json" --alerts "http://127.0.0.1:$ALERTS_PORT" --json "$RUN/score.json" \
+  --interval "$INTERVAL" \
   || say "scoring failed (see above)"
 say "report: $RUN/report.json, score: $RUN/score.json"
 exit "$SUMMARY"

@@ -40,22 +40,14 @@ struct AlertsRoutes: Sendable {
             Self.document(OpenAPIDocument.yaml, contentType: "application/yaml")
         }
         router.get("/v1/anomalies") { request, _ in
-            await respond(request) { scope in
-                let q = try Query(request, allowed: FeedFilter.anomalyParameters)
-                var filter = try q.feedFilter()
-                filter.scope = scope
-                let f = filter
-                let (items, next) = try await pool.withConnection { try AlertQueries.anomalies(f, on: $0) }
+            await feed(request, allowed: FeedFilter.anomalyParameters) { f, db in
+                let (items, next) = try AlertQueries.anomalies(f, on: db)
                 return AlertsJSON.anomalyPage(items, next: next)
             }
         }
         router.get("/v1/incidents") { request, _ in
-            await respond(request) { scope in
-                let q = try Query(request, allowed: FeedFilter.incidentParameters)
-                var filter = try q.feedFilter()
-                filter.scope = scope
-                let f = filter
-                let (items, next) = try await pool.withConnection { try AlertQueries.incidents(f, on: $0) }
+            await feed(request, allowed: FeedFilter.incidentParameters) { f, db in
+                let (items, next) = try AlertQueries.incidents(f, on: db)
                 return AlertsJSON.incidentPage(items, next: next)
             }
         }
@@ -103,6 +95,18 @@ struct AlertsRoutes: Sendable {
                 }
                 return AlertsJSON.readings(items, withBands: withBands)
             }
+        }
+    }
+
+    /// One page of a newest-first feed: its filter read from the query, within the key's scope.
+    private func feed(
+        _ request: Request, allowed: Set<String>, _ page: @escaping @Sendable (FeedFilter, SQLConnection) throws -> String
+    ) async -> Response {
+        await respond(request) { scope in
+            var filter = try Query(request, allowed: allowed).feedFilter()
+            filter.scope = scope
+            let f = filter
+            return try await pool.withConnection { try page(f, $0) }
         }
     }
 

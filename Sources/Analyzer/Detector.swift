@@ -175,13 +175,13 @@ final class Detector {
             var ledger = IncidentLedger(rule: incidentRule, entries: entries, newestSeq: devices[key.deviceID]?.maxSeq)
             var widened: [Int64: (values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?)] = [:]
             for item in newItems.sorted(by: { $0.seq < $1.seq }) {
-                let rows = try window(below: item.seq)
-                let w = rows.map(\.value)
+                let earlier = try window(below: item.seq)
+                let w = earlier.map(\.value)
                 let verdict = rule.evaluate(item.value, window: w)
                 if let a = anomaly(key, item, verdict) { outcome.anomalies.append(a) }
                 let mean = incidentRule.mean(value: item.value, window: w)
                 let evidence =
-                    IncidentRule.historyIsComplete(seq: item.seq, oldest: rows.last?.seq, count: rows.count)
+                    IncidentRule.historyIsComplete(seq: item.seq, oldest: earlier.last?.seq, count: earlier.count)
                     ? incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: w, mean: mean, record: record)
                     : nil
                 ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)

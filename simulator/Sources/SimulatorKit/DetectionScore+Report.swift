@@ -13,7 +13,7 @@ extension DetectionScore {
             "detection against the injected ground truth (readings with at least \(minHistory) earlier readings of the metric)",
             "kind         injected detected  missed  false  precision  recall  F1",
         ]
-        for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly {
+        for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly && (kind != .drift || byKind[kind] != nil) {
             lines.append(row(kind.rawValue, byKind[kind] ?? Figures()))
         }
         lines.append(row("all", overall))
@@ -41,7 +41,7 @@ extension DetectionScore {
             return o
         }
         var kinds: [String: Any] = [:]
-        for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly {
+        for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly && (kind != .drift || byKind[kind] != nil) {
             kinds[kind.rawValue] = figures(byKind[kind] ?? Figures())
         }
         var o: [String: Any] = [

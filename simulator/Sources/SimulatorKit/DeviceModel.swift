@@ -7,12 +7,17 @@ import PipelineCore
 /// the same anomalies at the same seqs, whenever the run happens.
 ///
 /// `anomalyRate` is the probability that a reading starts an anomaly while none
-/// is under way: a spike (half of them), a level shift of 5–10 readings (three in
-/// ten) or a sensor dropout of 3–8 readings (one in five).
+/// is under way. With clean signals: a spike (half of them), a level shift of 5–10
+/// readings (three in ten) or a sensor dropout of 3–8 readings (one in five). With
+/// realistic ones (`SignalProfile`): a spike (four in ten), a level shift of 30–80
+/// readings (a quarter), a drift that ramps to its full offset over 40–80 readings
+/// (three in twenty) or a dropout (one in five); and, outside them, brief motion
+/// artifacts (one reading in a hundred: heart rate up 8–18) that are not anomalies.
 public struct DeviceModel: Sendable {
     public let deviceID: String
     private var rng: SeededGenerator
     private let anomalyRate: Double
+    private let profile: SignalProfile
     private var signals: [MetricSignal]
     private var episode: Episode?
     public private(set) var nextSeq: Int64
@@ -20,18 +25,23 @@ public struct DeviceModel: Sendable {
     /// An anomaly that lasts several readings.
     private enum Episode: Sendable {
         case levelShift(metric: Int, offset: Double, remaining: Int)
+        case drift(metric: Int, full: Double, step: Int, length: Int)
         case dropout(metric: Int, remaining: Int)
     }
 
     public static let metricNames = ["heart_rate", "spo2"]
 
-    public init(deviceID: String, seed: UInt64, anomalyRate: Double, firstSeq: Int64) {
+    public init(deviceID: String, seed: UInt64, anomalyRate: Double, firstSeq: Int64, profile: SignalProfile = .clean) {
         self.deviceID = deviceID
         var rng = SeededGenerator(seed: seed)
         let peakHour = Double.random(in: 12...20, using: &rng) + Double(Int.random(in: -6...6, using: &rng))
-        signals = [MetricSignal.heartRate(using: &rng, peakHour: peakHour), MetricSignal.spo2(using: &rng, peakHour: peakHour)]
+        signals = [
+            MetricSignal.heartRate(using: &rng, peakHour: peakHour, profile: profile),
+            MetricSignal.spo2(using: &rng, peakHour: peakHour, profile: profile),
+        ]
         self.rng = rng
         self.anomalyRate = anomalyRate
+        self.profile = profile
         nextSeq = firstSeq
     }
 
@@ -49,20 +59,31 @@ public struct DeviceModel: Sendable {
         if episode == nil, Double.random(in: 0..<1, using: &rng) < anomalyRate {
             let metric = Int.random(in: 0..<signals.count, using: &rng)
             let kind = Double.random(in: 0..<1, using: &rng)
-            if kind < 0.5 {
+            let realistic = profile == .realistic
+            if kind < (realistic ? 0.4 : 0.5) {
                 values[metric] += spike(metric)
                 mark(metric, .spike)
-            } else if kind < 0.8 {
-                episode = .levelShift(metric: metric, offset: shift(metric), remaining: Int.random(in: 5...10, using: &rng))
+            } else if kind < (realistic ? 0.65 : 0.8) {
+                let length = realistic ? Int.random(in: 30...80, using: &rng) : Int.random(in: 5...10, using: &rng)
+                episode = .levelShift(metric: metric, offset: shift(metric), remaining: length)
+            } else if realistic && kind < 0.8 {
+                episode = .drift(metric: metric, full: shift(metric), step: 1, length: Int.random(in: 40...80, using: &rng))
             } else {
                 episode = .dropout(metric: metric, remaining: Int.random(in: 3...8, using: &rng))
             }
+        } else if episode == nil, profile == .realistic, Double.random(in: 0..<1, using: &rng) < 0.01 {
+            // A motion artifact: the wearer moved; not an anomaly.
+            values[0] += Double.random(in: 8...18, using: &rng)
         }
         switch episode {
         case .levelShift(let metric, let offset, let remaining):
             values[metric] += offset
             mark(metric, .levelShift)
             episode = remaining > 1 ? .levelShift(metric: metric, offset: offset, remaining: remaining - 1) : nil
+        case .drift(let metric, let full, let step, let length):
+            values[metric] += full * Double(step) / Double(length)
+            mark(metric, .drift)
+            episode = step < length ? .drift(metric: metric, full: full, step: step + 1, length: length) : nil
         case .dropout(let metric, let remaining):
             present[metric] = false
             mark(metric, .dropout)

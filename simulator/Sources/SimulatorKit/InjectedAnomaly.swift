@@ -7,6 +7,8 @@ public struct InjectedAnomaly: Sendable, Hashable {
         case spike
         /// Several consecutive readings offset by the same amount (each one is an entry).
         case levelShift = "level_shift"
+        /// Consecutive readings offset by a growing amount, up to a full offset (realistic signals only).
+        case drift
         /// The sensor lost contact: the metric is missing from several readings. There
         /// is no value to flag, so scoring only checks that nothing is raised for it.
         case dropout

@@ -9,6 +9,8 @@ public struct SimulatorConfiguration: Sendable {
     /// How long devices produce readings; nil runs until cancelled.
     public var duration: Duration?
     public var anomalyRate: Double
+    /// Clean signals made for the per-reading rule, or realistic ones (`SignalProfile`).
+    public var signals: SignalProfile
     public var seed: UInt64
     public var devicePrefix: String
     /// First seq of every device; defaults to the start time in ms so later runs continue each history.
@@ -32,7 +34,7 @@ public struct SimulatorConfiguration: Sendable {
 
     public init(
         devices: Int = 100, interval: Duration = .seconds(10), targets: [Target], duration: Duration? = .seconds(60),
-        anomalyRate: Double = 0.01, seed: UInt64 = 1, devicePrefix: String = "dev-", seqStart: Int64,
+        anomalyRate: Double = 0.01, signals: SignalProfile = .clean, seed: UInt64 = 1, devicePrefix: String = "dev-", seqStart: Int64,
         retry: RetrySchedule = .default, replyTimeout: Duration = .seconds(15), caFile: String? = nil,
         insecure: Bool = false, tokens: [String: String] = [:], history: Int = 0, jitter: Double = 0.1,
         keepsAckedPairs: Bool = true
@@ -42,6 +44,7 @@ public struct SimulatorConfiguration: Sendable {
         self.targets = targets
         self.duration = duration
         self.anomalyRate = anomalyRate
+        self.signals = signals
         self.seed = seed
         self.devicePrefix = devicePrefix
         self.seqStart = seqStart

@@ -30,6 +30,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Probability that a reading starts an injected anomaly (env: SIM_ANOMALY_RATE).")
     var anomalyRate: Double = env("SIM_ANOMALY_RATE").flatMap(Double.init) ?? 0.01
 
+    @Option(help: "Signals: clean (bounded noise, one decimal) or realistic (heavy tails, whole numbers, motion artifacts, long shifts and drifts) (env: SIM_SIGNALS).")
+    var signals: String = env("SIM_SIGNALS") ?? SignalProfile.clean.rawValue
+
     @Option(help: "Random seed; the same seed gives the same signals and anomalies (env: SIM_SEED).")
     var seed: UInt64 = env("SIM_SEED").flatMap { UInt64($0) } ?? 1
 
@@ -75,6 +78,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...1_000_000).contains(devices) else { throw ValidationError("--devices must be within 1...1000000") }
         guard interval >= 0.001 else { throw ValidationError("--interval must be at least 0.001 (seconds)") }
+        guard SignalProfile(rawValue: signals) != nil else {
+            throw ValidationError("--signals must be one of \(SignalProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard (0...1).contains(anomalyRate) else { throw ValidationError("--anomaly-rate must be within 0...1") }
         guard duration >= 0 else { throw ValidationError("--duration must not be negative") }
         guard history >= 0 else { throw ValidationError("--history must not be negative") }
@@ -95,7 +101,8 @@ struct RunCommand: AsyncParsableCommand {
         var config = SimulatorConfiguration(
             devices: devices, interval: .nanoseconds(Int64(interval * 1e9)),
             targets: targets.split(separator: ",").compactMap { Target(String($0)) },
-            duration: duration > 0 ? .milliseconds(Int64(duration * 1000)) : nil, anomalyRate: anomalyRate, seed: seed,
+            duration: duration > 0 ? .milliseconds(Int64(duration * 1000)) : nil, anomalyRate: anomalyRate,
+            signals: SignalProfile(rawValue: signals) ?? .clean, seed: seed,
             devicePrefix: devicePrefix, seqStart: seqStart, replyTimeout: .milliseconds(Int64(replyTimeout * 1000)),
             caFile: caFile.isEmpty ? nil : caFile, insecure: insecure, history: history, jitter: jitter,
             keepsAckedPairs: !report.isEmpty)

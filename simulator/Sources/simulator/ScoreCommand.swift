@@ -8,10 +8,11 @@ import SimulatorKit
 struct ScoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Print precision, recall, F1 and detection delay of the pipeline against a run's injected anomalies.",
+        abstract: "Print precision, recall and delay of the pipeline's anomalies and incidents against a run's injected ones.",
         discussion: """
-            Reads the --report of a `simulator run` and every anomaly the alerts API lists as detected since that \
-            run started. Exits 1 when --require is given and a precision or recall of spikes or level shifts is below it.
+            Reads the --report of a `simulator run` and every anomaly and incident the alerts API lists since that \
+            run started. Exits 1 when --require (per reading) or --require-incidents is given and a precision or \
+            recall of spikes or level shifts is below it.
             """)
 
     @Option(help: "The report written by `simulator run --report` (env: SIM_REPORT).")
@@ -26,6 +27,12 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "Earlier readings a metric needs before it is scored; the rule's minimum history (env: ANOMALY_MIN_HISTORY).")
     var minHistory: Int = env("ANOMALY_MIN_HISTORY").flatMap(Int.init) ?? 30
 
+    @Option(help: "Seconds between a device's readings, for incidents per device-hour (env: SIM_INTERVAL).")
+    var interval: Double = env("SIM_INTERVAL").flatMap(Double.init) ?? 10
+
+    @Option(help: "Fail unless incident precision, and the recall of spike and level-shift episodes, are at least this.")
+    var requireIncidents: Double?
+
     @Option(help: "Also write the figures as JSON here.")
     var json: String = ""
 
@@ -38,7 +45,10 @@ struct ScoreCommand: AsyncParsableCommand {
     func validate() throws {
         guard !report.isEmpty else { throw ValidationError("--report is required") }
         guard minHistory >= 0 else { throw ValidationError("--min-history must not be negative") }
-        if let require, !(0...1).contains(require) { throw ValidationError("--require must be within 0...1") }
+        for (name, value) in [("--require", require), ("--require-incidents", requireIncidents)] {
+            if let value, !(0...1).contains(value) { throw ValidationError("\(name) must be within 0...1") }
+        }
+        guard interval > 0 else { throw ValidationError("--interval must be positive") }
     }
 
     func run() async throws {
@@ -60,13 +70,26 @@ struct ScoreCommand: AsyncParsableCommand {
         let devices = Set(record.acked.map(\.deviceID))
         let flagged = try await feed.anomalies(detectedSince: record.startedAt.addingTimeInterval(-1), devices: devices)
         let score = DetectionScore(record: record, flagged: flagged, minHistory: minHistory)
+        let opened = try await feed.incidents(openedSince: record.startedAt.addingTimeInterval(-1), devices: devices)
+        let incidents = IncidentScore(record: record, incidents: opened, minHistory: minHistory)
         print(score.text)
+        print()
+        print(incidents.text(interval: interval))
         if !json.isEmpty {
-            try JSONSerialization.data(withJSONObject: score.json, options: [.prettyPrinted, .sortedKeys])
+            var object = score.json
+            object["incidents"] = incidents.json(interval: interval)
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                 .write(to: URL(fileURLWithPath: json))
         }
+        if let required = requireIncidents {
+            let recalls = [InjectedAnomaly.Kind.spike, .levelShift].map { incidents.byKind[$0]?.recall ?? 0 }
+            guard (incidents.precision ?? 0) >= required, recalls.allSatisfy({ $0 >= required }) else {
+                print("incidents below the required \(required)")
+                throw ExitCode(1)
+            }
+        }
         if let require {
-            for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly {
+            for kind in [InjectedAnomaly.Kind.spike, .levelShift] {
                 let x = score.byKind[kind] ?? DetectionScore.Figures()
                 guard (x.precision ?? 0) >= require, (x.recall ?? 0) >= require else {
                     print("below the required \(require) for \(kind.rawValue)")
