@@ -24,6 +24,8 @@ extension Integration.AlertsPageTests {
         let key = try stack.issueReaderKey("page-incidents")
 
         try await stack.running(stack.alerts(readerKeys: true).services) {
+            // Connecting waits until the service listens (Chromium does not: it dumps nothing on a refused connection).
+            let client = try await stack.alertsClient()
             let base = "http://127.0.0.1:\(stack.alertsPort)/#key=\(key)&"
             let list = try Self.chromium(base + "/", ["--dump-dom"])
             // Open first, then closed ones newest first (the two closed share an opening transaction: by device, descending).
@@ -58,6 +60,7 @@ extension Integration.AlertsPageTests {
             _ = try Self.chromium(
                 base + String(link.dropFirst()).replacingOccurrences(of: "&amp;", with: "&"),
                 ["--window-size=1280,1000", "--screenshot=\(Self.artifacts)/alerts-episode.png"])
+            await client.close()
         }
     }
 }

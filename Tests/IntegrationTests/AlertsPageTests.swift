@@ -19,19 +19,14 @@ extension Integration {
             let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: profile) }
             // Virtual time runs the page's timers and fetches to completion, then Chromium dumps or shoots.
-            // On a busy machine it now and then exits 0 having dumped nothing at all (not even
-            // <html>, which the page always has): that run is repeated, at most twice.
-            for attempt in 1...3 {
-                let (status, output) = try TestStack.run(
-                    binary,
-                    [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                        "--user-data-dir=\(profile)", "--virtual-time-budget=8000", "--hide-scrollbars",
-                    ] + arguments + [url])
-                guard status == 0 else { throw TestStack.StackError("chromium exited \(status)") }
-                if !arguments.contains("--dump-dom") || output.contains("<html") || attempt == 3 { return output }
-            }
-            return ""
+            let (status, output) = try TestStack.run(
+                binary,
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                    "--user-data-dir=\(profile)", "--virtual-time-budget=8000", "--hide-scrollbars",
+                ] + arguments + [url])
+            guard status == 0 else { throw TestStack.StackError("chromium exited \(status)") }
+            return output
         }
 
         /// Every match of `pattern`'s first capture group in `text`.
