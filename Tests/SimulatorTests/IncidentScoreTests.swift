@@ -34,6 +34,7 @@ import Testing
         #expect(s.byKind[.levelShift]?.delays == [3])
         #expect(s.byKind[.drift]?.episodes == 1 && s.byKind[.drift]?.delays == [30])
         #expect(s.byKind[.dropout] == nil)
+        #expect(s.missed.map { "\($0.metric) \($0.first)…\($0.last)" } == ["spo2 40…40"], "the one missed episode")
         #expect(s.incidents == 4 && s.trueIncidents == 3 && s.falseIncidents == 1 && s.precision == 0.75)
         // Normal readings: 190 scored (200 less ten of warm-up) less the value anomalies among them
         // (1 + 1 + 30 + 5 + 41 = 78; two-metric readings count once each).

@@ -42,13 +42,17 @@ public struct IncidentScore: Sendable {
     public var falseIncidents: Int { incidents - trueIncidents }
     public var precision: Double? { incidents == 0 ? nil : Double(trueIncidents) / Double(incidents) }
 
-    struct Episode {
-        var deviceID: String
-        var metric: String
-        var kind: InjectedAnomaly.Kind
-        var first: Int64
-        var last: Int64
+    /// Consecutive injected readings of one series and kind.
+    public struct Episode: Sendable {
+        public var deviceID: String
+        public var metric: String
+        public var kind: InjectedAnomaly.Kind
+        public var first: Int64
+        public var last: Int64
     }
+
+    /// The scored episodes no incident reached into.
+    public private(set) var missed: [Episode] = []
 
     public init(record: RunRecord, incidents opened: [Opened], minHistory: Int) {
         self.minHistory = minHistory
@@ -93,6 +97,8 @@ public struct IncidentScore: Sendable {
                 if let own = series.filter({ $0.openedSeq >= e.first && $0.openedSeq <= e.last }).map(\.openedSeq).min() {
                     figures.delays.append(own - e.first)
                 }
+            } else {
+                missed.append(e)
             }
             byKind[e.kind] = figures
         }
