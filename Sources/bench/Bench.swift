@@ -195,10 +195,14 @@ struct Bench {
             ))
             // The demo's realistic signals, scored after a settled record (see SimulatedSignalsBench).
             let warmup = Int(IncidentRule.default.recordSpan + IncidentRule.default.recordBlock)
-            let sim = SimulatedSignalsBench.run(devices: 100, warmup: warmup, scored: 2000, anomalyRate: 0.01, seed: 1)
+            guard let rate = Double(env("BENCH_SIM_RATE") ?? "0.01"), (0...1).contains(rate) else {
+                throw BenchError("BENCH_SIM_RATE must be a probability")
+            }
+            let sim = SimulatedSignalsBench.run(devices: 100, warmup: warmup, scored: 2000, anomalyRate: rate, seed: 1)
             let score = sim.score
             table.append((
-                "detection on the simulator's realistic signals (100 devices, \(warmup) readings each unscored, then 2,000)", ""
+                "detection on the simulator's realistic signals (100 devices, anomaly rate \(rate), \(warmup) readings unscored, then 2,000)",
+                ""
             ))
             for kind in InjectedAnomaly.Kind.allCases where kind.isValueAnomaly {
                 guard let k = score.byKind[kind] else { continue }
