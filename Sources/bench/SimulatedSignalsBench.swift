@@ -13,7 +13,7 @@ enum SimulatedSignalsBench {
         /// A reading was far from its window and beyond every normal value of the record
         /// span, but an earlier injected episode had gone farther: "not news" to the record.
         case maskedByEpisode = "masked by an earlier episode"
-        /// Far from its window, but inside what the series' normal readings already reached.
+        /// Far from its window, but not beyond what the series' normal readings already reached (or another reason).
         case insideNormalRange = "inside the normal range"
         /// No reading was far enough from its window.
         case notFar = "not far from its window"
@@ -22,8 +22,6 @@ enum SimulatedSignalsBench {
     struct Figures {
         var score: IncidentScore
         var missed: [InjectedAnomaly.Kind: [Cause: Int]] = [:]
-        var readings = 0
-        var seconds = 0.0
     }
 
     static func run(devices: Int, warmup: Int, scored: Int, anomalyRate: Double, seed: UInt64) -> Figures {
@@ -35,13 +33,12 @@ enum SimulatedSignalsBench {
         var opened: [IncidentScore.Opened] = []
         /// Per series: values, whether injected and the rule's score, by seq.
         var series: [String: [Int64: (value: Double, injected: Bool, score: Double)]] = [:]
-        let clock = Date()
+        // The demo's fleet, reading for reading.
+        let fleet = SimulatorConfiguration(
+            devices: devices, targets: [], anomalyRate: anomalyRate, signals: .realistic, seed: seed, seqStart: 1)
         for index in 0..<devices {
-            let id = "dev-\(index)"
-            // As DeviceRunner seeds a device: the demo's signals, reading for reading.
-            var model = DeviceModel(
-                deviceID: id, seed: seed &* 1_000_003 &+ UInt64(index), anomalyRate: anomalyRate, firstSeq: 1,
-                profile: .realistic)
+            var model = fleet.model(index)
+            let id = model.deviceID
             var detections = DeviceModel.metricNames.map { _ in SeriesDetection(anomalyRule: anomalyRule, incidentRule: incidentRule) }
             var openIndex: [Int?] = DeviceModel.metricNames.map { _ in nil }
             for i in 0..<(warmup + scored) {
@@ -66,8 +63,6 @@ enum SimulatedSignalsBench {
         var f = Figures(
             score: IncidentScore(
                 record: RunRecord(startedAt: start, injected: injected, acked: acked), incidents: opened, minHistory: warmup))
-        f.seconds = Date().timeIntervalSince(clock)
-        f.readings = devices * (warmup + scored)
         for e in f.score.missed {
             let s = series["\(e.deviceID) \(e.metric)"] ?? [:]
             var cause = Cause.notFar

@@ -52,9 +52,7 @@ final class DeviceRunner: @unchecked Sendable {
         self.clock = clock
         loop = clock.loop
         id = configuration.deviceID(index)
-        model = DeviceModel(
-            deviceID: id, seed: configuration.seed &* 1_000_003 &+ UInt64(index), anomalyRate: configuration.anomalyRate,
-            firstSeq: configuration.seqStart, profile: configuration.signals)
+        model = configuration.model(index)
         timing = SeededGenerator(seed: (configuration.seed ^ 0x5EED) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
         target = index % configuration.targets.count
         done = loop.makePromise()

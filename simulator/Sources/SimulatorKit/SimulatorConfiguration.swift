@@ -63,4 +63,11 @@ public struct SimulatorConfiguration: Sendable {
         let width = max(4, String(devices - 1).count)
         return devicePrefix + String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
+
+    /// Device `index`'s model: the same seed gives the same signals and anomalies, in a run or replayed offline.
+    public func model(_ index: Int) -> DeviceModel {
+        DeviceModel(
+            deviceID: deviceID(index), seed: seed &* 1_000_003 &+ UInt64(index), anomalyRate: anomalyRate,
+            firstSeq: seqStart, profile: signals)
+    }
 }
