@@ -10,7 +10,8 @@ set -euo pipefail
 # One entry per need; "a|b" means either package satisfies it, and the
 # first one is what gets installed.
 REQUIRED=(
-  rabbitmq-server                  # broker of the local stack (brings Erlang)
+  rabbitmq-server                  # broker of the local stack with RABBITMQ=system (brings Erlang, epmd)
+  debootstrap                      # RabbitMQ 4 root filesystem of the local stack (scripts/rabbitmq.sh)
   librabbitmq-dev                  # rabbitmq-c, linked by the Swift code
   libpq-dev                        # libpq, linked by the Swift code
   "postgresql-15|postgresql"       # database server of the local stack

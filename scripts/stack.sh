@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The embedded local stack: one RabbitMQ node and one PostgreSQL server,
 # run as unprivileged processes on 127.0.0.1, with all state in STACK_DIR.
+# RabbitMQ is 4.x by default, as production runs (scripts/rabbitmq.sh says
+# which broker runs and how; RABBITMQ=system keeps the system's 3.10).
 #
 #   scripts/stack.sh up       start (or find) the stack; print the export lines
 #   scripts/stack.sh env      print the export lines of the running stack
@@ -17,6 +19,7 @@
 #                          (default rabbitmq_management,rabbitmq_prometheus;
 #                          "" for none: about 1 s faster to start)
 #   PG_BIN                 PostgreSQL server binaries (default: version 15)
+#   RABBITMQ, RABBITMQ_ROOT which RabbitMQ runs (see scripts/rabbitmq.sh)
 #
 # Only `up`/`env` write to stdout; progress and errors go to stderr.
 # Processes are only ever signalled by the PIDs recorded in stack.env, and
@@ -28,7 +31,7 @@ REPO="$(dirname "$SCRIPTS")"
 STACK_DIR="$(realpath -m "${STACK_DIR:-$REPO/.local/stack}")"
 ENV_FILE="$STACK_DIR/stack.env"
 
-RABBIT_BIN=/usr/lib/rabbitmq/bin
+RABBIT="$SCRIPTS/rabbitmq.sh"
 WANT_PLUGINS="${STACK_RABBIT_PLUGINS-rabbitmq_management,rabbitmq_prometheus}"
 RABBIT_PLUGINS="$WANT_PLUGINS"   # of the running stack, once stack.env is loaded
 PG_BIN="${PG_BIN:-}"
@@ -98,19 +101,6 @@ as_user() {
     (cd / && exec runuser -u "$user" -- "$@")
   else
     (cd / && exec "$@")
-  fi
-}
-
-# Replace the current (sub)shell by a daemon in its own session, as the
-# given OS user when we are root. Neither setsid (we are no group leader)
-# nor setpriv forks, so `$!` of `(exec_daemon ...) &` is the daemon's PID.
-exec_daemon() {
-  local user="$1"; shift
-  cd /
-  if is_root; then
-    exec setsid setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
-  else
-    exec setsid "$@"
   fi
 }
 
@@ -210,7 +200,7 @@ write_env() {
   {
     echo "# written by scripts/stack.sh up; removed by down"
     for v in STACK_DIR PG_BIN PG_PORT PG_DATA PG_SOCK PG_PID \
-             EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS \
+             EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS RABBIT_VERSION RABBIT_SOURCE \
              AMQP_PORT AMQPS_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
              AMQP_URL AMQPS_URL AMQP_INGEST_URL AMQP_ANALYZER_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
       printf '%s=%q\n' "$v" "${!v}"
@@ -297,30 +287,17 @@ pg_stop() {
 # Short stable id of this STACK_DIR, for the node name.
 dir_hash() { printf '%s' "$STACK_DIR" | md5sum | cut -c1-8; }
 
-# Export the environment every RabbitMQ program of this stack needs
-# (server, rabbitmqctl, rabbitmq-diagnostics, rabbitmq-plugins, epmd).
-rabbit_env() {
-  local r="$STACK_DIR/rabbit"
-  export HOME="$r/home"                       # holds the private cookie
-  export ERL_EPMD_PORT="$EPMD_PORT"           # our own epmd
-  export ERL_EPMD_ADDRESS=127.0.0.1
-  export RABBITMQ_NODENAME="$RABBIT_NODE"
-  export RABBITMQ_USE_LONGNAME=false
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-  export RABBITMQ_NODE_PORT="$AMQP_PORT"
-  export RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
-  export RABBITMQ_MNESIA_BASE="$r/mnesia"
-  export RABBITMQ_LOG_BASE="$r/log"
-  export RABBITMQ_CONFIG_FILE="$r/rabbitmq.conf"
-  export RABBITMQ_ADVANCED_CONFIG_FILE="$r/advanced.config"
-  export RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins"
-  export RABBITMQ_PID_FILE="$r/rabbit.pid"
-  export RABBITMQ_CONF_ENV_FILE=/nonexistent
-  export ERL_CRASH_DUMP="$r/log/erl_crash.dump"
-  # Distribution (node and CLI tools) on loopback only.
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-  export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+# The node's parameters, which scripts/rabbitmq.sh turns into its environment.
+rabbit_node_env() {
+  {
+    echo "# written by scripts/stack.sh up"
+    printf '%s=%q\n' RABBIT_NODE "$RABBIT_NODE" AMQP_PORT "$AMQP_PORT" RABBIT_DIST_PORT "$RABBIT_DIST_PORT" \
+      EPMD_PORT "$EPMD_PORT" RABBIT_OS_USER "$(rabbit_user)"
+  } >"$STACK_DIR/rabbit/node.env"
 }
+
+# A RabbitMQ program of this stack's node.
+rabbit_run() { "$RABBIT" run "$STACK_DIR/rabbit" "$@"; }
 
 rabbit_user() { if is_root; then echo "$RABBIT_OS_USER"; else id -un; fi; }
 
@@ -397,22 +374,22 @@ rabbit_start() {
   rabbit_cookie
   rabbit_tls
   rabbit_write_config
+  rabbit_node_env
   rm -f "$r/rabbit.pid"
   if is_root; then
     chown -R "$user:" "$r"
     make_traversable "$r" "$user"
   fi
-  rabbit_env
 
   log "starting epmd on 127.0.0.1:$EPMD_PORT"
-  (exec_daemon "$user" epmd -port "$EPMD_PORT" -address 127.0.0.1) \
+  (cd / && exec setsid "$RABBIT" run "$r" epmd -port "$EPMD_PORT" -address 127.0.0.1) \
     </dev/null >>"$r/log/epmd.log" 2>&1 8<&- 9>&- &
   EPMD_PID="$(proc_id $!)"
   for _ in {1..50}; do port_busy "$EPMD_PORT" && break; sleep 0.1; done
   port_busy "$EPMD_PORT" || die "epmd did not start (see $r/log/epmd.log)"
 
-  log "starting RabbitMQ $RABBIT_NODE on 127.0.0.1:$AMQP_PORT (plugins: ${RABBIT_PLUGINS:-none})"
-  (exec_daemon "$user" "$RABBIT_BIN/rabbitmq-server") \
+  log "starting RabbitMQ $RABBIT_VERSION ($RABBIT_SOURCE) $RABBIT_NODE on 127.0.0.1:$AMQP_PORT (plugins: ${RABBIT_PLUGINS:-none})"
+  (cd / && exec setsid "$RABBIT" run "$r" rabbitmq-server) \
     </dev/null >>"$r/log/console.log" 2>&1 8<&- 9>&- &
   # $! is the rabbitmq-server shell script, which stays as the parent of
   # the Erlang VM (it forwards signals); the VM writes its PID file early.
@@ -423,6 +400,7 @@ rabbit_start() {
   fi
   RABBIT_PID="$(proc_id "$(cat "$r/rabbit.pid")")"
   alive "$RABBIT_PID" || die "RabbitMQ died after start (logs in $r/log)"
+  "$RABBIT" khepri "$r" </dev/null 8<&- 9>&-
 }
 
 # A broker user per service, as a deployment makes them: ingest may only publish
@@ -431,11 +409,10 @@ rabbit_start() {
 # The topology is declared by `pipeline migrate --with-broker` as guest, the
 # administrator here. Names cover the tests' queues (readings-<suffix>).
 rabbit_users() {
-  local ctl=("$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE") q='readings(-[a-z0-9]+)?'
+  local ctl=("$RABBIT" run "$STACK_DIR/rabbit" rabbitmqctl -q) q='readings(-[a-z0-9]+)?'
   AMQP_INGEST_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
   AMQP_ANALYZER_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
   (
-    rabbit_env
     for u in ingest analyzer; do
       local pw_var="AMQP_${u^^}_PASSWORD"
       "${ctl[@]}" add_user "pipeline-$u" "${!pw_var}" >/dev/null 2>&1 \
@@ -451,7 +428,7 @@ rabbit_users() {
 # Wait until the node has booted; fail at once if it dies meanwhile
 # (`rabbitmq-diagnostics wait` alone would wait for its whole timeout).
 rabbit_wait() {
-  "$RABBIT_BIN/rabbitmq-diagnostics" -q -n "$RABBIT_NODE" wait \
+  rabbit_run rabbitmq-diagnostics -q wait \
     "$STACK_DIR/rabbit/rabbit.pid" --timeout 120 </dev/null >&2 8<&- 9>&- &
   local waiter=$!
   while kill -0 "$waiter" 2>/dev/null; do
@@ -469,12 +446,11 @@ rabbit_stop() {
   local r="$STACK_DIR/rabbit"
   if alive "${RABBIT_PID:-}"; then
     log "stopping RabbitMQ $RABBIT_NODE (pid ${RABBIT_PID%%:*})"
-    rabbit_env
     # RabbitMQ 3.10 pitfall: with the management agent loaded (a dependency
     # of rabbitmq_prometheus and rabbitmq_management), its rabbit_event
     # handler stalls the shutdown for 5 s. Removing it first avoids that.
     if [ -n "$RABBIT_PLUGINS" ]; then
-      timeout 20 "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" eval \
+      timeout 20 "$RABBIT" run "$r" rabbitmqctl -q eval \
         'gen_event:delete_handler(rabbit_event, rabbit_mgmt_db_handler, []).' \
         </dev/null >/dev/null 2>&1 || true
     fi
@@ -501,6 +477,10 @@ cmd_up() {
   fi
   # Leftovers of a partly running stack: stop them first.
   if load_env; then stop_all; fi
+  # Which RabbitMQ runs (the first time on a machine, this builds RabbitMQ 4's root filesystem).
+  local broker
+  broker="$("$RABBIT" prepare)" || die "no RabbitMQ to run (see above)"
+  read -r RABBIT_VERSION RABBIT_SOURCE <<<"$broker"
 
   # One start at a time on this machine: a stack's ports are all bound
   # before the next one picks its own, so two stacks never pick the same.
@@ -579,7 +559,7 @@ cmd_status() {
   }
   echo "stack $STACK_DIR:"
   show postgresql "${PG_PID:-}" "${DATABASE_URL:-}"
-  show rabbitmq "${RABBIT_PID:-}" "${AMQP_URL:-} ${AMQPS_URL:-} node ${RABBIT_NODE:-}"
+  show rabbitmq "${RABBIT_PID:-}" "${RABBIT_VERSION:-} (${RABBIT_SOURCE:-}) ${AMQP_URL:-} ${AMQPS_URL:-} node ${RABBIT_NODE:-}"
   show epmd "${EPMD_PID:-}" "127.0.0.1:${EPMD_PORT:-}"
   [ -z "${RABBIT_MGMT_URL:-}" ] || echo "  management  $RABBIT_MGMT_URL"
   [ -z "${RABBIT_PROM_URL:-}" ] || echo "  prometheus  $RABBIT_PROM_URL"
@@ -588,9 +568,8 @@ cmd_status() {
 
 cmd_ctl() {
   running || die "no stack running in $STACK_DIR"
-  rabbit_env
   exec 9>&-     # do not hold the lock while rabbitmqctl runs
-  exec "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" "$@"
+  exec "$RABBIT" run "$STACK_DIR/rabbit" rabbitmqctl "$@"
 }
 
 main() {

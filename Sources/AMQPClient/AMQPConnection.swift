@@ -150,6 +150,13 @@ final class AMQPConnection {
 
     func lastReply() -> String { Self.describe(amqp_get_rpc_reply(state)) }
 
+    /// A string the broker announced when the connection opened ("version", "product"), nil when absent.
+    func serverProperty(_ name: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard pipeline_table_string(amqp_get_server_properties(state), name, &buffer, buffer.count) >= 0 else { return nil }
+        return String(nulTerminated: buffer)
+    }
+
     static func ok(_ r: amqp_rpc_reply_t) -> Bool { pipeline_reply_ok(r) != 0 }
 
     static func describe(_ r: amqp_rpc_reply_t) -> String {

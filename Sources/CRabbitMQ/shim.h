@@ -254,12 +254,12 @@ static inline int pipeline_publish_dead(amqp_connection_state_t c, amqp_channel_
     return amqp_basic_publish(c, ch, amqp_cstring_bytes(exchange), amqp_empty_bytes, 1, 0, &props, b);
 }
 
-/// Copies the string header `name` of a delivered message into `buf`; returns its length, or -1 when absent.
-static inline long pipeline_header_string(const amqp_basic_properties_t *p, const char *name, char *buf, size_t len) {
-    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG) || len == 0) return -1;
+/// Copies the string entry `name` of a field table into `buf`; returns its length, or -1 when absent.
+static inline long pipeline_table_string(const amqp_table_t *t, const char *name, char *buf, size_t len) {
+    if (t == NULL || len == 0) return -1;
     size_t nlen = strlen(name);
-    for (int i = 0; i < p->headers.num_entries; i++) {
-        const amqp_table_entry_t *e = &p->headers.entries[i];
+    for (int i = 0; i < t->num_entries; i++) {
+        const amqp_table_entry_t *e = &t->entries[i];
         if (e->key.len != nlen || memcmp(e->key.bytes, name, nlen) != 0) continue;
         if (e->value.kind != AMQP_FIELD_KIND_UTF8 && e->value.kind != AMQP_FIELD_KIND_BYTES) return -1;
         size_t n = e->value.value.bytes.len < len - 1 ? e->value.value.bytes.len : len - 1;
@@ -268,6 +268,12 @@ static inline long pipeline_header_string(const amqp_basic_properties_t *p, cons
         return (long)n;
     }
     return -1;
+}
+
+/// Copies the string header `name` of a delivered message into `buf`; returns its length, or -1 when absent.
+static inline long pipeline_header_string(const amqp_basic_properties_t *p, const char *name, char *buf, size_t len) {
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG)) return -1;
+    return pipeline_table_string(&p->headers, name, buf, len);
 }
 
 enum pipeline_confirm_kind {

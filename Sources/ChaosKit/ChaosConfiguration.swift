@@ -4,6 +4,8 @@ import Foundation
 public struct ChaosConfiguration: Sendable {
     /// The `pipeline` executable whose services are put under fault.
     public var pipelineBinary: String
+    /// `scripts/rabbitmq.sh`, which runs the cluster's nodes (see `RabbitCluster`).
+    public var rabbitmqScript: String
     /// Where the cluster, the database, the logs and the report go (created).
     public var directory: String
     public var devices: Int
@@ -20,16 +22,20 @@ public struct ChaosConfiguration: Sendable {
     public var databaseOutage: Duration
     /// How long a node stays frozen.
     public var pause: Duration
+    /// rabbitmq.conf lines of every node beyond the cluster's own (`RabbitCluster.defaultSettings` by default):
+    /// what the manifests carry, so that each can be measured with and without.
+    public var brokerSettings: [String]
     /// Longest wait for the acknowledged readings to reach the database once the devices stop.
     public var drainTimeout: Duration
 
     public init(
-        pipelineBinary: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
+        pipelineBinary: String, rabbitmqScript: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
         faults: [ChaosFault] = ChaosFault.allCases, warmup: Duration = .seconds(20), settle: Duration = .seconds(15),
         downtime: Duration = .seconds(5), databaseOutage: Duration = .seconds(15), pause: Duration = .seconds(20),
-        drainTimeout: Duration = .seconds(120)
+        drainTimeout: Duration = .seconds(120), brokerSettings: [String] = RabbitCluster.defaultSettings
     ) {
         self.pipelineBinary = pipelineBinary
+        self.rabbitmqScript = rabbitmqScript
         self.directory = directory
         self.devices = devices
         self.interval = interval
@@ -40,12 +46,13 @@ public struct ChaosConfiguration: Sendable {
         self.databaseOutage = databaseOutage
         self.pause = pause
         self.drainTimeout = drainTimeout
+        self.brokerSettings = brokerSettings
     }
 
     /// The version `make test` runs: fewer devices and faults, under 4 minutes.
-    public static func short(pipelineBinary: String, directory: String) -> ChaosConfiguration {
+    public static func short(pipelineBinary: String, rabbitmqScript: String, directory: String) -> ChaosConfiguration {
         ChaosConfiguration(
-            pipelineBinary: pipelineBinary, directory: directory, devices: 50, interval: .milliseconds(500),
+            pipelineBinary: pipelineBinary, rabbitmqScript: rabbitmqScript, directory: directory, devices: 50, interval: .milliseconds(500),
             faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop, .databaseReadOnly], warmup: .seconds(8), settle: .seconds(6),
             downtime: .seconds(2), databaseOutage: .seconds(5), pause: .seconds(10), drainTimeout: .seconds(60))
     }

@@ -4,6 +4,10 @@ extension ChaosReport {
     /// The report for a terminal or the README.
     public var text: String {
         var out = "chaos run: \(devices) devices every \(Self.seconds(Double(intervalMs) / 1000)) over \(targets.joined(separator: ", "))\n"
+        if !broker.isEmpty {
+            let settings = brokerSettings.isEmpty ? "the defaults" : brokerSettings.joined(separator: ", ")
+            out += "  broker: 3 nodes of \(broker), with \(settings)\n"
+        }
         out += "  \(faults.count) faults in \(Self.seconds(seconds)); gaps counted above \(Self.seconds(Double(gapThresholdMs) / 1000))\n\n"
         for (i, f) in faults.enumerated() {
             let recovered = f.recoveredAt.map { ", over at \(Self.clock($0))" } ?? ""

@@ -7,6 +7,10 @@ public struct ChaosReport: Sendable, Codable {
     public var intervalMs: Int
     /// Transports and processes the devices used.
     public var targets: [String]
+    /// The broker the cluster ran, and from where ("RabbitMQ 4.0.5 root": Debian 13's, in its root filesystem).
+    public var broker = ""
+    /// The rabbitmq.conf lines the nodes ran with beyond the cluster's own.
+    public var brokerSettings: [String] = []
     public var startedAt: Date
     public var seconds: Double
     /// Silences shorter than this are a device's normal rhythm and not recorded.

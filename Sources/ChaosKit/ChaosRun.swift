@@ -73,8 +73,10 @@ public final class ChaosRun: @unchecked Sendable {
         simulatorConfiguration.tokens = try issueTokens(for: simulatorConfiguration, secret: secret)
 
         logger.info("starting a 3-node RabbitMQ cluster")
-        let cluster = try RabbitCluster(directory: "\(directory)/rabbit", count: 3, tag: tag)
+        let cluster = try RabbitCluster(
+            directory: "\(directory)/rabbit", count: 3, tag: tag, script: c.rabbitmqScript, settings: c.brokerSettings)
         self.cluster = cluster
+        let broker = try await cluster.prepare()
         try await cluster.start()
 
         let fleet = try makeFleet(cluster: cluster, secret: secret, certificate: certificate, key: key)
@@ -130,6 +132,8 @@ public final class ChaosRun: @unchecked Sendable {
             devices: c.devices, intervalMs: Int(c.interval / .milliseconds(1)), targets: simulatorConfiguration.targets.map(\.description),
             startedAt: run.startedAt, seconds: run.finishedAt.timeIntervalSince(run.startedAt),
             gapThresholdMs: Int64(simulator.gapThreshold / .milliseconds(1)))
+        report.broker = "RabbitMQ \(broker)"
+        report.brokerSettings = c.brokerSettings
         report.faults = attributeGaps(run, to: records, configuration: simulatorConfiguration)
         report.sent = run.sent
         report.acked = run.acked

@@ -2,8 +2,9 @@ import Foundation
 
 /// A RabbitMQ cluster on loopback for fault injection: `count` nodes, each a
 /// process of its own with its own ports and data directory, one private epmd,
-/// one Erlang cookie. The Debian server runs as root when started from
-/// `/usr/lib/rabbitmq/bin` with its own `HOME`. Nodes can be killed, paused and
+/// one Erlang cookie. Every program of a node runs through `scripts/rabbitmq.sh`
+/// (`script`), as the local stack's do: the same broker (RabbitMQ 4 by default,
+/// with Khepri), set up the same way. Nodes can be killed, paused and
 /// restarted; a restarted node rejoins the cluster from its data directory.
 public final class RabbitCluster: @unchecked Sendable {
     public struct Node: Sendable {
@@ -14,8 +15,11 @@ public final class RabbitCluster: @unchecked Sendable {
         let directory: String
     }
 
-    public static let bin = "/usr/lib/rabbitmq/bin"
     public let nodes: [Node]
+    /// `scripts/rabbitmq.sh`.
+    let script: String
+    /// Its `RABBITMQ` setting ("4" or "system"); nil: this process's.
+    let broker: String?
     let directory: String
     let epmdPort: Int
     private var epmd: ManagedProcess?
@@ -24,9 +28,22 @@ public final class RabbitCluster: @unchecked Sendable {
     private var started: [ManagedProcess] = []
     private let lock = NSLock()
 
-    /// Lays out `count` nodes under `directory` (created), with free ports.
-    public init(directory: String, count: Int = 3, tag: String) throws {
+    /// What the nodes run with besides the cluster's own settings, and why. A frozen or cut-off node is
+    /// declared down after ~10 s instead of ~60 s (then the others elect a quorum queue leader and
+    /// connections stop waiting on it). Measured with `make chaos` node-pause (README, "Reliability"):
+    /// on 3.10 the defaults acknowledged nothing for a whole 30 s pause; `autoheal` (which only the Mnesia
+    /// metadata store uses) restarts the side that lost when the node comes back, where `pause_minority`
+    /// left the thawed node partitioned.
+    public static let defaultSettings = ["net_ticktime = 10", "cluster_partition_handling = autoheal"]
+
+    /// Lays out `count` nodes under `directory` (created), with free ports; `script` is `scripts/rabbitmq.sh`,
+    /// `broker` its `RABBITMQ` setting (default: this process's), `settings` rabbitmq.conf lines for every node.
+    public init(
+        directory: String, count: Int = 3, tag: String, script: String, broker: String? = nil, settings: [String] = defaultSettings
+    ) throws {
         self.directory = directory
+        self.script = script
+        self.broker = broker
         epmdPort = try FreePort.pick()
         nodes = try (1...count).map { i in
             Node(
@@ -41,14 +58,12 @@ public final class RabbitCluster: @unchecked Sendable {
             let cookieFile = "\(node.directory)/home/.erlang.cookie"
             try Data(cookie.utf8).write(to: URL(fileURLWithPath: cookieFile))
             try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: cookieFile)
+            let parameters = "RABBIT_NODE=\(node.name)\nAMQP_PORT=\(node.amqpPort)\nRABBIT_DIST_PORT=\(node.distPort)\nEPMD_PORT=\(epmdPort)\n"
+            try Data(parameters.utf8).write(to: URL(fileURLWithPath: "\(node.directory)/node.env"))
         }
         // Nodes find each other at boot (no join_cluster round trips): every node lists all.
         var config = "loopback_users = none\nlog.file.level = info\ncluster_formation.peer_discovery_backend = classic_config\n"
-        // A frozen or cut-off node is declared down after ~10 s instead of ~60 s (then the other two
-        // elect a quorum queue leader and connections stop waiting on it), and when it comes back the
-        // side that lost heals by restarting. Measured with `make chaos` node-pause, 30 s: defaults
-        // acknowledged nothing for the whole pause; pause_minority left the thawed node partitioned.
-        config += "net_ticktime = 10\ncluster_partition_handling = autoheal\n"
+        for line in settings { config += line + "\n" }
         for node in nodes { config += "cluster_formation.classic_config.nodes.\(node.index) = \(node.name)\n" }
         for node in nodes {
             try Data(config.utf8).write(to: URL(fileURLWithPath: "\(node.directory)/rabbitmq.conf"))
@@ -59,37 +74,41 @@ public final class RabbitCluster: @unchecked Sendable {
     /// Every node's AMQP URL, comma-separated, as `AMQP_URL` takes them.
     public var amqpURL: String { nodes.map { "amqp://guest:guest@127.0.0.1:\($0.amqpPort)/%2f" }.joined(separator: ",") }
 
-    /// The environment of a node's server and of CLI calls made on its behalf.
-    func environment(_ node: Node) -> [String: String] {
-        let loopback = "-kernel inet_dist_use_interface {127,0,0,1}"
-        return [
-            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "\(node.directory)/home", "ERL_EPMD_PORT": "\(epmdPort)",
-            "ERL_EPMD_ADDRESS": "127.0.0.1", "RABBITMQ_NODENAME": node.name, "RABBITMQ_USE_LONGNAME": "false",
-            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_NODE_PORT": "\(node.amqpPort)",
-            "RABBITMQ_DIST_PORT": "\(node.distPort)", "RABBITMQ_MNESIA_BASE": "\(node.directory)/mnesia",
-            "RABBITMQ_LOG_BASE": "\(node.directory)/log", "RABBITMQ_CONFIG_FILE": "\(node.directory)/rabbitmq.conf",
-            "RABBITMQ_ENABLED_PLUGINS_FILE": "\(node.directory)/enabled_plugins", "RABBITMQ_PID_FILE": "\(node.directory)/pid",
-            "RABBITMQ_CONF_ENV_FILE": "/nonexistent", "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": loopback,
-            "RABBITMQ_CTL_ERL_ARGS": loopback, "LANG": "C.UTF-8",
-        ]
+    /// What `script` needs of this process's environment: which broker runs, and where its root filesystem is.
+    var environment: [String: String] {
+        var env = ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"]
+        for key in ["RABBITMQ", "RABBITMQ_ROOT"] { env[key] = ProcessInfo.processInfo.environment[key] }
+        if let broker { env["RABBITMQ"] = broker }
+        return env
     }
 
-    /// Starts epmd and every node; they form the cluster as they boot.
+    /// The broker that runs, as `script prepare` says ("4.0.5 root"); the first call on a machine may
+    /// build RabbitMQ 4's root filesystem (about a minute).
+    public func prepare() async throws -> String {
+        try await Command.run(script, ["prepare"], environment: environment, timeout: .seconds(900))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts epmd and every node; they form the cluster as they boot, which then moves
+    /// to the Khepri metadata store on RabbitMQ 4.
     public func start() async throws {
+        _ = try await prepare()
         let epmd = try ManagedProcess(
-            name: "epmd", executable: "/usr/bin/epmd", arguments: ["-port", "\(epmdPort)", "-address", "127.0.0.1"],
-            environment: ["PATH": "/usr/bin:/bin"], log: "\(directory)/epmd.log")
+            name: "epmd", executable: script,
+            arguments: ["run", nodes[0].directory, "epmd", "-port", "\(epmdPort)", "-address", "127.0.0.1"],
+            environment: environment, log: "\(directory)/epmd.log")
         lock.withLock { self.epmd = epmd }
         try await Task.sleep(for: .milliseconds(300))
         for node in nodes { try startServer(node) }
         for node in nodes { try await waitUntilBooted(node) }
+        try await Command.run(script, ["khepri", nodes[0].directory], environment: environment, timeout: .seconds(120))
     }
 
     private func startServer(_ node: Node) throws {
-        try? FileManager.default.removeItem(atPath: "\(node.directory)/pid")
+        try? FileManager.default.removeItem(atPath: "\(node.directory)/rabbit.pid")
         let server = try ManagedProcess(
-            name: "rabbit\(node.index)", executable: "\(Self.bin)/rabbitmq-server", arguments: [],
-            environment: environment(node), log: "\(node.directory)/log/console.log")
+            name: "rabbit\(node.index)", executable: script, arguments: ["run", node.directory, "rabbitmq-server"],
+            environment: environment, log: "\(node.directory)/log/console.log")
         lock.withLock {
             servers[node.index] = server
             started.append(server)
@@ -98,12 +117,12 @@ public final class RabbitCluster: @unchecked Sendable {
 
     /// Waits until the node has booted (its PID file written and the app running).
     func waitUntilBooted(_ node: Node) async throws {
-        try await ctl(node, ["wait", "\(node.directory)/pid", "--timeout", "120"], tool: "rabbitmq-diagnostics")
+        try await ctl(node, ["wait", "\(node.directory)/rabbit.pid", "--timeout", "120"], tool: "rabbitmq-diagnostics")
     }
 
     /// The Erlang VM's PID of a node (the server script is only its parent), nil when not running.
     public func vmPID(_ index: Int) -> Int32? {
-        guard let text = try? String(contentsOfFile: "\(nodes[index - 1].directory)/pid", encoding: .utf8),
+        guard let text = try? String(contentsOfFile: "\(nodes[index - 1].directory)/rabbit.pid", encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.isAlive(pid)
         else { return nil }
         return pid
@@ -165,7 +184,7 @@ public final class RabbitCluster: @unchecked Sendable {
     public func ctl(
         _ node: Node, _ arguments: [String], tool: String = "rabbitmqctl", timeout: Duration = .seconds(120)
     ) async throws -> String {
-        try await Command.run("\(Self.bin)/\(tool)", ["-n", node.name] + arguments, environment: environment(node), timeout: timeout)
+        try await Command.run(script, ["run", node.directory, tool] + arguments, environment: environment, timeout: timeout)
     }
 
     /// Stops every node (SIGTERM to each VM, which shuts RabbitMQ down; SIGKILL after

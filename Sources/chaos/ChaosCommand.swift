@@ -45,11 +45,17 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds a RabbitMQ node stays frozen (env: CHAOS_PAUSE).")
     var pause: Double = env("CHAOS_PAUSE").flatMap(Double.init) ?? 20
 
+    @Option(help: "rabbitmq.conf lines every node runs with, separated by ';' (env: CHAOS_BROKER_SETTINGS); \"\" for RabbitMQ's defaults; default: net_ticktime = 10; cluster_partition_handling = autoheal.")
+    var brokerSettings: String = ProcessInfo.processInfo.environment["CHAOS_BROKER_SETTINGS"] ?? RabbitCluster.defaultSettings.joined(separator: "; ")
+
     @Flag(help: "The short run of `make test`: 50 devices every 0.5 s; ingest, analyzer, leader and database faults (the options above are then ignored).")
     var short = false
 
     @Option(help: "The pipeline executable (env: PIPELINE_BIN); default: next to this one.")
     var pipeline: String = env("PIPELINE_BIN") ?? ""
+
+    @Option(help: "scripts/rabbitmq.sh, which runs the cluster's nodes (env: CHAOS_RABBITMQ_SCRIPT); default: the one of the checkout this executable was built in.")
+    var rabbitmqScript: String = env("CHAOS_RABBITMQ_SCRIPT") ?? ""
 
     @Option(help: "Work directory for the cluster, the database and every log (env: CHAOS_DIR); default: a new temp dir.")
     var directory: String = env("CHAOS_DIR") ?? ""
@@ -68,15 +74,20 @@ struct ChaosCommand: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("no pipeline executable at \(binary) (build it, or pass --pipeline)")
         }
+        let script = rabbitmqScript.isEmpty ? Self.checkoutScript() : rabbitmqScript
+        guard let script, FileManager.default.isExecutableFile(atPath: script) else {
+            throw ValidationError("no scripts/rabbitmq.sh found (pass --rabbitmq-script)")
+        }
         let dir = directory.isEmpty ? FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-chaos-\(UUID().uuidString.prefix(8))").path : directory
         var c: ChaosConfiguration
         if short {
-            c = .short(pipelineBinary: binary, directory: dir)
+            c = .short(pipelineBinary: binary, rabbitmqScript: script, directory: dir)
         } else {
             c = ChaosConfiguration(
-                pipelineBinary: binary, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
+                pipelineBinary: binary, rabbitmqScript: script, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
                 warmup: .seconds(warmup), settle: .seconds(settle), downtime: .seconds(downtime),
-                databaseOutage: .seconds(databaseOutage), pause: .seconds(pause))
+                databaseOutage: .seconds(databaseOutage), pause: .seconds(pause),
+                brokerSettings: brokerSettings.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         guard c.devices > 0, c.interval >= .milliseconds(10) else { throw ValidationError("need at least one device and an interval of 0.01 s or more") }
         logger.info("work directory \(dir) (logs of every process)")
@@ -120,6 +131,17 @@ extension ChaosCommand {
         }
         guard !list.isEmpty else { throw ValidationError("--faults names no fault") }
         return list
+    }
+
+    /// `scripts/rabbitmq.sh` of the checkout whose `.build` holds this executable, if any.
+    static func checkoutScript() -> String? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("scripts/rabbitmq.sh").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return nil
     }
 }
 

@@ -33,8 +33,8 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         if withBroker {
-            try AMQPTopology.declare(broker.configuration)
-            print("broker topology is declared (queue '\(broker.queue)')")
+            let server = try AMQPTopology.declare(broker.configuration)
+            print("broker topology is declared on \(server) (queue '\(broker.queue)')")
         }
         let connection = try SQLConnection(database.databaseURL, applicationName: "pipeline-migrate")
         try Schema.migrate(connection, force: true)

@@ -27,7 +27,8 @@ extension Integration {
 
         @Test func shortScheduleLosesNothingAndEveryFaultTakesEffect() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chaos-test-\(UUID().uuidString.prefix(8))").path
-            let configuration = ChaosConfiguration.short(pipelineBinary: try Self.pipelineBinary(), directory: directory)
+            let configuration = ChaosConfiguration.short(
+                pipelineBinary: try Self.pipelineBinary(), rabbitmqScript: TestStack.rabbitmqScript, directory: directory)
             let report = try await ChaosRun(configuration: configuration, logger: TestStack.logger).run()
             #expect(report.passed, "\(report.text)\nlogs: \(directory)")
             #expect(report.faults.map(\.fault) == configuration.faults)

@@ -9,7 +9,8 @@ extension Integration {
 @Suite struct RabbitClusterTests {
     @Test func killingTheLeaderMovesItAndConfirmsGoOn() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-\(UUID().uuidString.prefix(8))").path
-        let cluster = try RabbitCluster(directory: directory, count: 3, tag: String(UUID().uuidString.prefix(6)).lowercased())
+        let cluster = try RabbitCluster(
+            directory: directory, count: 3, tag: String(UUID().uuidString.prefix(6)).lowercased(), script: TestStack.rabbitmqScript)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
             try await cluster.start()

@@ -193,7 +193,10 @@ struct TestStack {
 
     /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
     @discardableResult
-    func stackctl(_ args: String...) throws -> String {
+    func stackctl(_ args: String...) throws -> String { try stackctl(args) }
+
+    @discardableResult
+    func stackctl(_ args: [String]) throws -> String {
         let (status, output) = try Self.run(Self.root + "/scripts/stack.sh", args)
         guard status == 0 else { throw StackError("scripts/stack.sh \(args.joined(separator: " ")) failed") }
         return output
@@ -205,6 +208,9 @@ struct TestStack {
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
+
+    /// `scripts/rabbitmq.sh`: the broker of the stack, and of the clusters the chaos tests start.
+    static var rabbitmqScript: String { root + "/scripts/rabbitmq.sh" }
 
     /// The built `pipeline` executable (make test builds it before the tests).
     static var pipelineBinary: String {
