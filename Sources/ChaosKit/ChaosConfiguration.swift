@@ -22,9 +22,9 @@ public struct ChaosConfiguration: Sendable {
     public var databaseOutage: Duration
     /// How long a node stays frozen.
     public var pause: Duration
-    /// rabbitmq.conf lines of every node beyond the cluster's own (`RabbitCluster.defaultSettings` by default):
-    /// what the manifests carry, so that each can be measured with and without.
-    public var brokerSettings: [String]
+    /// rabbitmq.conf lines of every node beyond the cluster's own; nil: what the manifests carry for the
+    /// version that runs (`RabbitCluster.defaultSettings`). Set, each one can be measured with and without.
+    public var brokerSettings: [String]?
     /// Longest wait for the acknowledged readings to reach the database once the devices stop.
     public var drainTimeout: Duration
 
@@ -32,7 +32,7 @@ public struct ChaosConfiguration: Sendable {
         pipelineBinary: String, rabbitmqScript: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
         faults: [ChaosFault] = ChaosFault.allCases, warmup: Duration = .seconds(20), settle: Duration = .seconds(15),
         downtime: Duration = .seconds(5), databaseOutage: Duration = .seconds(15), pause: Duration = .seconds(20),
-        drainTimeout: Duration = .seconds(120), brokerSettings: [String] = RabbitCluster.defaultSettings
+        drainTimeout: Duration = .seconds(120), brokerSettings: [String]? = nil
     ) {
         self.pipelineBinary = pipelineBinary
         self.rabbitmqScript = rabbitmqScript

@@ -108,10 +108,14 @@ extension ChaosRun {
         let ping = try? await cluster.ctl(node, ["ping"], tool: "rabbitmq-diagnostics", timeout: .seconds(5))
         record.observe("rabbitmq-diagnostics ping: " + (ping == nil ? "no answer within 5 s" : "it answered"), holds: ping == nil)
         // Whether the other two elect a leader while this one is silent: observed, not required.
+        // Until they declare it down, the others' CLI answers wait on the frozen node: then nothing is known.
         var moved: (node: Int, after: Duration)?
+        var answered = false
         while moved == nil, configuration.pause - (ContinuousClock.now - start) > .seconds(2) {
             let left = configuration.pause - (ContinuousClock.now - start)
-            if let now = try? await cluster.leader(of: queue, excluding: [lead], timeout: min(.seconds(5), left - .seconds(1))), now != lead {
+            let now = try? await cluster.leader(of: queue, excluding: [lead], timeout: min(.seconds(5), left - .seconds(1)))
+            if now != nil { answered = true }
+            if let now, now != lead {
                 moved = (now, ContinuousClock.now - start)
             } else {
                 try await Task.sleep(for: .seconds(1))
@@ -123,7 +127,10 @@ extension ChaosRun {
         try cluster.signal(lead, SIGCONT)
         let thawed = try await waitUntil(timeout: .seconds(2)) { Self.state(vm)?.hasPrefix("T") == false }
         record.observe(
-            moved.map { "node \($0.node) led the queue \(Self.ms($0.after)) into the pause" } ?? "no other node took the lead during the pause")
+            moved.map { "node \($0.node) led the queue \(Self.ms($0.after)) into the pause" }
+                ?? (answered
+                    ? "no other node took the lead during the pause"
+                    : "the other nodes answered no `list_queues` during the pause (they were still waiting on the frozen one)"))
         record.observe("\(ackedDuring) readings acknowledged to devices while the node was frozen")
         record.observe("SIGCONT after \(Self.ms(ContinuousClock.now - start)): running again", holds: thawed != nil)
         try await expectRejoined(lead, &record)

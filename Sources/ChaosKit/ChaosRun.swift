@@ -133,8 +133,8 @@ public final class ChaosRun: @unchecked Sendable {
             startedAt: run.startedAt, seconds: run.finishedAt.timeIntervalSince(run.startedAt),
             gapThresholdMs: Int64(simulator.gapThreshold / .milliseconds(1)))
         report.broker = "RabbitMQ \(broker)"
-        report.brokerSettings = c.brokerSettings
-        report.faults = attributeGaps(run, to: records, configuration: simulatorConfiguration)
+        report.brokerSettings = cluster.settings
+        report.faults = Self.attributeGaps(run.ackGaps, to: records, deviceID: simulatorConfiguration.deviceID)
         report.sent = run.sent
         report.acked = run.acked
         report.failed = run.failed
@@ -158,17 +158,19 @@ public final class ChaosRun: @unchecked Sendable {
     func seconds(_ d: Duration) -> Double { Double(d / .milliseconds(1)) / 1000 }
 
     /// Each fault's window runs from its start to the next fault's start (the last one to the
-    /// end of the run); a gap counts for every window it overlaps.
-    func attributeGaps(_ run: SimulatorReport, to records: [FaultRecord], configuration: SimulatorConfiguration) -> [FaultRecord] {
+    /// end of the run); a gap counts for the window in which it ended: the fault that began last
+    /// before the device got its ack back. (Counted for every window it overlapped, a pause's gap
+    /// that began a moment before the pause was also reported for the fault before it.)
+    static func attributeGaps(_ ackGaps: [AckGap], to records: [FaultRecord], deviceID: (Int) -> String) -> [FaultRecord] {
         var out = records
         for i in out.indices {
             let from = Int64(out[i].at * 1000)
             let to = i + 1 < out.count ? Int64(out[i + 1].at * 1000) : Int64.max
-            let gaps = run.ackGaps.filter { $0.fromMs < to && $0.toMs > from }
+            let gaps = ackGaps.filter { $0.toMs > from && $0.toMs <= to }
             out[i].devicesWithGaps = Set(gaps.map(\.device)).count
             if let longest = gaps.max(by: { $0.ms < $1.ms }) {
                 out[i].longestGapMs = longest.ms
-                out[i].longestGapDevice = configuration.deviceID(longest.device)
+                out[i].longestGapDevice = deviceID(longest.device)
             }
         }
         return out

@@ -30,7 +30,7 @@ enum Command {
         let pid = process.processIdentifier
         let watchdog = Task { () -> Bool in
             do { try await Task.sleep(for: timeout) } catch { return false }
-            kill(pid, SIGKILL)  // cancelled as soon as the process ends, so the PID is still its own
+            killGroup(pid)  // cancelled as soon as the process ends, so the PID is still its own
             return true
         }
         let (stdout, stderr) = await withTaskCancellationHandler {
@@ -38,7 +38,7 @@ enum Command {
             async let e = readToEnd(err)
             return await (o, e)
         } onCancel: {
-            kill(pid, SIGKILL)
+            killGroup(pid)
         }
         // Polled: Foundation's waitUntilExit spins a run loop on Linux.
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
@@ -51,6 +51,13 @@ enum Command {
             throw ChaosError("\(name) failed (\(process.terminationStatus)): \(output.suffix(400))")
         }
         return stdout
+    }
+
+    /// SIGKILL to the program and every process it started: Foundation starts it in a process group
+    /// of its own, and RabbitMQ's CLI tools are shell scripts whose Erlang runs as a child, which
+    /// would keep the output pipes open (and the call waiting) for as long as it waits on a frozen node.
+    private static func killGroup(_ pid: pid_t) {
+        if getpgid(pid) == pid { kill(-pid, SIGKILL) } else { kill(pid, SIGKILL) }
     }
 
     /// Reads a pipe to its end on a Dispatch thread: a blocking read must not hold one of the

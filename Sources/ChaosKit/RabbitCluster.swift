@@ -22,28 +22,38 @@ public final class RabbitCluster: @unchecked Sendable {
     let broker: String?
     let directory: String
     let epmdPort: Int
+    private let requestedSettings: [String]?
+    /// The rabbitmq.conf lines beyond the cluster's own that the nodes run with (set by `start`).
+    public private(set) var settings: [String] = []
     private var epmd: ManagedProcess?
     private var servers: [Int: ManagedProcess] = [:]
     /// Every server script started, restarts included: all are stopped at the end.
     private var started: [ManagedProcess] = []
     private let lock = NSLock()
 
-    /// What the nodes run with besides the cluster's own settings, and why. A frozen or cut-off node is
-    /// declared down after ~10 s instead of ~60 s (then the others elect a quorum queue leader and
-    /// connections stop waiting on it). Measured with `make chaos` node-pause (README, "Reliability"):
-    /// on 3.10 the defaults acknowledged nothing for a whole 30 s pause; `autoheal` (which only the Mnesia
-    /// metadata store uses) restarts the side that lost when the node comes back, where `pause_minority`
-    /// left the thawed node partitioned.
-    public static let defaultSettings = ["net_ticktime = 10", "cluster_partition_handling = autoheal"]
+    /// What the nodes run with besides the cluster's own settings: what the manifests carry for that
+    /// version, and why (measured with `make chaos` node-pause; README, "Reliability"). A 10 s tick
+    /// declares a frozen or cut-off node down after ~10-15 s instead of ~60 s. On 3.10 that is what let
+    /// the others elect a quorum-queue leader (the defaults acknowledged nothing for a whole 30 s pause),
+    /// and `autoheal` restarts the side that lost when the node comes back (`pause_minority` left it
+    /// partitioned). On 4.x the queue's own Raft election recovers without it (acknowledgements resumed
+    /// ~12 s into a 60 s pause under the defaults), but until the tick expires the other nodes' CLI and
+    /// management queries wait on the frozen one; partition handling is Mnesia's and does not apply.
+    public static func defaultSettings(version: String) -> [String] {
+        (Int(version.prefix { $0.isNumber }) ?? 0) >= 4
+            ? ["net_ticktime = 10"] : ["net_ticktime = 10", "cluster_partition_handling = autoheal"]
+    }
 
     /// Lays out `count` nodes under `directory` (created), with free ports; `script` is `scripts/rabbitmq.sh`,
-    /// `broker` its `RABBITMQ` setting (default: this process's), `settings` rabbitmq.conf lines for every node.
+    /// `broker` its `RABBITMQ` setting (default: this process's), `settings` rabbitmq.conf lines for every node
+    /// (nil: `defaultSettings` for the version that runs).
     public init(
-        directory: String, count: Int = 3, tag: String, script: String, broker: String? = nil, settings: [String] = defaultSettings
+        directory: String, count: Int = 3, tag: String, script: String, broker: String? = nil, settings: [String]? = nil
     ) throws {
         self.directory = directory
         self.script = script
         self.broker = broker
+        self.requestedSettings = settings
         epmdPort = try FreePort.pick()
         nodes = try (1...count).map { i in
             Node(
@@ -60,14 +70,18 @@ public final class RabbitCluster: @unchecked Sendable {
             try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: cookieFile)
             let parameters = "RABBIT_NODE=\(node.name)\nAMQP_PORT=\(node.amqpPort)\nRABBIT_DIST_PORT=\(node.distPort)\nEPMD_PORT=\(epmdPort)\n"
             try Data(parameters.utf8).write(to: URL(fileURLWithPath: "\(node.directory)/node.env"))
+            try Data("[].\n".utf8).write(to: URL(fileURLWithPath: "\(node.directory)/enabled_plugins"))
         }
-        // Nodes find each other at boot (no join_cluster round trips): every node lists all.
+    }
+
+    /// Writes every node's rabbitmq.conf with `settings`. Nodes find each other at boot (no
+    /// join_cluster round trips): every node lists all.
+    private func writeConfiguration(_ settings: [String]) throws {
         var config = "loopback_users = none\nlog.file.level = info\ncluster_formation.peer_discovery_backend = classic_config\n"
         for line in settings { config += line + "\n" }
         for node in nodes { config += "cluster_formation.classic_config.nodes.\(node.index) = \(node.name)\n" }
         for node in nodes {
             try Data(config.utf8).write(to: URL(fileURLWithPath: "\(node.directory)/rabbitmq.conf"))
-            try Data("[].\n".utf8).write(to: URL(fileURLWithPath: "\(node.directory)/enabled_plugins"))
         }
     }
 
@@ -92,7 +106,9 @@ public final class RabbitCluster: @unchecked Sendable {
     /// Starts epmd and every node; they form the cluster as they boot, which then moves
     /// to the Khepri metadata store on RabbitMQ 4.
     public func start() async throws {
-        _ = try await prepare()
+        let version = try await prepare().prefix { $0 != " " }
+        settings = requestedSettings ?? Self.defaultSettings(version: String(version))
+        try writeConfiguration(settings)
         let epmd = try ManagedProcess(
             name: "epmd", executable: script,
             arguments: ["run", nodes[0].directory, "epmd", "-port", "\(epmdPort)", "-address", "127.0.0.1"],
@@ -165,13 +181,16 @@ public final class RabbitCluster: @unchecked Sendable {
     }
 
     /// `queue`'s row of `rabbitmqctl list_queues name <columns>`, asked of the first running node that
-    /// answers (nodes in `excluding` are not asked); nil when the queue does not exist, throws when no node answers.
+    /// answers within `timeout` in all (nodes in `excluding` are not asked); nil when the queue does not exist, throws
+    /// when no node answers.
     public func queueRow(
         _ queue: String, _ columns: [String], excluding: Set<Int> = [], timeout: Duration = .seconds(15)
     ) async throws -> [String: Any]? {
+        let deadline = ContinuousClock.now + timeout
         for node in nodes where vmPID(node.index) != nil && !excluding.contains(node.index) {
-            guard
-                let out = try? await ctl(node, ["list_queues", "name"] + columns + ["--formatter", "json", "--quiet"], timeout: timeout),
+            let left = deadline - ContinuousClock.now
+            guard left > .milliseconds(100),
+                let out = try? await ctl(node, ["list_queues", "name"] + columns + ["--formatter", "json", "--quiet"], timeout: left),
                 let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
             else { continue }
             return rows.first { $0["name"] as? String == queue }

@@ -45,8 +45,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds a RabbitMQ node stays frozen (env: CHAOS_PAUSE).")
     var pause: Double = env("CHAOS_PAUSE").flatMap(Double.init) ?? 20
 
-    @Option(help: "rabbitmq.conf lines every node runs with, separated by ';' (env: CHAOS_BROKER_SETTINGS); \"\" for RabbitMQ's defaults; default: net_ticktime = 10; cluster_partition_handling = autoheal.")
-    var brokerSettings: String = ProcessInfo.processInfo.environment["CHAOS_BROKER_SETTINGS"] ?? RabbitCluster.defaultSettings.joined(separator: "; ")
+    @Option(help: "rabbitmq.conf lines every node runs with, separated by ';' (env: CHAOS_BROKER_SETTINGS); \"\" for RabbitMQ's defaults; default: what the manifests carry (4.x: net_ticktime = 10; 3.x: also cluster_partition_handling = autoheal).")
+    var brokerSettings: String?
 
     @Flag(help: "The short run of `make test`: 50 devices every 0.5 s; ingest, analyzer, leader and database faults (the options above are then ignored).")
     var short = false
@@ -87,7 +87,7 @@ struct ChaosCommand: AsyncParsableCommand {
                 pipelineBinary: binary, rabbitmqScript: script, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
                 warmup: .seconds(warmup), settle: .seconds(settle), downtime: .seconds(downtime),
                 databaseOutage: .seconds(databaseOutage), pause: .seconds(pause),
-                brokerSettings: brokerSettings.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                brokerSettings: (brokerSettings ?? ProcessInfo.processInfo.environment["CHAOS_BROKER_SETTINGS"]).map { $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } })
         }
         guard c.devices > 0, c.interval >= .milliseconds(10) else { throw ValidationError("need at least one device and an interval of 0.01 s or more") }
         logger.info("work directory \(dir) (logs of every process)")

@@ -1,6 +1,7 @@
-import ChaosKit
+@testable import ChaosKit
 import Foundation
 import SQL
+@testable import SimulatorKit
 import Storage
 import Testing
 
@@ -23,6 +24,24 @@ extension Integration {
             #expect(try check.missingExamples() == ["dev-1:4", "dev-2:1"])
             #expect(try check.storedNotAcknowledged() == 1, "dev-1:9 was stored without an ack")
             #expect(try check.duplicates() == 0)
+        }
+
+        @Test func aGapCountsForTheFaultDuringWhichItEnded() {
+            let records = [
+                FaultRecord(fault: .databaseReadOnly, target: "postgresql", at: 10),
+                FaultRecord(fault: .nodePause, target: "rabbit node 1", at: 40),
+            ]
+            let gaps = [
+                AckGap(device: 1, fromMs: 12_000, toMs: 15_000),  // during the read-only window
+                AckGap(device: 2, fromMs: 39_900, toMs: 52_000),  // began just before the pause: the pause's
+                AckGap(device: 3, fromMs: 41_000, toMs: 50_000),
+            ]
+            let out = ChaosRun.attributeGaps(gaps, to: records) { "d\($0)" }
+            #expect(out[0].devicesWithGaps == 1)
+            #expect(out[0].longestGapMs == 3_000)
+            #expect(out[1].devicesWithGaps == 2)
+            #expect(out[1].longestGapMs == 12_100)
+            #expect(out[1].longestGapDevice == "d2")
         }
 
         @Test func shortScheduleLosesNothingAndEveryFaultTakesEffect() async throws {
