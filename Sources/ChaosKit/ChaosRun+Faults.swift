@@ -142,7 +142,7 @@ extension ChaosRun {
         let cluster = cluster!
         let peer = cluster.nodes.first { $0.index != index }!
         let name = cluster.nodes[index - 1].name
-        // After a pause, autoheal restarts the node that lost: measured 7–71 s on this machine.
+        // After a pause: on 4.x the thawed node is back in 0.7–1.6 s; on 3.10 autoheal restarts it (7–71 s).
         let back = try await waitUntil(timeout: .seconds(120)) {
             guard let out = try? await cluster.ctl(peer, ["cluster_status", "--formatter", "json"], timeout: .seconds(15)),
                 let status = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any],
