@@ -23,10 +23,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0", traits: []),
     ],
     targets: [
         // Pure core: reading model, strict JSON codec, anomaly rule, retry schedule. No I/O.
         .target(name: "PipelineCore", swiftSettings: swiftSettings),
+        // Configuration from the environment, read one way by every executable: unparseable is an error.
+        .target(
+            name: "EnvironmentVariables",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
 
         // rabbitmq-c and a thread-confined Swift wrapper with publisher confirms.
         .systemLibrary(
@@ -67,12 +74,14 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "SQL",
+                "PipelineCore", "SQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
@@ -83,6 +92,12 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "PipelineCore", "AMQPClient", "ServiceSupport", "DeviceAuth", "SQL", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -95,12 +110,22 @@ let package = Package(
         ),
         .target(
             name: "Analyzer",
-            dependencies: ["PipelineCore", "AMQPClient", "SQL", "Storage", "ServiceSupport"],
+            dependencies: [
+                "PipelineCore", "AMQPClient", "SQL", "Storage", "ServiceSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Alerts",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "PipelineCore", "SQL", "Storage", "ServiceSupport", "DeviceAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -109,6 +134,10 @@ let package = Package(
         .executableTarget(
             name: "pipeline",
             dependencies: [
+                "EnvironmentVariables",
+                "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "ServiceSupport", "DeviceAuth", "PipelineCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -119,6 +148,10 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
+                "EnvironmentVariables",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "AMQPClient", "CRabbitMQ", "DeviceAuth", "Ingest", "Analyzer", "Alerts", "SQL", "Storage", "ServiceSupport",
                 "ChaosKit", "SimulatorKit", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,6 +167,7 @@ let package = Package(
         .target(
             name: "SimulatorKit",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,6 +182,7 @@ let package = Package(
         .executableTarget(
             name: "simulator",
             dependencies: [
+                "EnvironmentVariables",
                 "SimulatorKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,7 +206,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "chaos",
-            dependencies: ["ChaosKit", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EnvironmentVariables", "ChaosKit", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -179,6 +214,7 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "SimulatorKit", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -191,6 +227,13 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "PipelineCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "Ingest", "Analyzer", "Alerts", "Storage", "SQL", "AMQPClient", "SimulatorKit", "ServiceSupport", "DeviceAuth",
                 "ChaosKit", "CRabbitMQ",
             ],

@@ -1,6 +1,7 @@
 import AMQPClient
 import ChaosKit
 import DeviceAuth
+import EnvironmentVariables
 import Foundation
 import Ingest
 import Logging
@@ -17,10 +18,7 @@ import Storage
 /// `BENCH_ONLY` can refresh a subset).
 @main
 struct Bench {
-    static func env(_ name: String) -> String? {
-        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
-        return v
-    }
+    static func env(_ name: String) -> String? { Env.string(name) }
 
     static func main() async throws {
         guard let amqpURL = env("AMQP_URL"), let databaseURL = env("DATABASE_URL"), let cert = env("BENCH_TLS_CERT"),
@@ -31,7 +29,13 @@ struct Bench {
         }
         let only = Set((env("BENCH_ONLY") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         func wanted(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
-        let seconds = Double(env("BENCH_SECONDS") ?? "") ?? 10
+        let seconds = Env.double("BENCH_SECONDS") ?? 10
+        let simulatedAnomalyRate = Env.double("BENCH_SIM_RATE") ?? 0.01
+        let endToEndDevices = Env.int("BENCH_E2E_DEVICES") ?? 10_000
+        guard Env.problems.isEmpty else {
+            FileHandle.standardError.write(Data((Env.problems.map { "bench: \($0)" }.joined(separator: "\n") + "\n").utf8))
+            exit(64)
+        }
         let output = env("BENCH_OUTPUT") ?? "bench-results.json"
         var results: [String: Any] = [:]
         var table: [(String, String)] = []
@@ -195,7 +199,8 @@ struct Bench {
             ))
             // The demo's realistic signals, scored after a settled record (see SimulatedSignalsBench).
             let warmup = Int(IncidentRule.default.recordSpan + IncidentRule.default.recordBlock)
-            guard let rate = Double(env("BENCH_SIM_RATE") ?? "0.01"), (0...1).contains(rate) else {
+            let rate = simulatedAnomalyRate
+            guard (0...1).contains(rate) else {
                 throw BenchError("BENCH_SIM_RATE must be a probability")
             }
             let sim = SimulatedSignalsBench.run(devices: 100, warmup: warmup, scored: 2000, anomalyRate: rate, seed: 1)
@@ -255,7 +260,7 @@ struct Bench {
             guard let binDir = env("BENCH_BIN"), let stackDir = env("STACK_DIR") else {
                 throw BenchError("the e2e part needs BENCH_BIN and STACK_DIR (run it through `make bench`)")
             }
-            let devices = Int(env("BENCH_E2E_DEVICES") ?? "") ?? 10_000
+            let devices = endToEndDevices
             // BENCH_E2E_PACKING: both (the default: packed, then one message per reading, in this run), on or off.
             let modes: [Bool] =
                 switch env("BENCH_E2E_PACKING") ?? "both" {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosKit
+import EnvironmentVariables
 import Foundation
 import Logging
 
@@ -22,28 +23,28 @@ struct ChaosCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Devices (env: CHAOS_DEVICES).")
-    var devices: Int = env("CHAOS_DEVICES").flatMap(Int.init) ?? 200
+    var devices: Int = Env.int("CHAOS_DEVICES") ?? 200
 
     @Option(help: "Seconds between readings of a device (env: CHAOS_INTERVAL).")
-    var interval: Double = env("CHAOS_INTERVAL").flatMap(Double.init) ?? 1
+    var interval: Double = Env.double("CHAOS_INTERVAL") ?? 1
 
     @Option(help: "Comma-separated faults, in order (env: CHAOS_FAULTS); default: all.")
-    var faults: String = env("CHAOS_FAULTS") ?? ChaosFault.allCases.map(\.rawValue).joined(separator: ",")
+    var faults: String = Env.string("CHAOS_FAULTS") ?? ChaosFault.allCases.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "Seconds of traffic before the first fault (env: CHAOS_WARMUP).")
-    var warmup: Double = env("CHAOS_WARMUP").flatMap(Double.init) ?? 20
+    var warmup: Double = Env.double("CHAOS_WARMUP") ?? 20
 
     @Option(help: "Seconds between a fault's recovery and the next fault (env: CHAOS_SETTLE).")
-    var settle: Double = env("CHAOS_SETTLE").flatMap(Double.init) ?? 15
+    var settle: Double = Env.double("CHAOS_SETTLE") ?? 15
 
     @Option(help: "Seconds a killed process or node stays down (env: CHAOS_DOWNTIME).")
-    var downtime: Double = env("CHAOS_DOWNTIME").flatMap(Double.init) ?? 5
+    var downtime: Double = Env.double("CHAOS_DOWNTIME") ?? 5
 
     @Option(help: "Seconds PostgreSQL stays stopped (env: CHAOS_DATABASE_OUTAGE).")
-    var databaseOutage: Double = env("CHAOS_DATABASE_OUTAGE").flatMap(Double.init) ?? 15
+    var databaseOutage: Double = Env.double("CHAOS_DATABASE_OUTAGE") ?? 15
 
     @Option(help: "Seconds a RabbitMQ node stays frozen (env: CHAOS_PAUSE).")
-    var pause: Double = env("CHAOS_PAUSE").flatMap(Double.init) ?? 20
+    var pause: Double = Env.double("CHAOS_PAUSE") ?? 20
 
     @Option(help: "rabbitmq.conf lines every node runs with, separated by ';' (env: CHAOS_BROKER_SETTINGS); \"\" for RabbitMQ's defaults; default: what the manifests carry (4.x: net_ticktime = 10; 3.x: also cluster_partition_handling = autoheal).")
     var brokerSettings: String?
@@ -52,19 +53,21 @@ struct ChaosCommand: AsyncParsableCommand {
     var short = false
 
     @Option(help: "The pipeline executable (env: PIPELINE_BIN); default: next to this one.")
-    var pipeline: String = env("PIPELINE_BIN") ?? ""
+    var pipeline: String = Env.string("PIPELINE_BIN") ?? ""
 
     @Option(help: "scripts/rabbitmq.sh, which runs the cluster's nodes (env: CHAOS_RABBITMQ_SCRIPT); default: the one of the checkout this executable was built in.")
-    var rabbitmqScript: String = env("CHAOS_RABBITMQ_SCRIPT") ?? ""
+    var rabbitmqScript: String = Env.string("CHAOS_RABBITMQ_SCRIPT") ?? ""
 
     @Option(help: "Work directory for the cluster, the database and every log (env: CHAOS_DIR); default: a new temp dir.")
-    var directory: String = env("CHAOS_DIR") ?? ""
+    var directory: String = Env.string("CHAOS_DIR") ?? ""
 
     @Option(help: "Write the JSON report here (env: CHAOS_REPORT).")
-    var report: String = env("CHAOS_REPORT") ?? "chaos-report.json"
+    var report: String = Env.string("CHAOS_REPORT") ?? "chaos-report.json"
 
     @Flag(help: "Keep the work directory when the run passes (it is always kept when it fails).")
     var keep = false
+
+    static func main() async { await mainRefusingUnparseableVariables() }
 
     func run() async throws {
         var logger = Logger(label: "chaos") { StreamLogHandler.standardError(label: $0) }
@@ -143,8 +146,4 @@ extension ChaosCommand {
         }
         return nil
     }
-}
-
-private func env(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -1,5 +1,6 @@
 import Alerts
 import ArgumentParser
+import EnvironmentVariables
 import ServiceSupport
 
 struct AlertsCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Analyzer
 import ArgumentParser
+import EnvironmentVariables
 import ServiceSupport
 
 struct AnalyzerCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeviceAuth
+import EnvironmentVariables
 import Foundation
 import Ingest
 import ServiceSupport

@@ -1,5 +1,6 @@
 import AMQPClient
 import ArgumentParser
+import EnvironmentVariables
 import Logging
 import PipelineCore
 import ServiceLifecycle
@@ -15,6 +16,12 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(inversion: .prefixedEnableDisable, help: "Serve POST /kill, which exits at once, for chaos tests (env: KILL_ENABLED).")
     var kill: Bool = Env.bool("KILL_ENABLED") ?? false
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level (LOG_LEVEL) must be trace, debug, info, notice, warning, error or critical, not '\(logLevel)'")
+        }
+    }
 
     func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)

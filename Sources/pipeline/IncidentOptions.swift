@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import PipelineCore
 import ServiceSupport
 
@@ -6,19 +7,19 @@ import ServiceSupport
 /// `pipeline detect` read the same variables, so both open the same incidents.
 struct IncidentOptions: ParsableArguments {
     @Option(help: "Rule score a reading must exceed to be evidence (env: INCIDENT_MIN_SCORE).")
-    var incidentMinScore: Double = Env.string("INCIDENT_MIN_SCORE").flatMap(Double.init) ?? IncidentRule.default.minScore
+    var incidentMinScore: Double = Env.double("INCIDENT_MIN_SCORE") ?? IncidentRule.default.minScore
 
     @Option(help: "Readings in the short trimmed mean (env: INCIDENT_MEAN_LENGTH).")
     var incidentMeanLength: Int = Env.int("INCIDENT_MEAN_LENGTH") ?? IncidentRule.default.meanLength
 
     @Option(help: "Score the short mean must be from the window's median (env: INCIDENT_MEAN_SCORE).")
-    var incidentMeanScore: Double = Env.string("INCIDENT_MEAN_SCORE").flatMap(Double.init) ?? IncidentRule.default.meanScore
+    var incidentMeanScore: Double = Env.double("INCIDENT_MEAN_SCORE") ?? IncidentRule.default.meanScore
 
     @Option(help: "Seqs of history a record covers (env: INCIDENT_RECORD_SPAN).")
-    var incidentRecordSpan: Int64 = Env.string("INCIDENT_RECORD_SPAN").flatMap { Int64($0) } ?? IncidentRule.default.recordSpan
+    var incidentRecordSpan: Int64 = Env.int64("INCIDENT_RECORD_SPAN") ?? IncidentRule.default.recordSpan
 
     @Option(help: "Seqs without evidence that close an incident (env: INCIDENT_CLOSE_AFTER).")
-    var incidentCloseAfter: Int64 = Env.string("INCIDENT_CLOSE_AFTER").flatMap { Int64($0) } ?? IncidentRule.default.closeAfter
+    var incidentCloseAfter: Int64 = Env.int64("INCIDENT_CLOSE_AFTER") ?? IncidentRule.default.closeAfter
 
     func validate() throws {
         let d = IncidentRule.default

@@ -1,5 +1,6 @@
 import AMQPClient
 import ArgumentParser
+import EnvironmentVariables
 import Ingest
 import ServiceSupport
 
@@ -46,10 +47,10 @@ struct IngestCommand: AsyncParsableCommand {
     @OptionGroup var auth: AuthOptions
 
     @Option(help: "Readings per second allowed per device; 0 turns the limit off (env: RATE_LIMIT).")
-    var rateLimit: Double = Env.string("RATE_LIMIT").flatMap(Double.init) ?? 50
+    var rateLimit: Double = Env.double("RATE_LIMIT") ?? 50
 
     @Option(help: "Readings a device may send at once above its rate (env: RATE_BURST).")
-    var rateBurst: Double = Env.string("RATE_BURST").flatMap(Double.init) ?? 1000
+    var rateBurst: Double = Env.double("RATE_BURST") ?? 1000
 
     @Option(help: "Seconds after which a silent TCP connection is closed (env: IDLE_TIMEOUT).")
     var idleTimeout: Int = Env.int("IDLE_TIMEOUT") ?? 120

@@ -1,7 +1,8 @@
 import AMQPClient
 import ArgumentParser
-import SQL
+import EnvironmentVariables
 import ServiceSupport
+import SQL
 import Storage
 
 struct MigrateCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import PipelineCore
 import ServiceSupport
 
@@ -12,7 +13,7 @@ struct RuleOptions: ParsableArguments {
     var minHistory: Int = Env.int("ANOMALY_MIN_HISTORY") ?? 30
 
     @Option(help: "Robust z-score above which a value is an anomaly (env: ANOMALY_THRESHOLD).")
-    var threshold: Double = Env.string("ANOMALY_THRESHOLD").flatMap(Double.init) ?? 3.5
+    var threshold: Double = Env.double("ANOMALY_THRESHOLD") ?? 3.5
 
     func validate() throws {
         guard window >= 1, minHistory >= 1, minHistory <= window else {

@@ -84,6 +84,41 @@ extension Integration {
             }
         }
 
+        /// A variable that is set but unparseable is never taken for unset: the command stops at once
+        /// with exit 64 (usage), naming each such variable, before it listens or connects to anything.
+        @Test func anUnparseableVariableStopsTheCommandNamingIt() throws {
+            let cases: [(command: [String], variables: [String: String], says: [String])] = [
+                (["alerts"], ["ALERTS_PORT": "80a"], ["ALERTS_PORT='80a' is not an integer"]),
+                (
+                    ["ingest"], ["RATE_LIMIT": "fast", "KILL_ENABLED": "maybe"],
+                    ["RATE_LIMIT='fast' is not a number", "KILL_ENABLED='maybe' is not on or off"]
+                ),
+                (["analyzer"], ["ANOMALY_THRESHOLD": "nan"], ["ANOMALY_THRESHOLD='nan' is not a number"]),
+                (["analyzer"], ["LOG_LEVEL": "verbose"], ["LOG_LEVEL", "'verbose'"]),
+                (["simulator", "run"], ["SIM_DEVICES": "ten"], ["SIM_DEVICES='ten' is not an integer"]),
+                (["chaos"], ["CHAOS_PAUSE": "20s"], ["CHAOS_PAUSE='20s' is not a number"]),
+                (["detect", "--input", "/nonexistent.csv"], ["INCIDENT_RECORD_SPAN": "1e3"], ["INCIDENT_RECORD_SPAN='1e3' is not an integer"]),
+            ]
+            // The simulator and the chaos harness read their variables the same way; they are built beside `pipeline`.
+            let binaries = URL(fileURLWithPath: TestStack.pipelineBinary).deletingLastPathComponent()
+            for c in cases {
+                var env = ProcessInfo.processInfo.environment
+                env.merge(c.variables) { $1 }
+                let (binary, arguments) =
+                    ["simulator", "chaos"].contains(c.command[0])
+                    ? (binaries.appendingPathComponent(c.command[0]).path, Array(c.command.dropFirst()))
+                    : (TestStack.pipelineBinary, c.command)
+                let (status, output) = try TestStack.run(binary, arguments, environment: env, withErrors: true)
+                #expect(status == 64, "\(c.command) \(c.variables): exit \(status)\n\(output)")
+                for text in c.says { #expect(output.contains(text), "\(c.command): \(output)") }
+            }
+            // A flag given on the command line does not excuse the variable.
+            var env = ProcessInfo.processInfo.environment
+            env["ALERTS_PORT"] = "80a"
+            let (status, _) = try TestStack.run(TestStack.pipelineBinary, ["alerts", "--port", "8081"], environment: env, withErrors: true)
+            #expect(status == 64)
+        }
+
         @Test func aMissingCertificateEndsIngestSayingWhichFile() async throws {
             let free = { try TestStack.freePort() }
             let run = try launch([

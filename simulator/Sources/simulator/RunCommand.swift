@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 import Logging
 import SimulatorKit
@@ -16,64 +17,64 @@ struct RunCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Number of devices, each with its own connection (env: SIM_DEVICES).")
-    var devices: Int = env("SIM_DEVICES").flatMap(Int.init) ?? 100
+    var devices: Int = Env.int("SIM_DEVICES") ?? 100
 
     @Option(help: "Seconds between readings of a device (env: SIM_INTERVAL).")
-    var interval: Double = env("SIM_INTERVAL").flatMap(Double.init) ?? 10
+    var interval: Double = Env.double("SIM_INTERVAL") ?? 10
 
     @Option(help: "Comma-separated tcp://, tls://, http:// or https:// host:port targets (env: SIM_TARGETS).")
-    var targets: String = env("SIM_TARGETS") ?? "tcp://127.0.0.1:7070"
+    var targets: String = Env.string("SIM_TARGETS") ?? "tcp://127.0.0.1:7070"
 
     @Option(help: "Seconds to produce readings; 0 runs until interrupted (env: SIM_DURATION).")
-    var duration: Double = env("SIM_DURATION").flatMap(Double.init) ?? 60
+    var duration: Double = Env.double("SIM_DURATION") ?? 60
 
     @Option(help: "Probability that a reading starts an injected anomaly (env: SIM_ANOMALY_RATE).")
-    var anomalyRate: Double = env("SIM_ANOMALY_RATE").flatMap(Double.init) ?? 0.01
+    var anomalyRate: Double = Env.double("SIM_ANOMALY_RATE") ?? 0.01
 
     @Option(help: "Signals: clean (bounded noise, one decimal) or realistic (heavy tails, whole numbers, motion artifacts, long shifts and drifts) (env: SIM_SIGNALS).")
-    var signals: String = env("SIM_SIGNALS") ?? SignalProfile.clean.rawValue
+    var signals: String = Env.string("SIM_SIGNALS") ?? SignalProfile.clean.rawValue
 
     @Option(help: "Random seed; the same seed gives the same signals and anomalies (env: SIM_SEED).")
-    var seed: UInt64 = env("SIM_SEED").flatMap { UInt64($0) } ?? 1
+    var seed: UInt64 = Env.uint64("SIM_SEED") ?? 1
 
     @Option(help: "Readings each device first uploads from before the start, one interval apart, so detection has history at once (env: SIM_HISTORY).")
-    var history: Int = env("SIM_HISTORY").flatMap(Int.init) ?? 0
+    var history: Int = Env.int("SIM_HISTORY") ?? 0
 
     @Option(help: "Each reading goes up to this fraction of the interval early or late (env: SIM_JITTER).")
-    var jitter: Double = env("SIM_JITTER").flatMap(Double.init) ?? 0.1
+    var jitter: Double = Env.double("SIM_JITTER") ?? 0.1
 
     @Option(help: "Seconds to wait for a reply before the attempt counts as failed (env: SIM_REPLY_TIMEOUT).")
-    var replyTimeout: Double = env("SIM_REPLY_TIMEOUT").flatMap(Double.init) ?? 15
+    var replyTimeout: Double = Env.double("SIM_REPLY_TIMEOUT") ?? 15
 
     @Option(help: "Live status: auto (a redrawn line on a terminal, a log line every 10 s otherwise), terminal, lines or off (env: SIM_STATUS).")
-    var status: String = env("SIM_STATUS") ?? "auto"
+    var status: String = Env.string("SIM_STATUS") ?? "auto"
 
     @Option(help: "Device id prefix (env: SIM_DEVICE_PREFIX).")
-    var devicePrefix: String = env("SIM_DEVICE_PREFIX") ?? "dev-"
+    var devicePrefix: String = Env.string("SIM_DEVICE_PREFIX") ?? "dev-"
 
     @Option(help: "First seq of each device; default: the start time in milliseconds (env: SIM_SEQ_START).")
-    var seqStart: Int64 = env("SIM_SEQ_START").flatMap { Int64($0) } ?? Int64(Date().timeIntervalSince1970 * 1000)
+    var seqStart: Int64 = Env.int64("SIM_SEQ_START") ?? Int64(Date().timeIntervalSince1970 * 1000)
 
     @Option(help: "Write the JSON report here (env: SIM_REPORT).")
-    var report: String = env("SIM_REPORT") ?? ""
+    var report: String = Env.string("SIM_REPORT") ?? ""
 
     @Option(help: "Write acknowledged (device_id,seq) pairs here as CSV instead of inline in the report.")
-    var ackedFile: String = env("SIM_ACKED_FILE") ?? ""
+    var ackedFile: String = Env.string("SIM_ACKED_FILE") ?? ""
 
     @Option(help: "PEM CA certificate to trust for TLS targets (env: SIM_CA_FILE).")
-    var caFile: String = env("SIM_CA_FILE") ?? ""
+    var caFile: String = Env.string("SIM_CA_FILE") ?? ""
 
     @Flag(help: "Do not verify TLS certificates (local experiments only).")
     var insecure = false
 
     @Option(help: "CSV file of `device_id,token` lines (from `pipeline token issue`) (env: SIM_TOKENS).")
-    var tokens: String = env("SIM_TOKENS") ?? ""
+    var tokens: String = Env.string("SIM_TOKENS") ?? ""
 
     @Flag(name: .customLong("print-device-ids"), help: "Print the device ids of this configuration, one per line, and exit (to issue their tokens).")
     var printDeviceIDs = false
 
     @Option(help: "Log level (env: LOG_LEVEL).")
-    var logLevel: String = env("LOG_LEVEL") ?? "info"
+    var logLevel: String = Env.string("LOG_LEVEL") ?? "info"
 
     func validate() throws {
         guard (1...1_000_000).contains(devices) else { throw ValidationError("--devices must be within 1...1000000") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 import NIOSSL
 import SimulatorKit
@@ -16,19 +17,19 @@ struct ScoreCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The report written by `simulator run --report` (env: SIM_REPORT).")
-    var report: String = env("SIM_REPORT") ?? ""
+    var report: String = Env.string("SIM_REPORT") ?? ""
 
     @Option(help: "Base URL of the alerts service (env: ALERTS_URL).")
-    var alerts: String = env("ALERTS_URL") ?? "http://127.0.0.1:8080"
+    var alerts: String = Env.string("ALERTS_URL") ?? "http://127.0.0.1:8080"
 
     @Option(help: "File holding the reader key for the alerts API (env: ALERTS_KEY_FILE; or the key itself in ALERTS_KEY).")
-    var alertsKeyFile: String = env("ALERTS_KEY_FILE") ?? ""
+    var alertsKeyFile: String = Env.string("ALERTS_KEY_FILE") ?? ""
 
     @Option(help: "Earlier readings a metric needs before it is scored; the rule's minimum history (env: ANOMALY_MIN_HISTORY).")
-    var minHistory: Int = env("ANOMALY_MIN_HISTORY").flatMap(Int.init) ?? 30
+    var minHistory: Int = Env.int("ANOMALY_MIN_HISTORY") ?? 30
 
     @Option(help: "Seconds between a device's readings, for incidents per device-hour (env: SIM_INTERVAL).")
-    var interval: Double = env("SIM_INTERVAL").flatMap(Double.init) ?? 10
+    var interval: Double = Env.double("SIM_INTERVAL") ?? 10
 
     @Option(help: "Fail unless incident precision, and the recall of spike and level-shift episodes, are at least this.")
     var requireIncidents: Double?
@@ -59,7 +60,7 @@ struct ScoreCommand: AsyncParsableCommand {
             if !caFile.isEmpty { configuration.trustRoots = .file(caFile) }
             tls = try NIOSSLContext(configuration: configuration)
         }
-        var key = env("ALERTS_KEY")
+        var key = Env.string("ALERTS_KEY")
         if !alertsKeyFile.isEmpty {
             guard let text = try? String(contentsOfFile: alertsKeyFile, encoding: .utf8) else {
                 throw ValidationError("cannot read the reader key file '\(alertsKeyFile)'")

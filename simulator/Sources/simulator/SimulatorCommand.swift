@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvironmentVariables
 import Foundation
 
 /// The device simulator: `run` (the default) emulates a fleet, `score` judges
@@ -10,9 +11,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         abstract: "Emulate a fleet of devices against ingest, and score anomaly detection against the injected ground truth.",
         discussion: "Without a subcommand, `run` is meant: `simulator --devices 100 --interval 10 …`.",
         subcommands: [RunCommand.self, ScoreCommand.self], defaultSubcommand: RunCommand.self)
+
+    static func main() async { await mainRefusingUnparseableVariables() }
 }
 
-func env(_ name: String) -> String? {
-    guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
-    return v
-}
