@@ -174,8 +174,8 @@ struct AlertsRoutes: Sendable {
         let oldest = items.map(\.seq).min() ?? 0
         for metric in names {
             let indices = decoded.indices.reversed().filter { decoded[$0][metric] != nil }
-            let history = try AlertQueries.history(
-                deviceID: items[0].deviceID, metric: metric, below: oldest, limit: rule.windowSize, on: db)
+            let history = try ReadingStore.window(
+                deviceID: items[0].deviceID, metric: metric, belowSeq: oldest, limit: rule.windowSize, on: db)
             let bands = rule.rollingBands(values: indices.map { decoded[$0][metric]! }, history: history.map(\.value))
             for (i, band) in zip(indices, bands) {
                 if let band { result[i].bands[metric] = band }

@@ -34,8 +34,8 @@ public struct LossCheck {
     /// A few missing keys as `device_id:seq`, for the report.
     public func missingExamples(limit: Int = 5) throws -> [String] {
         try db.execute(
-            "SELECT a.device_id || ':' || a.seq FROM \(table) a WHERE NOT EXISTS \(Self.stored("a")) ORDER BY 1 LIMIT \(limit)"
-        ).rows.compactMap { $0[0] }
+            "SELECT a.device_id || ':' || a.seq AS key FROM \(table) a WHERE NOT EXISTS \(Self.stored("a")) ORDER BY 1 LIMIT \(limit)"
+        ).map { r throws(SQLError) in try r.text("key") }
     }
 
     /// Rows beyond the first of one key, in readings, metric values and anomalies. The keys are
@@ -60,7 +60,12 @@ public struct LossCheck {
         "(SELECT 1 FROM readings r WHERE r.device_id = \(alias).device_id AND r.seq = \(alias).seq)"
     }
 
+    /// The one number `sql` selects; anything else is an error, never a count of 0.
     func count(_ sql: String) throws -> Int {
-        Int(try db.execute(sql).rows.first?.first??.description ?? "") ?? 0
+        let rows = try db.execute(sql)
+        guard rows.count == 1, rows.columns.count == 1, let text = rows.rows[0][0], let n = Int(text) else {
+            throw ChaosError("the loss check's query returned no single count: \(rows.columns) \(rows.rows.prefix(2))")
+        }
+        return n
     }
 }

@@ -37,11 +37,13 @@ public struct SQLRow: Sendable {
         return v
     }
 
-    /// PostgreSQL's text form of BOOL.
+    /// The text form of BOOL (`t`/`f`; `true`/`false` also read).
     public func bool(_ column: String) throws(SQLError) -> Bool {
-        let t = try text(column)
-        guard t == "t" || t == "f" else { throw Self.unreadable(column, t) }
-        return t == "t"
+        switch try text(column) {
+        case "t", "true": return true
+        case "f", "false": return false
+        case let t: throw Self.unreadable(column, t)
+        }
     }
 
     static func unreadable(_ column: String, _ value: String) -> SQLError {
@@ -58,5 +60,13 @@ extension SQLRows {
         result.reserveCapacity(rows.count)
         for r in rows { result.append(try body(SQLRow(index: index, values: r))) }
         return result
+    }
+
+    /// The first row, read by column name; nil when there is none.
+    public func first<T>(_ body: (SQLRow) throws(SQLError) -> T) throws(SQLError) -> T? {
+        guard let r = rows.first else { return nil }
+        var index: [String: Int] = [:]
+        for (i, c) in columns.enumerated() where index[c] == nil { index[c] = i }
+        return try body(SQLRow(index: index, values: r))
     }
 }

@@ -101,21 +101,6 @@ public enum AlertQueries {
         }
     }
 
-    /// The values of one device's metric with seq below `below`, newest first.
-    public static func history(
-        deviceID: String, metric: String, below: Int64, limit: Int, on db: SQLConnection
-    ) throws -> [(seq: Int64, value: Double)] {
-        let rows = try db.execute(
-            """
-            SELECT seq, value FROM metric_values WHERE device_id = $1 AND metric = $2 AND seq < $3::INT8
-            ORDER BY seq DESC LIMIT $4::INT8
-            """, [deviceID, metric, String(below), String(limit)])
-        return rows.rows.compactMap { r in
-            guard let s = r[0].flatMap({ Int64($0) }), let v = r[1].flatMap({ Double($0) }) else { return nil }
-            return (s, v)
-        }
-    }
-
     /// Devices in id order after `after`, `limit` of them.
     public static func devices(after: String?, limit: Int, scope: ReaderScope = .all, on db: SQLConnection) throws
         -> [DeviceSummary]

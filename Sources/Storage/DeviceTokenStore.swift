@@ -24,7 +24,7 @@ public enum DeviceTokenStore {
               SET generation = device_tokens.generation + 1, revoked = false, updated_at = now()
             RETURNING generation
             """, [deviceID])
-        guard let g = rows.rows.first?.first.flatMap({ $0 }).flatMap({ Int64($0) }) else {
+        guard let g = try rows.first({ r throws(SQLError) in try r.int("generation") }) else {
             throw SQLError(sqlState: nil, message: "no generation returned", connectionLost: false)
         }
         return g
@@ -43,13 +43,14 @@ public enum DeviceTokenStore {
     /// One device's credential, nil when it never had a token.
     public static func lookup(_ deviceID: String, on db: SQLConnection) throws -> DeviceCredential? {
         try db.execute("SELECT device_id, generation, revoked FROM device_tokens WHERE device_id = $1", [deviceID])
-            .rows.first.flatMap(credential(from:))
+            .first(credential(from:))
     }
 
     /// Credentials changed since `since` (a database timestamp as text; nil for all), and
     /// the timestamp to pass next time.
     public static func changes(since: String?, on db: SQLConnection) throws -> ([DeviceCredential], String?) {
-        let newest = try db.execute("SELECT max(updated_at)::TEXT FROM device_tokens").rows.first?.first ?? nil
+        let newest = try db.execute("SELECT max(updated_at)::TEXT AS newest FROM device_tokens")
+            .first { r throws(SQLError) in try r.optionalText("newest") } ?? nil
         let rows: SQLRows
         if let since {
             // Overlap by a minute: a transaction may commit a little after its now().
@@ -61,11 +62,10 @@ public enum DeviceTokenStore {
         } else {
             rows = try db.execute("SELECT device_id, generation, revoked FROM device_tokens")
         }
-        return (rows.rows.compactMap(credential(from:)), newest ?? since)
+        return (try rows.map(credential(from:)), newest ?? since)
     }
 
-    static func credential(from r: [String?]) -> DeviceCredential? {
-        guard let d = r[0], let g = r[1].flatMap({ Int64($0) }), let revoked = r[2] else { return nil }
-        return DeviceCredential(deviceID: d, generation: g, revoked: revoked == "t" || revoked == "true")
+    static func credential(from r: SQLRow) throws(SQLError) -> DeviceCredential {
+        DeviceCredential(deviceID: try r.text("device_id"), generation: try r.int("generation"), revoked: try r.bool("revoked"))
     }
 }

@@ -40,8 +40,8 @@ public enum ReaderKeyStore {
     /// replaced only when `replace` (a revoked one always is).
     public static func issue(name: String, keyHash: String, scope: ReaderScope, replace: Bool, on db: SQLConnection) throws {
         try db.transaction { db in
-            let active = try db.execute("SELECT revoked_at IS NULL FROM reader_keys WHERE name = $1 FOR UPDATE", [name])
-                .rows.first.map { $0[0] == "t" || $0[0] == "true" }
+            let active = try db.execute("SELECT revoked_at IS NULL AS active FROM reader_keys WHERE name = $1 FOR UPDATE", [name])
+                .first { r throws(SQLError) in try r.bool("active") }
             if active == true, !replace { throw Refusal.exists(name) }
             try db.execute(
                 """
@@ -67,30 +67,35 @@ public enum ReaderKeyStore {
             SELECT k.name, k.scope, k.created_at, k.revoked_at, u.last_used_at
             FROM reader_keys AS k LEFT JOIN reader_key_usage AS u ON u.name = k.name ORDER BY k.name
             """
-        ).rows.map { r in
+        ).map { r throws(SQLError) in
             ReaderKeyRecord(
-                name: r[0] ?? "", scope: r[1] ?? "", createdAt: SQLTime.rfc3339(r[2] ?? ""), revokedAt: r[3].map(SQLTime.rfc3339),
-                lastUsedAt: r[4].map(SQLTime.rfc3339))
+                name: try r.text("name"), scope: try r.text("scope"), createdAt: SQLTime.rfc3339(try r.text("created_at")),
+                revokedAt: try r.optionalText("revoked_at").map(SQLTime.rfc3339), lastUsedAt: try r.optionalText("last_used_at").map(SQLTime.rfc3339))
         }
     }
 
     /// The active keys, by hash.
     public static func active(on db: SQLConnection) throws -> [String: ReaderGrant] {
         var result: [String: ReaderGrant] = [:]
-        for r in try db.execute("SELECT key_hash, name, scope FROM reader_keys WHERE revoked_at IS NULL").rows {
-            guard let hash = r[0], let name = r[1], let scope = r[2].flatMap(ReaderScope.init) else { continue }
-            result[hash] = ReaderGrant(name: name, scope: scope)
+        for (hash, grant) in try db.execute("SELECT key_hash, name, scope FROM reader_keys WHERE revoked_at IS NULL").map({
+            r throws(SQLError) in (try r.text("key_hash"), try grant(from: r))
+        }) {
+            result[hash] = grant
         }
         return result
     }
 
     /// The active key with this hash, nil when none.
     public static func lookup(hash: String, on db: SQLConnection) throws -> ReaderGrant? {
-        try db.execute("SELECT name, scope FROM reader_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hash]).rows.first
-            .flatMap { r in
-                guard let name = r[0], let scope = r[1].flatMap(ReaderScope.init) else { return nil }
-                return ReaderGrant(name: name, scope: scope)
-            }
+        try db.execute("SELECT name, scope FROM reader_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hash])
+            .first(grant(from:)) ?? nil
+    }
+
+    /// A row's `name` and `scope`; nil for a scope this version does not know (one a newer version
+    /// wrote, during a rolling upgrade): such a key grants nothing here rather than everything.
+    static func grant(from r: SQLRow) throws(SQLError) -> ReaderGrant? {
+        let name = try r.text("name")
+        return ReaderScope(try r.text("scope")).map { ReaderGrant(name: name, scope: $0) }
     }
 
     /// Records that the keys of `names` were used now. Runs in its own read-write

@@ -106,11 +106,7 @@ public enum ReadingStore {
                     SQLArray.text(readings.map(\.deviceID)), SQLArray.int(readings.map(\.seq)), SQLArray.text(readings.map(\.ts)),
                     SQLArray.text(readings.map { metricsJSON($0.metrics) }), SQLArray.int(chunk.map { batch[$0].acceptedAtMs }),
                 ])
-            for row in rows.rows {
-                if let d = row[0], let s = row[1].flatMap({ Int64($0) }) {
-                    inserted.insert(ReadingKey(deviceID: d, seq: s))
-                }
-            }
+            inserted.formUnion(try rows.map { r throws(SQLError) in ReadingKey(deviceID: try r.text("device_id"), seq: try r.int("seq")) })
         }
         var present: [Int] = []
         for i in unique {
@@ -164,9 +160,7 @@ public enum ReadingStore {
                     SQLArray.text(chunk.map(\.deviceID)), SQLArray.int(chunk.map(\.seq)),
                     SQLArray.text(chunk.map(\.ts)), SQLArray.text(chunk.map { metricsJSON($0.metrics) }),
                 ])
-            for row in rows.rows {
-                if let d = row[0], let s = row[1].flatMap({ Int64($0) }) { result.insert(ReadingKey(deviceID: d, seq: s)) }
-            }
+            result.formUnion(try rows.map { r throws(SQLError) in ReadingKey(deviceID: try r.text("device_id"), seq: try r.int("seq")) })
         }
         return result
     }
@@ -181,10 +175,7 @@ public enum ReadingStore {
             WHERE device_id = $1 AND metric = $2 AND seq < $3::INT8
             ORDER BY seq DESC LIMIT $4::INT8
             """, [deviceID, metric, String(belowSeq), String(limit)])
-        return rows.rows.compactMap { row in
-            guard let s = row[0].flatMap({ Int64($0) }), let v = row[1].flatMap({ Double($0) }) else { return nil }
-            return (s, v)
-        }
+        return try rows.map { r throws(SQLError) in (seq: try r.int("seq"), value: try r.double("value")) }
     }
 
     /// What a batch learns about a device under its lock.
@@ -206,12 +197,16 @@ public enum ReadingStore {
             "INSERT INTO devices (device_id) SELECT unnest($1::TEXT[]) ON CONFLICT (device_id) DO NOTHING", [ids])
         let rows = try db.execute(
             """
-            SELECT device_id, max_seq, version, max_seq IS NULL OR reading_count IS NULL FROM devices
+            SELECT device_id, max_seq, version, max_seq IS NULL OR reading_count IS NULL AS incomplete FROM devices
             WHERE device_id = ANY($1::TEXT[]) ORDER BY device_id FOR UPDATE
             """, [ids])
         // A device row without max_seq or counts is new, or older than those columns: take them
         // from its readings (under the lock just taken; rare, so the common batch skips it).
-        let incomplete = rows.rows.compactMap { $0[3] == "t" ? $0[0] : nil }
+        let locked = try rows.map { r throws(SQLError) in
+            (deviceID: try r.text("device_id"), maxSeq: try r.optionalInt("max_seq"), version: try r.int("version"),
+             incomplete: try r.bool("incomplete"))
+        }
+        let incomplete = locked.filter { $0.incomplete }.map { $0.deviceID }
         var filled: [String: Int64] = [:]
         if !incomplete.isEmpty {
             let updated = try db.execute(
@@ -226,14 +221,12 @@ public enum ReadingStore {
                 WHERE device_id = ANY($1::TEXT[])
                 RETURNING device_id, max_seq
                 """, [SQLArray.text(incomplete)])
-            for r in updated.rows { if let d = r[0], let m = r[1].flatMap({ Int64($0) }) { filled[d] = m } }
-        }
-        var result: [String: DeviceState] = [:]
-        for r in rows.rows {
-            if let d = r[0] {
-                result[d] = DeviceState(maxSeq: r[1].flatMap { Int64($0) } ?? filled[d], version: r[2].flatMap { Int64($0) } ?? 0)
+            for (d, m) in try updated.map({ r throws(SQLError) in (try r.text("device_id"), try r.optionalInt("max_seq")) }) {
+                if let m { filled[d] = m }
             }
         }
+        var result: [String: DeviceState] = [:]
+        for d in locked { result[d.deviceID] = DeviceState(maxSeq: d.maxSeq ?? filled[d.deviceID], version: d.version) }
         return result
     }
 
@@ -293,11 +286,11 @@ public enum ReadingStore {
                 SQLArray.int(ranges.map(\.lower)), SQLArray.int(ranges.map(\.upper)), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double, ts: String)]] = [:]
-        for row in rows.rows {
-            guard let d = row[0], let m = row[1], let seq = row[2].flatMap({ Int64($0) }),
-                let value = row[3].flatMap({ Double($0) }), let ts = row[4]
-            else { continue }
-            result[SeriesKey(deviceID: d, metric: m), default: []].append((seq, value, SQLTime.rfc3339(ts)))
+        for (key, value) in try rows.map({ r throws(SQLError) in
+            (SeriesKey(deviceID: try r.text("d"), metric: try r.text("m")),
+             (seq: try r.int("seq"), value: try r.double("value"), ts: SQLTime.rfc3339(try r.text("ts"))))
+        }) {
+            result[key, default: []].append(value)
         }
         for key in result.keys { result[key]!.sort { $0.seq < $1.seq } }
         return result
@@ -353,11 +346,10 @@ public enum ReadingStore {
                 SQLArray.int(keys.map { below[$0]! }), String(limit),
             ])
         var result: [SeriesKey: [(seq: Int64, value: Double)]] = [:]
-        for row in rows.rows {
-            guard let d = row[0], let m = row[1], let seq = row[2].flatMap({ Int64($0) }),
-                let value = row[3].flatMap({ Double($0) })
-            else { continue }
-            result[SeriesKey(deviceID: d, metric: m), default: []].append((seq, value))
+        for (key, value) in try rows.map({ r throws(SQLError) in
+            (SeriesKey(deviceID: try r.text("d"), metric: try r.text("m")), (seq: try r.int("seq"), value: try r.double("value")))
+        }) {
+            result[key, default: []].append(value)
         }
         for key in result.keys { result[key]!.sort { $0.seq > $1.seq } }
         return result

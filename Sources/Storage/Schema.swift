@@ -168,7 +168,7 @@ public enum Schema {
         } catch {
             guard error.sqlState == "42P01" else { throw error }
         }
-        let found = rows?.rows.first?[0].flatMap { Int($0) }
+        let found = try rows?.first { r throws(SQLError) in Int(try r.int("version")) }
         if (found ?? 0) < version { throw NotMigrated(found: found) }
     }
 
@@ -191,9 +191,9 @@ public enum Schema {
     /// PostgreSQL can report a concurrent CREATE ... IF NOT EXISTS as a unique
     /// violation (23505) or duplicate object (42P07), which is retried.
     public static func migrate(_ connection: SQLConnection, force: Bool = false) throws {
-        if !force, let row = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").rows.first,
-            let v = row[0].flatMap({ Int($0) }), v >= version
-        {
+        if !force, let v = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").first({
+            r throws(SQLError) in try r.int("version")
+        }), v >= version {
             return
         }
         for statement in statements + [

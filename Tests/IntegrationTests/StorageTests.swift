@@ -7,6 +7,35 @@ import Testing
 extension Integration {
     /// Storage statements on the real database.
     @Suite struct StorageTests {
+        /// Rows are read by column name: a reordered SELECT reads the same values, and a column
+        /// renamed, a NULL or a value of another type is an error, never a silent zero.
+        @Test func rowsAreReadByColumnNameAndABrokenNameFailsLoudly() throws {
+            let stack = try TestStack.make()
+            let db = try stack.db()
+            let read = { (sql: String) throws -> [ReadingStore.SeriesKey: Double] in
+                Dictionary(
+                    uniqueKeysWithValues: try db.execute(sql).map { r throws(SQLError) in
+                        (ReadingStore.SeriesKey(deviceID: try r.text("d"), metric: "m\(try r.int("seq"))"), try r.double("value"))
+                    })
+            }
+            let expected: [ReadingStore.SeriesKey: Double] = [.init(deviceID: "a", metric: "m7"): 2.5]
+            #expect(try read("SELECT 'a' AS d, 7::INT8 AS seq, 2.5::FLOAT8 AS value") == expected)
+            #expect(try read("SELECT 2.5::FLOAT8 AS value, 'a' AS d, 7::INT8 AS seq") == expected, "the order does not matter")
+            for (sql, says) in [
+                ("SELECT 'a' AS d, 7::INT8 AS sequence, 2.5::FLOAT8 AS value", "no column seq"),
+                ("SELECT 'a' AS d, NULL::INT8 AS seq, 2.5::FLOAT8 AS value", "column seq holds NULL"),
+                ("SELECT 'a' AS d, 7::INT8 AS seq, 'high' AS value", "column value holds high"),
+            ] {
+                do {
+                    _ = try read(sql)
+                    Issue.record("\(sql) was read")
+                } catch {
+                    #expect("\(error)".contains(says), "\(sql): \(error)")
+                }
+            }
+            #expect(try db.execute("SELECT 1 AS n WHERE false").first { r throws(SQLError) in try r.int("n") } == nil)
+        }
+
         @Test func windowsOfABatchAreOneStatementOfIndexRangeScans() throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
