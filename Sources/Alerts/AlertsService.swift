@@ -42,6 +42,7 @@ public struct AlertsService {
         let router = Router()
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
+        router.add(middleware: JSONErrorMiddleware())
         OperationalRoutes.addPublic(to: router, readiness: readiness)
         AlertsRoutes(pool: pool, rule: c.rule, keys: keys, logger: logger).add(to: router)
         http = Listener(

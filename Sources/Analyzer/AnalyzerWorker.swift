@@ -17,8 +17,7 @@ final class AnalyzerWorker: @unchecked Sendable {
     private let logger: Logger
     private let detector: Detector
     private let deadLetters: DeadLetterPublisher
-    /// Metric names come from devices: a bounded set of them label the anomaly counter.
-    private let metricLabels: BoundedLabelValues
+    private let metrics: AnalyzerMetrics
     private let state = NIOLockedValueBox(State())
 
     struct State {
@@ -34,14 +33,7 @@ final class AnalyzerWorker: @unchecked Sendable {
         self.logger = logger
         self.detector = Detector(rule: configuration.rule, incidentRule: configuration.incidentRule)
         self.deadLetters = DeadLetterPublisher(configuration: configuration.amqp)
-        self.metricLabels = BoundedLabelValues(limit: configuration.metricLabelLimit)
-        // Exposed at zero from the start, so a dashboard's rate() has a series before the first event.
-        for result in ["stored", "duplicate", "conflict", "dead_lettered"] {
-            _ = Counter(label: "analyzer_readings_total", dimensions: [("result", result)])
-        }
-        for result in ["hit", "miss"] { _ = Counter(label: "analyzer_window_cache_total", dimensions: [("result", result)]) }
-        _ = Counter(label: "analyzer_redeliveries_total")
-        _ = Counter(label: "analyzer_verdicts_revised_total")
+        self.metrics = AnalyzerMetrics(metricLabelLimit: configuration.metricLabelLimit)
     }
 
     var snapshot: State { state.withLockedValue { $0 } }
@@ -82,7 +74,7 @@ final class AnalyzerWorker: @unchecked Sendable {
             if ContinuousClock.now >= nextDepthCheck {
                 // What waits in the dead-letter queue, for the dashboard and an alert.
                 nextDepthCheck = ContinuousClock.now + .seconds(15)
-                if let n = try? deadLetters.depth() { Gauge(label: "analyzer_dead_letters").record(n) }
+                if let n = try? deadLetters.depth() { metrics.deadLetterDepth.record(n) }
             }
             let batch: [Delivery]
             do {
@@ -159,9 +151,9 @@ final class AnalyzerWorker: @unchecked Sendable {
                 poison.append(Poison(delivery: k, body: d.body, messageID: d.messageID, format: d.format, reason: error.message))
             }
         }
-        Recorder(label: "analyzer_batch_size").record(good.count + poison.count)
+        metrics.batchSize.record(good.count + poison.count)
         let redelivered = batch.filter(\.redelivered).count
-        if redelivered > 0 { Counter(label: "analyzer_redeliveries_total").increment(by: redelivered) }
+        if redelivered > 0 { metrics.redeliveries.increment(by: redelivered) }
         if !poison.isEmpty { logger.debug("batch", metadata: ["size": "\(batch.count)", "poison": "\(poison.count)"]) }
 
         var failures = 0
@@ -187,7 +179,7 @@ final class AnalyzerWorker: @unchecked Sendable {
                 setDatabaseUp()
                 break
             } catch {
-                Counter(label: "analyzer_database_errors_total", dimensions: [("sqlstate", error.sqlState ?? "none")]).increment()
+                metrics.databaseError(sqlState: error.sqlState).increment()
                 setDatabase(down: "storing readings: \(error.description)")
                 db = nil
                 if stopping { return }
@@ -205,7 +197,7 @@ final class AnalyzerWorker: @unchecked Sendable {
                 do {
                     try deadLetters.send(body: p.body, messageID: p.messageID, format: p.format, reason: p.reason)
                     logger.warning("dead-lettered", metadata: ["message_id": "\(p.messageID ?? "?")", "reason": "\(p.reason)"])
-                    Counter(label: "analyzer_readings_total", dimensions: [("result", "dead_lettered")]).increment()
+                    metrics.deadLettered.increment()
                 } catch {
                     logger.warning("cannot dead-letter; the message is requeued", metadata: ["error": "\(error)"])
                     try consumer.reject(batch[p.delivery].tag, requeue: true)
@@ -216,11 +208,11 @@ final class AnalyzerWorker: @unchecked Sendable {
             if let last = settled.max() {
                 try consumer.ack(last, multiple: true)
                 let stored = good.filter { !requeued.contains($0.delivery) }
-                Counter(label: "analyzer_readings_total", dimensions: [("result", "stored")]).increment(by: stored.count)
+                metrics.stored.increment(by: stored.count)
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 for (_, item) in stored {
                     if let t = item.acceptedAtMs {
-                        Timer(label: "analyzer_ingest_to_commit_seconds").recordMilliseconds(max(0, now - t))
+                        metrics.ingestToCommit.recordMilliseconds(max(0, now - t))
                     }
                 }
             }
@@ -274,24 +266,24 @@ final class AnalyzerWorker: @unchecked Sendable {
             }
             detector.committed(outcome)
             for a in outcome.anomalies {
-                Counter(label: "analyzer_anomalies_total", dimensions: [("metric", metricLabels.value(for: a.metric))]).increment()
+                metrics.anomalies(of: a.metric).increment()
             }
             if outcome.incidentsOpened > 0 {
-                Counter(label: "analyzer_incidents_total", dimensions: [("change", "opened")]).increment(by: outcome.incidentsOpened)
+                metrics.incidentsOpened.increment(by: outcome.incidentsOpened)
             }
             if outcome.incidentsClosed > 0 {
-                Counter(label: "analyzer_incidents_total", dimensions: [("change", "closed")]).increment(by: outcome.incidentsClosed)
+                metrics.incidentsClosed.increment(by: outcome.incidentsClosed)
             }
-            if outcome.revisited > 0 { Counter(label: "analyzer_verdicts_revised_total").increment(by: outcome.revisited) }
+            if outcome.revisited > 0 { metrics.verdictsRevised.increment(by: outcome.revisited) }
             if inserted.duplicates > 0 {
-                Counter(label: "analyzer_readings_total", dimensions: [("result", "duplicate")]).increment(by: inserted.duplicates)
+                metrics.duplicates.increment(by: inserted.duplicates)
             }
             if !inserted.conflicting.isEmpty {
-                Counter(label: "analyzer_readings_total", dimensions: [("result", "conflict")]).increment(by: inserted.conflicting.count)
+                metrics.conflicts.increment(by: inserted.conflicting.count)
             }
-            Counter(label: "analyzer_window_cache_total", dimensions: [("result", "hit")]).increment(by: outcome.cacheHits)
-            Counter(label: "analyzer_window_cache_total", dimensions: [("result", "miss")]).increment(by: outcome.cacheMisses)
-            Timer(label: "analyzer_db_seconds").recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+            metrics.cacheHits.increment(by: outcome.cacheHits)
+            metrics.cacheMisses.increment(by: outcome.cacheMisses)
+            metrics.databaseTime.recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
             return Dictionary(uniqueKeysWithValues: inserted.conflicting.map { ($0, Self.conflictReason(items[$0].reading)) })
         } catch let error as SQLError {
             throw error

@@ -74,6 +74,7 @@ public struct IngestService {
             readiness: readiness)
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
+        router.add(middleware: JSONErrorMiddleware())
         OperationalRoutes.addPublic(to: router, readiness: readiness)
         HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission, bodies: BodyBudget(total: c.guards.httpBodyBudget))
         let configuration = ApplicationConfiguration(

@@ -12,6 +12,7 @@ public enum AdminServer {
     ) -> any Service {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
+        router.add(middleware: JSONErrorMiddleware())
         OperationalRoutes.add(to: router, killEnabled: killEnabled, readiness: readiness)
         return Listener(
             "admin HTTP on \(host):\(port)",

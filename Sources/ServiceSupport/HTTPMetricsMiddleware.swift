@@ -4,8 +4,9 @@ import NIOConcurrencyHelpers
 
 /// Counts and times every request by route pattern (never the raw path, so
 /// device ids do not explode the series), method and status:
-/// `http_requests_total` and `http_request_duration_seconds`. Also answers a
-/// request no route matched with the JSON error body every other error has.
+/// `http_requests_total` and `http_request_duration_seconds`. Added before
+/// `JSONErrorMiddleware`, it sees the response that middleware made of an error;
+/// an error that still reaches it counts with the status it carries.
 public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private let cache = Cache()
 
@@ -15,22 +16,20 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let start = ContinuousClock.now
-        let response: Response
         do {
-            response = try await next(request, context)
+            let response = try await next(request, context)
+            record(request, context, status: response.status.code, since: start)
+            return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            let message =
-                status == .notFound
-                ? "no such route: \(request.method) \(request.uri.path)"
-                : (error as? HTTPError)?.body ?? status.reasonPhrase
-            response = JSONResponse.error(status, message)
+            record(request, context, status: ((error as? any HTTPResponseError)?.status ?? .internalServerError).code, since: start)
+            throw error
         }
-        let route = context.endpointPath ?? "unmatched"
-        let series = cache.series(route: route, method: request.method.rawValue, status: response.status.code)
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, since start: ContinuousClock.Instant) {
+        let series = cache.series(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status)
         series.requests.increment()
         series.duration.recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
-        return response
     }
 
     /// Metric handles per (route, method, status), made once each.
