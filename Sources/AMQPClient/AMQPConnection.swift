@@ -117,7 +117,7 @@ final class AMQPConnection {
     private static func warnLegacyQueue(_ queue: String) {
         guard warned.withLock({ $0.insert(queue).inserted }) else { return }
         Logger(label: "amqp").warning(
-            "queue was declared with other arguments by an earlier version; apply the policy in README (Reliability) for at-least-once dead-lettering",
+            "queue was declared with other arguments by an earlier version; apply the policy in docs/reliability.md for at-least-once dead-lettering",
             metadata: [
                 "queue": "\(queue)",
                 "policy": "rabbitmqctl set_policy --apply-to queues pipeline-\(queue) '^\(queue)$' '{\"dead-letter-strategy\":\"at-least-once\",\"overflow\":\"reject-publish\"}'",

@@ -1,7 +1,7 @@
 import Foundation
 
 extension ChaosReport {
-    /// The report for a terminal or the README.
+    /// The report for a terminal or docs/reliability.md.
     public var text: String {
         var out = "chaos run: \(devices) devices every \(Self.seconds(Double(intervalMs) / 1000)) over \(targets.joined(separator: ", "))\n"
         if !broker.isEmpty {

@@ -32,7 +32,7 @@ public final class RabbitCluster: @unchecked Sendable {
     private let lock = NSLock()
 
     /// What the nodes run with besides the cluster's own settings: what the manifests carry for that
-    /// version, and why (measured with `make chaos` node-pause; README, "Reliability"). A 10 s tick
+    /// version, and why (measured with `make chaos` node-pause; docs/reliability.md). A 10 s tick
     /// declares a frozen or cut-off node down after ~10-15 s instead of ~60 s. On 3.10 that is what let
     /// the others elect a quorum-queue leader (the defaults acknowledged nothing for a whole 30 s pause),
     /// and `autoheal` restarts the side that lost when the node comes back (`pause_minority` left it

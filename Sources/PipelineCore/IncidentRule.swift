@@ -13,7 +13,7 @@
 /// and drifts that stay inside the range single readings already reached.
 /// An incident opens on evidence, is extended by further evidence, and closes
 /// once `closeAfter` seqs passed without any. Defaults and their measured effect
-/// on NAB's labelled series: README, "Incidents".
+/// on NAB's labelled series: docs/detection.md, "Incidents".
 public struct IncidentRule: Sendable, Equatable {
     /// `|score|` a reading must exceed against its window to count as evidence.
     public var minScore: Double

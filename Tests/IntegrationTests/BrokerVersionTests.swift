@@ -7,7 +7,7 @@ extension Integration {
     /// The tests run on the broker production runs (RabbitMQ 4, with the Khepri metadata
     /// store), and what `pipeline migrate` declares is valid on the 3.x a machine may still have.
     @Suite struct BrokerVersionTests {
-        /// The queue's arguments as `pipeline migrate` declares them, and the policy README
+        /// The queue's arguments as `pipeline migrate` declares them, and the policy docs/reliability.md
         /// gives for a queue declared by an older version, accepted by the broker at `amqp`.
         static func declareAndApplyPolicy(_ amqp: AMQPConfiguration, ctl: ([String]) async throws -> String) async throws -> String {
             let server = try AMQPTopology.declare(amqp)

@@ -107,7 +107,7 @@ extension Integration.DataSafetyTests {
     }
 
     /// A queue declared with other arguments (here another delivery limit, as an earlier
-    /// version's would be) is used as it is; the README's policy applies to it.
+    /// version's would be) is used as it is; the policy of docs/reliability.md applies to it.
     @Test func aQueueDeclaredWithOtherArgumentsKeepsWorking() async throws {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
@@ -124,7 +124,7 @@ extension Integration.DataSafetyTests {
         try await stack.running(stack.analyzer().services) {
             try await stack.eventually("both stored") { try stack.count("SELECT count(*) FROM readings") == 2 }
         }
-        // The README's policy gives such a queue at-least-once dead-lettering.
+        // The policy of docs/reliability.md gives such a queue at-least-once dead-lettering.
         let policy = "pipeline-\(stack.queue)"
         try stack.stackctl(
             "ctl", "set_policy", "--apply-to", "queues", policy, "^\(stack.queue)$",
