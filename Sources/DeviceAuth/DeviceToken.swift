@@ -21,7 +21,7 @@ public struct DeviceToken: Sendable, Equatable {
 
     /// The token string a device presents.
     public func string(secret: DeviceTokenSecret) -> String {
-        "v1.\(deviceID).\(generation).\(Self.base64url(secret.mac(Self.message(deviceID, generation))))"
+        "v1.\(deviceID).\(generation).\(Base64URL.encode(secret.mac(Self.message(deviceID, generation))))"
     }
 
     /// Parses and checks the MAC; nil for anything malformed or not signed with `secret`.
@@ -31,7 +31,7 @@ public struct DeviceToken: Sendable, Equatable {
         guard parts.count >= 4, let generation = Int64(parts[parts.count - 2]), generation >= 0 else { return nil }
         let deviceID = parts[1..<(parts.count - 2)].joined(separator: ".")
         guard Validation.isValidDeviceID(deviceID),
-            let mac = base64urlDecode(String(parts[parts.count - 1])), mac.count == 32
+            let mac = Base64URL.bytes(String(parts[parts.count - 1])), mac.count == 32
         else { return nil }
         let expected = secret.mac(message(deviceID, generation))
         let equal = mac.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, 32) } }
@@ -41,18 +41,6 @@ public struct DeviceToken: Sendable, Equatable {
 
     static func message(_ deviceID: String, _ generation: Int64) -> [UInt8] {
         Array("v1\n\(deviceID)\n\(generation)".utf8)
-    }
-
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func base64urlDecode(_ s: String) -> [UInt8]? {
-        guard s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { return nil }
-        var b64 = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        return Data(base64Encoded: b64).map { Array($0) }
     }
 }
 

@@ -1,5 +1,6 @@
 import CCrypto
 import Foundation
+import PipelineCore
 
 /// A reader key of the alerts API: `rk1_` and 32 random bytes (base64url).
 ///
@@ -12,7 +13,7 @@ public enum ReaderKey {
     public static func generate() -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         precondition(RAND_bytes(&bytes, 32) == 1, "RAND_bytes failed")
-        return "rk1_" + DeviceToken.base64url(bytes)
+        return "rk1_" + Base64URL.encode(bytes)
     }
 
     /// True for something shaped like a key (checked before hashing what a client sent).

@@ -22,11 +22,7 @@ enum AlertsQueryBench {
 
         var all: [Double] { latenciesMs.values.flatMap { $0 } }
 
-        static func percentile(_ xs: [Double], _ p: Double) -> Double {
-            let sorted = xs.sorted()
-            guard !sorted.isEmpty else { return .nan }
-            return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
-        }
+        static func percentile(_ xs: [Double], _ p: Double) -> Double { Percentile.nearestRank(xs, p) }
     }
 
     static let devices = 1000

@@ -1,11 +1,12 @@
 import AMQPClient
 import Analyzer
+import ChaosKit
 import Foundation
 import Logging
 import PipelineCore
-import SQL
 import ServiceLifecycle
 import ServiceSupport
+import SQL
 import Storage
 
 /// The analyzer's drain rate (a pre-filled queue to committed rows) beside a
@@ -56,7 +57,7 @@ enum AnalyzerDrainBench {
 
         let analyzer = AnalyzerService(
             configuration: .init(amqp: amqp, databaseURL: drainDB), host: "127.0.0.1",
-            port: 20000 + Int.random(in: 0..<10000), logger: logger)
+            port: try FreePort.pick(), logger: logger)
         let group = ServiceGroup(configuration: .init(services: analyzer.services.map { .init(service: $0) }, logger: logger))
         let check = try SQLConnection(drainDB)
         let start = ContinuousClock.now

@@ -73,8 +73,8 @@ struct Bench {
             func withIngest<T>(tls: Bool, _ body: (_ httpPort: Int, _ tcpPort: Int) async throws -> T) async throws -> T {
                 let queue = "bench-ingest-\(suffix)-\(UInt16.random(in: 0...UInt16.max))"
                 defer { RawConfirmBench.deleteQueues(url: amqpURL, [queue, queue + ".dead"]) }
-                let httpPort = 20000 + Int.random(in: 0..<10000)
-                let tcpPort = httpPort + 1
+                let httpPort = try FreePort.pick()
+                let tcpPort = try FreePort.pick()
                 let ingest = try IngestService(
                     configuration: .init(
                         host: "127.0.0.1", httpPort: httpPort, tcpPort: tcpPort, adminPort: try FreePort.pick(),

@@ -15,11 +15,7 @@ enum IngestLoad {
 
         var perSecond: Double { Double(acked) / seconds }
 
-        func percentile(_ p: Double) -> Double {
-            let sorted = latenciesMs.sorted()
-            guard !sorted.isEmpty else { return .nan }
-            return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
-        }
+        func percentile(_ p: Double) -> Double { Percentile.nearestRank(latenciesMs, p) }
     }
 
     /// A reading as a device would send it (built from a template: the load
