@@ -211,6 +211,7 @@ let package = Package(
         ),
 
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",
             dependencies: [

@@ -37,7 +37,7 @@ public struct Packing: Sendable, Equatable {
     /// Within this of the last publish, a message goes out only when full: readings
     /// arriving closer together than this gather. `make bench` at 2,000/s measured
     /// 10 readings per message with 5 ms and 40 with 20 ms, for a p99 ack of 26 ms
-    /// (README, Broker messages). Zero turns it off.
+    /// (docs/interfaces.md, Broker messages). Zero turns it off.
     public var linger: Duration
 
     public init(
@@ -212,48 +212,10 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     /// One open connection and the messages awaiting their confirm on it.
     private final class Link {
-        /// One message published: the requests it carries.
-        struct Entry {
-            var requests: [Request]
-            var messageID: String
-            var sentAt: ContinuousClock.Instant
-        }
-
         let connection: AMQPConnection
-        private(set) var outstanding: [UInt64: Entry] = [:]
-        /// The requests the outstanding messages carry.
-        private(set) var requests = 0
-        /// No unresolved tag is lower than this.
-        var lowest: UInt64 = 1
-        /// Message ids the broker returned as unroutable; their ack follows.
-        var returned: Set<String> = []
+        var ledger = ConfirmLedger<[Request]>()
 
         init(_ connection: AMQPConnection) { self.connection = connection }
-
-        var oldest: ContinuousClock.Instant? { outstanding[lowest]?.sentAt }
-
-        func add(_ entry: Entry, tag: UInt64) {
-            outstanding[tag] = entry
-            requests += entry.requests.count
-        }
-
-        func remove(_ tag: UInt64) -> Entry? {
-            guard let e = outstanding.removeValue(forKey: tag) else { return nil }
-            requests -= e.requests.count
-            return e
-        }
-
-        func removeAll() -> [Entry] {
-            defer {
-                outstanding.removeAll()
-                requests = 0
-            }
-            return Array(outstanding.values)
-        }
-
-        func advance() {
-            while lowest < connection.nextDeliveryTag && outstanding[lowest] == nil { lowest += 1 }
-        }
     }
 
     private func run() {
@@ -265,18 +227,18 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
         func drop(_ l: Link, _ error: AMQPError, _ why: String) {
             l.connection.abandon()
-            let entries = l.removeAll()
+            let entries = l.ledger.resolveAll()
             link = nil
             setBlocked(nil)
             markDisconnected(why)
-            for e in entries { for r in e.requests { r.completion(.failure(error)) } }
+            for e in entries { for r in e.payload { r.completion(.failure(error)) } }
             nextAttempt = ContinuousClock.now
             nodeIndex += 1
         }
 
         while true {
             condition.lock()
-            if link?.outstanding.isEmpty ?? true {
+            if link?.ledger.isEmpty ?? true {
                 while queue.isEmpty && !stopping {
                     if link == nil && ContinuousClock.now >= nextAttempt { break }
                     _ = condition.wait(until: Date(timeIntervalSinceNow: 0.25))
@@ -290,7 +252,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     }
                 }
             }
-            let outstanding = link?.requests ?? 0
+            let outstanding = link?.ledger.weight ?? 0
             if stopping && queue.isEmpty && outstanding == 0 {
                 condition.unlock()
                 break
@@ -298,11 +260,11 @@ public final class ConfirmPublisher: @unchecked Sendable {
             var take = min(queue.count, max(maxInFlight - outstanding, 0))
             if let packing, let l = link, take % packing.maxReadings != 0, !stopping {
                 let sinceLast = lastPublish.map { ContinuousClock.now - $0 }
-                if l.outstanding.count >= packing.maxPartialInFlight {
+                if l.ledger.count >= packing.maxPartialInFlight {
                     take -= take % packing.maxReadings  // full messages only, until a confirm comes
                 } else if let sinceLast, sinceLast < packing.linger {
                     take -= take % packing.maxReadings  // gathering: full messages only, until the linger is over
-                    if take == 0 && l.outstanding.isEmpty {
+                    if take == 0 && l.ledger.isEmpty {
                         _ = condition.wait(until: Date(timeIntervalSinceNow: (packing.linger - sinceLast) / .seconds(1)))
                         condition.unlock()
                         continue
@@ -339,15 +301,15 @@ public final class ConfirmPublisher: @unchecked Sendable {
                     for r in batch { r.completion(.failure(.unavailable(why))) }
                 }
             }
-            if let l = link, !l.outstanding.isEmpty || blockedNow != nil {
+            if let l = link, !l.ledger.isEmpty || blockedNow != nil {
                 // Wait a little for confirms only when nothing new is queued.
                 if !readConfirms(l, waitMs: batch.isEmpty ? 2 : 0) {
                     drop(l, .connection("connection lost"), "connection to \(l.connection.endpoint) lost")
-                } else if let oldest = l.oldest, ContinuousClock.now - oldest > confirmTimeout {
+                } else if l.ledger.isOverdue(now: ContinuousClock.now, timeout: confirmTimeout) {
                     drop(l, .timeout, "no confirm within \(confirmTimeout)")
                 }
             }
-            let stillOutstanding = link?.requests ?? 0
+            let stillOutstanding = link?.ledger.weight ?? 0
             condition.lock()
             inFlight = stillOutstanding
             condition.unlock()
@@ -478,8 +440,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
                 for rest in batch[start...] { rest.completion(.failure(.connection(why))) }
                 return why
             }
-            l.add(Link.Entry(requests: requests, messageID: messageID, sentAt: now), tag: l.connection.nextDeliveryTag)
-            l.connection.nextDeliveryTag += 1
+            l.ledger.publish(requests, messageID: messageID, weight: requests.count, at: now)
             lastPublish = now
             messagesPublished.increment()
             readingsPublished.increment(by: requests.count)
@@ -517,39 +478,25 @@ public final class ConfirmPublisher: @unchecked Sendable {
             switch kind {
             case PIPELINE_FRAME_ACK, PIPELINE_FRAME_NACK:
                 let now = ContinuousClock.now
-                var resolved: [Link.Entry] = []
-                if multiple != 0 {
-                    var t = l.lowest
-                    while t <= tag {
-                        if let e = l.remove(t) { resolved.append(e) }
-                        t += 1
-                    }
-                } else if let e = l.remove(tag) {
-                    resolved.append(e)
-                }
-                l.advance()
-                for e in resolved {
+                for (e, outcome) in l.ledger.resolve(tag: tag, multiple: multiple != 0, ack: kind == PIPELINE_FRAME_ACK) {
                     let result: Result<Void, AMQPError>
-                    if kind == PIPELINE_FRAME_NACK {
-                        result = .failure(.nacked)
-                    } else if l.returned.remove(e.messageID) != nil {
-                        result = .failure(.returned)
-                    } else {
+                    switch outcome {
+                    case .nacked: result = .failure(.nacked)
+                    case .returned: result = .failure(.returned)
+                    case .confirmed:
                         confirmLatency.recordNanoseconds(Int64((now - e.sentAt) / .nanoseconds(1)))
                         result = .success(())
                     }
-                    for r in e.requests { r.completion(result) }
+                    for r in e.payload { r.completion(result) }
                 }
             case PIPELINE_FRAME_RETURN:
-                l.returned.insert(String(nulTerminated: returnedID))
+                l.ledger.markReturned(String(nulTerminated: returnedID))
             case PIPELINE_FRAME_BLOCKED:
                 // Nothing more is read from this connection until the alarm clears: fail
                 // what waits for a confirm now (a retry is idempotent) and refuse new requests.
                 let reason = String(nulTerminated: returnedID)
                 setBlocked(reason.isEmpty ? "unknown" : reason)
-                let entries = l.removeAll()
-                l.lowest = l.connection.nextDeliveryTag
-                for e in entries { for r in e.requests { r.completion(.failure(.blocked(reason))) } }
+                for e in l.ledger.resolveAll() { for r in e.payload { r.completion(.failure(.blocked(reason))) } }
             case PIPELINE_FRAME_UNBLOCKED:
                 setBlocked(nil)
             case PIPELINE_FRAME_OTHER:
