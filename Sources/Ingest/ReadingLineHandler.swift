@@ -38,9 +38,8 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private var lastLine = NIODeadline.now()
     private var timers: [Scheduled<Void>] = []
     private var idleTimer: Scheduled<Void>?
-    /// Replies owed, in line order; nil until known. `owedBase` is the slot number of `owed[0]`.
-    private var owed = CircularBuffer<LineReply?>()
-    private var owedBase = 0
+    /// Replies owed, in line order.
+    private var owed = OrderedReplies<LineReply>()
     private var auth = Auth.none
     /// Readings read while their connection's token was being checked.
     private var waiting: [(slot: Int, reading: Reading)] = []
@@ -196,8 +195,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private func refuse(_ slot: Int, _ reply: LineReply) {
         auth = .refused
         waiting = []
-        let keep = slot - owedBase + 1
-        if owed.count > keep { owed.removeLast(owed.count - keep) }
+        owed.drop(after: slot)
         fill(slot, reply)
         closeWhenAnswered()
     }
@@ -253,12 +251,12 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private var paused = false
 
     private func reserve() -> Int {
-        owed.append(nil)
+        let slot = owed.reserve()
         if owed.count >= Self.maxOwed, !paused, let context {
             paused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
-        return owedBase + owed.count - 1
+        return slot
     }
 
     private func resumeIfDrained(_ context: ChannelHandlerContext) {
@@ -270,17 +268,11 @@ final class ReadingLineHandler: ChannelInboundHandler {
 
     /// Records a reply and writes every reply that is now due.
     private func fill(_ slot: Int, _ reply: LineReply) {
-        let index = slot - owedBase
-        guard index >= 0, index < owed.count, let context else { return }
-        owed[owed.index(owed.startIndex, offsetBy: index)] = reply
-        var wrote = false
-        while let head = owed.first, let r = head {
-            owed.removeFirst()
-            owedBase += 1
+        guard owed.owes(slot), let context else { return }
+        let wrote = owed.fill(slot, reply) { r in
             context.write(Self.wrapOutboundOut(ByteBuffer(string: r.line)), promise: nil)
-            wrote = true
         }
-        if wrote {
+        if wrote > 0 {
             scheduleFlush(context)
             resumeIfDrained(context)
         }
