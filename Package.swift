@@ -129,6 +129,11 @@ let package = Package(
                 "PipelineCore", "SQL", "Storage", "ServiceSupport", "DeviceAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            // The page and the OpenAPI document as files (tools and editors read them), compiled in.
+            resources: [
+                .embedInCode("Resources/page.html"), .embedInCode("Resources/page.css"), .embedInCode("Resources/page.js"),
+                .embedInCode("Resources/openapi.yaml"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -24,6 +24,7 @@ REQUIRED=(
   python3-yaml                     # the tests' OpenAPI check
   python3-jsonschema               # the tests' OpenAPI check
   chromium                         # the tests render the alerts page headless
+  nodejs                           # the tests parse the alerts page's script (node --check)
   prometheus                       # promtool: the tests lint the services' /metrics
 )
 

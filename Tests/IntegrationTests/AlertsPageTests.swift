@@ -37,6 +37,14 @@ extension Integration {
             }
         }
 
+        /// The page's script is a file of its own (`Sources/Alerts/Resources/page.js`): Node parses it
+        /// without running it, so a syntax error fails here with its line, not as a blank page.
+        @Test func thePageScriptParses() throws {
+            let script = TestStack.root + "/Sources/Alerts/Resources/page.js"
+            let (status, output) = try TestStack.run("/usr/bin/node", ["--check", script], withErrors: true)
+            #expect(status == 0, "\(output)")
+        }
+
         @Test func pageRendersTheAnomaliesTableAndADevicePlotFromTheAPI() async throws {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }

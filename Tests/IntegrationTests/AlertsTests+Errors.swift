@@ -186,16 +186,9 @@ extension Integration.AlertsTests {
 
         func check(_ responses: [[String: Any]]) throws -> (Int32, String) {
             try JSONSerialization.data(withJSONObject: responses).write(to: URL(fileURLWithPath: dir + "/responses.json"))
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            p.arguments = [TestStack.root + "/scripts/check-openapi.py", dir + "/openapi.yaml", dir + "/responses.json"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            return try TestStack.run(
+                "/usr/bin/python3", [TestStack.root + "/scripts/check-openapi.py", dir + "/openapi.yaml", dir + "/responses.json"],
+                withErrors: true)
         }
         let (status, output) = try check(recorded)
         #expect(status == 0, "\(output)")

@@ -93,13 +93,10 @@ extension Integration {
                 defer { try? FileManager.default.removeItem(at: dir) }
                 let csv = "timestamp,value\n" + Self.readings(device: device, series).map { "\($0.ts),\($0.metrics["pulse"]!)\n" }.joined()
                 try csv.write(to: dir.appendingPathComponent("in.csv"), atomically: true, encoding: .utf8)
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-                p.arguments = ["detect", "--input", dir.appendingPathComponent("in.csv").path, "--output", dir.appendingPathComponent("out.csv").path]
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                p.waitUntilExit()
-                #expect(p.terminationStatus == 0)
+                let (status, _) = try TestStack.run(
+                    TestStack.pipelineBinary,
+                    ["detect", "--input", dir.appendingPathComponent("in.csv").path, "--output", dir.appendingPathComponent("out.csv").path])
+                #expect(status == 0)
                 let out = try String(contentsOf: dir.appendingPathComponent("out.csv"), encoding: .utf8)
                 let detected = out.split(separator: "\n").dropFirst().enumerated().compactMap { i, line in
                     line.hasSuffix(",1") ? Int64(i) : nil

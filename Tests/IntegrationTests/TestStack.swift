@@ -93,17 +93,13 @@ struct TestStack {
     static func makeCertificate(in dir: String, name: String = "cert") throws -> (String, String) {
         let cert = dir + "/\(name).pem"
         let key = dir + "/\(name)-key.pem"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
-            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw StackError("openssl failed") }
+        let (status, output) = try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ], withErrors: true)
+        guard status == 0 else { throw StackError("openssl failed: \(output)") }
         return (cert, key)
     }
 
@@ -185,9 +181,11 @@ struct TestStack {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = withErrors ? out : FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        // Polled: Foundation's waitUntilExit spins a run loop on Linux.
+        while p.isRunning { usleep(5_000) }
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
