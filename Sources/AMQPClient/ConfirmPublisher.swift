@@ -4,55 +4,6 @@ import Logging
 import Metrics
 import PipelineCore
 
-/// A message for the readings queue: with packing, one reading of a message.
-public struct OutgoingMessage: Sendable {
-    public var body: [UInt8]
-    /// `device_id:seq` of the reading; the broker message's id when published without packing.
-    public var messageID: String
-    /// When ingest accepted the reading, stamped so the analyzer can measure end-to-end latency.
-    public var acceptedAtMs: Int64
-
-    public init(body: [UInt8], messageID: String, acceptedAtMs: Int64) {
-        self.body = body
-        self.messageID = messageID
-        self.acceptedAtMs = acceptedAtMs
-    }
-}
-
-/// How many of the readings waiting to be published one broker message may carry,
-/// and when a message that is not full may go. A reading that finds no message
-/// awaiting its confirm and comes `linger` or more after the last publish goes out
-/// at once, alone if nothing else waits: a device sending alone never waits.
-/// Otherwise only full messages go out, and the readings arriving meanwhile gather
-/// for the next one, which leaves once fewer than `maxPartialInFlight` messages
-/// await their confirm and the linger is over: under load a message carries what
-/// arrived in a confirm's time or the linger, whichever is longer.
-public struct Packing: Sendable, Equatable {
-    /// Readings per message at most; 1 publishes every reading in a message of its own.
-    public var maxReadings: Int
-    /// Body bytes per message at most (a reading larger than this goes alone).
-    public var maxBytes: Int
-    /// Messages awaiting their confirm past which a message goes out only when full.
-    public var maxPartialInFlight: Int
-    /// Within this of the last publish, a message goes out only when full: readings
-    /// arriving closer together than this gather. `make bench` at 2,000/s measured
-    /// 10 readings per message with 5 ms and 40 with 20 ms, for a p99 ack of 26 ms
-    /// (docs/interfaces.md, Broker messages). Zero turns it off.
-    public var linger: Duration
-
-    public init(
-        maxReadings: Int = 100, maxBytes: Int = 256 * 1024, maxPartialInFlight: Int = 1, linger: Duration = .milliseconds(20)
-    ) {
-        self.maxReadings = max(1, maxReadings)
-        self.maxBytes = maxBytes
-        self.maxPartialInFlight = max(1, maxPartialInFlight)
-        self.linger = linger
-    }
-
-    /// One reading per message, still in the packed format.
-    public static let off = Packing(maxReadings: 1)
-}
-
 /// Publishes persistent messages with publisher confirms on a connection that
 /// lives on its own thread (rabbitmq-c is blocking).
 ///
@@ -509,28 +460,5 @@ public final class ConfirmPublisher: @unchecked Sendable {
             }
         }
         return true
-    }
-}
-
-/// Completes a continuation once all of `count` results arrived, with the first failure if any.
-private final class Gather: @unchecked Sendable {
-    private let lock = NSLock()
-    private var remaining: Int
-    private var failure: AMQPError?
-    private let continuation: CheckedContinuation<Result<Void, AMQPError>, Never>
-
-    init(count: Int, continuation: CheckedContinuation<Result<Void, AMQPError>, Never>) {
-        self.remaining = count
-        self.continuation = continuation
-    }
-
-    func complete(_ result: Result<Void, AMQPError>) {
-        lock.lock()
-        if case .failure(let e) = result, failure == nil { failure = e }
-        remaining -= 1
-        let done = remaining == 0
-        let failure = self.failure
-        lock.unlock()
-        if done { continuation.resume(returning: failure.map { .failure($0) } ?? .success(())) }
     }
 }
