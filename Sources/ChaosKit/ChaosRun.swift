@@ -76,7 +76,6 @@ public final class ChaosRun: @unchecked Sendable {
         let cluster = try RabbitCluster(
             directory: "\(directory)/rabbit", count: 3, tag: tag, script: c.rabbitmqScript, settings: c.brokerSettings)
         self.cluster = cluster
-        let broker = try await cluster.prepare()
         try await cluster.start()
 
         let fleet = try makeFleet(cluster: cluster, secret: secret, certificate: certificate, key: key)
@@ -132,7 +131,7 @@ public final class ChaosRun: @unchecked Sendable {
             devices: c.devices, intervalMs: Int(c.interval / .milliseconds(1)), targets: simulatorConfiguration.targets.map(\.description),
             startedAt: run.startedAt, seconds: run.finishedAt.timeIntervalSince(run.startedAt),
             gapThresholdMs: Int64(simulator.gapThreshold / .milliseconds(1)))
-        report.broker = "RabbitMQ \(broker)"
+        report.broker = "RabbitMQ \(cluster.running)"
         report.brokerSettings = cluster.settings
         report.faults = Self.attributeGaps(run.ackGaps, to: records, deviceID: simulatorConfiguration.deviceID)
         report.sent = run.sent

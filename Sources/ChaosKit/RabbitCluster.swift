@@ -25,6 +25,8 @@ public final class RabbitCluster: @unchecked Sendable {
     private let requestedSettings: [String]?
     /// The rabbitmq.conf lines beyond the cluster's own that the nodes run with (set by `start`).
     public private(set) var settings: [String] = []
+    /// The broker the nodes run, as `prepare` said it ("4.0.5 root"; set by `start`).
+    public private(set) var running = ""
     private var epmd: ManagedProcess?
     private var servers: [Int: ManagedProcess] = [:]
     /// Every server script started, restarts included: all are stopped at the end.
@@ -106,8 +108,8 @@ public final class RabbitCluster: @unchecked Sendable {
     /// Starts epmd and every node; they form the cluster as they boot, which then moves
     /// to the Khepri metadata store on RabbitMQ 4.
     public func start() async throws {
-        let version = try await prepare().prefix { $0 != " " }
-        settings = requestedSettings ?? Self.defaultSettings(version: String(version))
+        running = try await prepare()
+        settings = requestedSettings ?? Self.defaultSettings(version: String(running.prefix { $0 != " " }))
         try writeConfiguration(settings)
         let epmd = try ManagedProcess(
             name: "epmd", executable: script,
