@@ -12,4 +12,4 @@ echo "chaos: building" >&2
 swift build --product pipeline
 swift build --product chaos
 BIN="$(swift build --show-bin-path)"
-exec "$BIN/chaos" --pipeline "$BIN/pipeline" --rabbitmq-script "$PWD/scripts/rabbitmq.sh" "$@"
+exec "$BIN/chaos" --pipeline "$BIN/pipeline" --scripts "$PWD/scripts" "$@"

@@ -18,7 +18,7 @@
 #   STACK_RABBIT_PLUGINS   plugins to enable, comma-separated
 #                          (default rabbitmq_management,rabbitmq_prometheus;
 #                          "" for none: about 1 s faster to start)
-#   PG_BIN                 PostgreSQL server binaries (default: version 15)
+#   PG_BIN                 PostgreSQL server binaries (see scripts/postgres.sh)
 #   RABBITMQ, RABBITMQ_ROOT which RabbitMQ runs (see scripts/rabbitmq.sh)
 #
 # Only `up`/`env` write to stdout; progress and errors go to stderr.
@@ -34,8 +34,7 @@ ENV_FILE="$STACK_DIR/stack.env"
 RABBIT="$SCRIPTS/rabbitmq.sh"
 WANT_PLUGINS="${STACK_RABBIT_PLUGINS-rabbitmq_management,rabbitmq_prometheus}"
 RABBIT_PLUGINS="$WANT_PLUGINS"   # of the running stack, once stack.env is loaded
-PG_BIN="${PG_BIN:-}"
-PG_OS_USER=postgres       # when root, PostgreSQL runs as this user
+PG="$SCRIPTS/postgres.sh"
 RABBIT_OS_USER=rabbitmq   # when root, RabbitMQ and its epmd run as this user
 PG_DB=pipeline
 PG_SERVICE_ROLES="pipeline_analyzer pipeline_alerts pipeline_ingest"
@@ -93,32 +92,8 @@ stop_pid() {
   fi
 }
 
-# Run a command as the given OS user when we are root, else as ourselves.
-# The working directory is / so the other user can always access it.
-as_user() {
-  local user="$1"; shift
-  if is_root; then
-    (cd / && exec runuser -u "$user" -- "$@")
-  else
-    (cd / && exec "$@")
-  fi
-}
-
-# Make $1 and its ancestors traversable by user $2, from / downwards,
-# changing only the directories that block (e.g. a mktemp -d of mode 700).
-make_traversable() {
-  local target="$1" user="$2" dir="" part
-  is_root || return 0
-  local -a parts
-  IFS=/ read -r -a parts <<<"${target#/}"
-  for part in "${parts[@]}"; do
-    dir="$dir/$part"
-    if ! runuser -u "$user" -- test -x "$dir" 2>/dev/null; then
-      log "chmod go+x $dir (so $user can reach the stack)"
-      chmod go+x "$dir"
-    fi
-  done
-}
+# shellcheck source=traversable.sh
+. "$SCRIPTS/traversable.sh"
 
 # ---------------------------------------------------------------- ports
 
@@ -199,7 +174,7 @@ write_env() {
   local tmp="$ENV_FILE.tmp" v
   {
     echo "# written by scripts/stack.sh up; removed by down"
-    for v in STACK_DIR PG_BIN PG_PORT PG_DATA PG_SOCK PG_PID \
+    for v in STACK_DIR PG_PORT PG_DATA PG_PID \
              EPMD_PORT EPMD_PID RABBIT_NODE RABBIT_PID RABBIT_WRAPPER_PID RABBIT_PLUGINS RABBIT_VERSION RABBIT_SOURCE \
              AMQP_PORT AMQPS_PORT RABBIT_DIST_PORT RABBIT_MGMT_PORT RABBIT_PROM_PORT \
              AMQP_URL AMQPS_URL AMQP_INGEST_URL AMQP_ANALYZER_URL DATABASE_URL RABBIT_MGMT_URL RABBIT_PROM_URL; do
@@ -212,73 +187,31 @@ write_env() {
 
 # ---------------------------------------------------------------- PostgreSQL
 
-find_pg_bin() {
-  [ -n "$PG_BIN" ] && return 0
-  if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
-    PG_BIN=/usr/lib/postgresql/15/bin
-  else   # fall back to the newest installed version
-    PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
-  fi
-  [ -x "$PG_BIN/postgres" ] || die "PostgreSQL server binaries not found (set PG_BIN)"
-}
+# The server runs through scripts/postgres.sh (its settings, initdb, user);
+# the stack adds its database and one login role per service.
+psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -XtAq "$@"; }
 
 pg_start() {
-  find_pg_bin
   PG_DATA="$STACK_DIR/pg/data"
-  PG_SOCK="$STACK_DIR/pg/sock"
-  # A Unix socket path is limited to 107 bytes: use a short one if needed.
-  if [ "$(( ${#PG_SOCK} + 20 ))" -gt 107 ]; then
-    PG_SOCK="/tmp/stack-pg-$(dir_hash)"
-  fi
-  mkdir -p "$STACK_DIR/pg/data" "$STACK_DIR/pg/log" "$PG_SOCK"
-  chmod 700 "$PG_DATA"
-  if is_root; then
-    chown -R "$PG_OS_USER:" "$STACK_DIR/pg" "$PG_SOCK"
-    make_traversable "$STACK_DIR/pg" "$PG_OS_USER"
-    make_traversable "$PG_SOCK" "$PG_OS_USER"
-  fi
-
-  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
-    log "initdb $PG_DATA"
-    as_user "$PG_OS_USER" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres \
-      --auth=trust --locale=C --encoding=UTF8 --no-instructions \
-      >"$STACK_DIR/pg/log/initdb.log" 2>&1 \
-      || { tail -n 20 "$STACK_DIR/pg/log/initdb.log" >&2; die "initdb failed"; }
-  fi
-
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  # Dev settings: loopback only, private socket dir, fsync stays on.
-  local opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_SOCK"
-  opts+=" -c max_connections=200"
-  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" start -w -t 60 -D "$PG_DATA" \
-    -l "$STACK_DIR/pg/log/postgres.log" -o "$opts" \
-    </dev/null >/dev/null 2>&1 8<&- 9>&- \
-    || { tail -n 20 "$STACK_DIR/pg/log/postgres.log" >&2; die "PostgreSQL did not start"; }
+  "$PG" start "$STACK_DIR/pg" "$PG_PORT" 8<&- 9>&- || die "PostgreSQL did not start"
   PG_PID="$(proc_id "$(head -n1 "$PG_DATA/postmaster.pid")")"
-
-  local exists
-  exists="$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-            -XtAc "select 1 from pg_database where datname = '$PG_DB'")"
-  if [ "$exists" != 1 ]; then
-    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$PG_DB"
-  fi
-  # One login role per service (no password: this cluster trusts loopback);
-  # `pipeline migrate --analyzer-role … --alerts-role … --ingest-role …` grants
-  # each what its service needs. postgres, the owner, runs the migrations.
+  [ "$(psql_admin -c "select 1 from pg_database where datname = '$PG_DB'")" = 1 ] \
+    || psql_admin -c "CREATE DATABASE $PG_DB" >/dev/null
+  # No passwords: this cluster trusts loopback. `pipeline migrate --analyzer-role …
+  # --alerts-role … --ingest-role …` grants each what its service needs; postgres,
+  # the owner, runs the migrations.
   local role
   for role in $PG_SERVICE_ROLES; do
-    exists="$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-              -XtAc "select 1 from pg_roles where rolname = '$role'")"
-    [ "$exists" = 1 ] || "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-      -XqAc "CREATE ROLE $role LOGIN" >/dev/null
+    [ "$(psql_admin -c "select 1 from pg_roles where rolname = '$role'")" = 1 ] \
+      || psql_admin -c "CREATE ROLE $role LOGIN" >/dev/null
   done
 }
 
 pg_stop() {
   alive "${PG_PID:-}" || return 0
   log "stopping PostgreSQL (pid ${PG_PID%%:*})"
-  as_user "$PG_OS_USER" "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 30 \
-    >/dev/null 2>&1 || true
+  "$PG" stop "$STACK_DIR/pg" || true
   stop_pid "$PG_PID" 10 PostgreSQL   # only if pg_ctl could not stop it
 }
 
@@ -378,7 +311,7 @@ rabbit_start() {
   rm -f "$r/rabbit.pid"
   if is_root; then
     chown -R "$user:" "$r"
-    make_traversable "$r" "$user"
+    make_traversable "$user" "$r"
   fi
 
   log "starting epmd on 127.0.0.1:$EPMD_PORT"
@@ -538,7 +471,10 @@ cmd_down() {
   fi
   if [ "$purge" = yes ] && [ -d "$STACK_DIR" ]; then
     log "removing $STACK_DIR"
-    rm -rf "$STACK_DIR" "/tmp/stack-pg-$(dir_hash)"
+    local sock
+    sock="$("$PG" socket "$STACK_DIR/pg")"
+    [[ "$sock" != /tmp/* ]] || rm -rf "$sock"
+    rm -rf "$STACK_DIR"
   fi
 }
 

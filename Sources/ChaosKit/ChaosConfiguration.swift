@@ -4,8 +4,9 @@ import Foundation
 public struct ChaosConfiguration: Sendable {
     /// The `pipeline` executable whose services are put under fault.
     public var pipelineBinary: String
-    /// `scripts/rabbitmq.sh`, which runs the cluster's nodes (see `RabbitCluster`).
-    public var rabbitmqScript: String
+    /// The checkout's `scripts/`: its `rabbitmq.sh` runs the cluster's nodes (see `RabbitCluster`),
+    /// its `postgres.sh` the database (see `PostgresServer`).
+    public var scripts: String
     /// Where the cluster, the database, the logs and the report go (created).
     public var directory: String
     public var devices: Int
@@ -29,13 +30,13 @@ public struct ChaosConfiguration: Sendable {
     public var drainTimeout: Duration
 
     public init(
-        pipelineBinary: String, rabbitmqScript: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
+        pipelineBinary: String, scripts: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
         faults: [ChaosFault] = ChaosFault.allCases, warmup: Duration = .seconds(20), settle: Duration = .seconds(15),
         downtime: Duration = .seconds(5), databaseOutage: Duration = .seconds(15), pause: Duration = .seconds(20),
         drainTimeout: Duration = .seconds(120), brokerSettings: [String]? = nil
     ) {
         self.pipelineBinary = pipelineBinary
-        self.rabbitmqScript = rabbitmqScript
+        self.scripts = scripts
         self.directory = directory
         self.devices = devices
         self.interval = interval
@@ -50,9 +51,9 @@ public struct ChaosConfiguration: Sendable {
     }
 
     /// The version `make test` runs: fewer devices and faults, under 4 minutes.
-    public static func short(pipelineBinary: String, rabbitmqScript: String, directory: String) -> ChaosConfiguration {
+    public static func short(pipelineBinary: String, scripts: String, directory: String) -> ChaosConfiguration {
         ChaosConfiguration(
-            pipelineBinary: pipelineBinary, rabbitmqScript: rabbitmqScript, directory: directory, devices: 50, interval: .milliseconds(500),
+            pipelineBinary: pipelineBinary, scripts: scripts, directory: directory, devices: 50, interval: .milliseconds(500),
             faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop, .databaseReadOnly], warmup: .seconds(8), settle: .seconds(6),
             downtime: .seconds(2), databaseOutage: .seconds(5), pause: .seconds(10), drainTimeout: .seconds(60))
     }

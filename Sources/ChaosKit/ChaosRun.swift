@@ -59,7 +59,7 @@ public final class ChaosRun: @unchecked Sendable {
         let (certificate, key) = try await makeCertificate(in: directory)
 
         logger.info("starting PostgreSQL")
-        let postgres = try PostgresServer(directory: "\(directory)/pg")
+        let postgres = try PostgresServer(directory: "\(directory)/pg", script: "\(c.scripts)/postgres.sh")
         self.postgres = postgres
         try await postgres.start()
         try SQLConnection(postgres.url()).execute("CREATE DATABASE pipeline")
@@ -74,7 +74,7 @@ public final class ChaosRun: @unchecked Sendable {
 
         logger.info("starting a 3-node RabbitMQ cluster")
         let cluster = try RabbitCluster(
-            directory: "\(directory)/rabbit", count: 3, tag: tag, script: c.rabbitmqScript, settings: c.brokerSettings)
+            directory: "\(directory)/rabbit", count: 3, tag: tag, script: "\(c.scripts)/rabbitmq.sh", settings: c.brokerSettings)
         self.cluster = cluster
         try await cluster.start()
 
@@ -189,7 +189,7 @@ public final class ChaosRun: @unchecked Sendable {
         }
         if let postgres {
             if let pid = postgres.pid { pids.append(("postgresql", pid)) }
-            if let pid = postgres.wrapperPID { pids.append(("postgresql (runuser)", pid)) }
+            if let pid = postgres.launchedPID, pid != postgres.pid { pids.append(("postgresql (scripts/postgres.sh)", pid)) }
             await postgres.stop()
         }
         return pids.filter { RabbitCluster.isAlive($0.1) }.map { "\($0.0) (PID \($0.1))" }

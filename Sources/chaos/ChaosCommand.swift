@@ -55,8 +55,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "The pipeline executable (env: PIPELINE_BIN); default: next to this one.")
     var pipeline: String = Env.string("PIPELINE_BIN") ?? ""
 
-    @Option(help: "scripts/rabbitmq.sh, which runs the cluster's nodes (env: CHAOS_RABBITMQ_SCRIPT); default: the one of the checkout this executable was built in.")
-    var rabbitmqScript: String = Env.string("CHAOS_RABBITMQ_SCRIPT") ?? ""
+    @Option(help: "The checkout's scripts/ directory, whose rabbitmq.sh and postgres.sh run the cluster's nodes and the database (env: CHAOS_SCRIPTS); default: the one of the checkout this executable was built in.")
+    var scripts: String = Env.string("CHAOS_SCRIPTS") ?? ""
 
     @Option(help: "Work directory for the cluster, the database and every log (env: CHAOS_DIR); default: a new temp dir.")
     var directory: String = Env.string("CHAOS_DIR") ?? ""
@@ -77,17 +77,17 @@ struct ChaosCommand: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("no pipeline executable at \(binary) (build it, or pass --pipeline)")
         }
-        let script = rabbitmqScript.isEmpty ? Self.checkoutScript() : rabbitmqScript
-        guard let script, FileManager.default.isExecutableFile(atPath: script) else {
-            throw ValidationError("no scripts/rabbitmq.sh found (pass --rabbitmq-script)")
+        let scripts = scripts.isEmpty ? Self.checkoutScripts() : scripts
+        guard let scripts, Self.holdsScripts(scripts) else {
+            throw ValidationError("no scripts/ with rabbitmq.sh and postgres.sh found (pass --scripts)")
         }
         let dir = directory.isEmpty ? FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-chaos-\(UUID().uuidString.prefix(8))").path : directory
         var c: ChaosConfiguration
         if short {
-            c = .short(pipelineBinary: binary, rabbitmqScript: script, directory: dir)
+            c = .short(pipelineBinary: binary, scripts: scripts, directory: dir)
         } else {
             c = ChaosConfiguration(
-                pipelineBinary: binary, rabbitmqScript: script, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
+                pipelineBinary: binary, scripts: scripts, directory: dir, devices: devices, interval: .seconds(interval), faults: try parsedFaults(),
                 warmup: .seconds(warmup), settle: .seconds(settle), downtime: .seconds(downtime),
                 databaseOutage: .seconds(databaseOutage), pause: .seconds(pause),
                 brokerSettings: (brokerSettings ?? ProcessInfo.processInfo.environment["CHAOS_BROKER_SETTINGS"]).map { $0.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } })
@@ -136,14 +136,18 @@ extension ChaosCommand {
         return list
     }
 
-    /// `scripts/rabbitmq.sh` of the checkout whose `.build` holds this executable, if any.
-    static func checkoutScript() -> String? {
+    /// `scripts/` of the checkout whose `.build` holds this executable, if any.
+    static func checkoutScripts() -> String? {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("scripts/rabbitmq.sh").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            let candidate = dir.appendingPathComponent("scripts").path
+            if holdsScripts(candidate) { return candidate }
             dir.deleteLastPathComponent()
         }
         return nil
+    }
+
+    static func holdsScripts(_ dir: String) -> Bool {
+        ["rabbitmq.sh", "postgres.sh"].allSatisfy { FileManager.default.isExecutableFile(atPath: "\(dir)/\($0)") }
     }
 }

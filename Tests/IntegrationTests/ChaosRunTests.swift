@@ -47,7 +47,7 @@ extension Integration {
         @Test func shortScheduleLosesNothingAndEveryFaultTakesEffect() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chaos-test-\(UUID().uuidString.prefix(8))").path
             let configuration = ChaosConfiguration.short(
-                pipelineBinary: try Self.pipelineBinary(), rabbitmqScript: TestStack.rabbitmqScript, directory: directory)
+                pipelineBinary: try Self.pipelineBinary(), scripts: TestStack.root + "/scripts", directory: directory)
             let report = try await ChaosRun(configuration: configuration, logger: TestStack.logger).run()
             #expect(report.passed, "\(report.text)\nlogs: \(directory)")
             #expect(report.faults.map(\.fault) == configuration.faults)
