@@ -20,7 +20,6 @@ source scripts/private-stack.sh
 start_private_stack bench
 
 export BENCH_TLS_CERT="$STACK_DIR/cert.pem" BENCH_TLS_KEY="$STACK_DIR/key.pem"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$BENCH_TLS_KEY" -out "$BENCH_TLS_CERT" -days 2 \
-  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+scripts/certificate.sh self-signed "$BENCH_TLS_CERT" "$BENCH_TLS_KEY"
 
 BENCH_BIN="$BIN" "$BIN/bench"

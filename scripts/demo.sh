@@ -68,8 +68,7 @@ export AMQP_URL DATABASE_URL AMQP_INGEST_URL AMQP_ANALYZER_URL
 # A self-signed certificate for HTTPS and TCP+TLS, for this machine only.
 export TLS_CERT="$LOCAL/tls/cert.pem" TLS_KEY="$LOCAL/tls/key.pem"
 if [ ! -s "$TLS_CERT" ] || [ ! -s "$TLS_KEY" ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TLS_KEY" -out "$TLS_CERT" -days 365 \
-    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+  scripts/certificate.sh self-signed "$TLS_CERT" "$TLS_KEY" 365
 fi
 
 # Device authentication: a signing secret for this machine, and a token per simulated device.

@@ -234,31 +234,9 @@ rabbit_run() { "$RABBIT" run "$STACK_DIR/rabbit" "$@"; }
 
 rabbit_user() { if is_root; then echo "$RABBIT_OS_USER"; else id -un; fi; }
 
-# A CA of this stack and, signed by it, the broker's certificate (naming
-# localhost only, so a client connecting to 127.0.0.1 fails host-name
-# verification, as tests check) and a client certificate. Made once per stack.
+# The broker's CA, server and client certificates (scripts/certificate.sh chain), made once per stack.
 rabbit_tls() {
-  local t="$STACK_DIR/rabbit/tls"
-  [ -s "$t/server.pem" ] && [ -s "$t/client.pem" ] && return 0
-  mkdir -p "$t"
-  (
-    cd "$t"
-    umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem -subj "/CN=pipeline stack CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-    for name in server client; do
-      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name"
-      if [ "$name" = server ]; then
-        printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$name.ext"
-      else
-        printf 'extendedKeyUsage=clientAuth\n' >"$name.ext"
-      fi
-      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
-        -extfile "$name.ext" -out "$name.pem"
-      rm -f "$name.csr" "$name.ext"
-    done
-    chmod 644 ca.pem server.pem client.pem
-  ) >/dev/null 2>&1 || die "could not make the broker's TLS certificates in $t"
+  "$SCRIPTS/certificate.sh" chain "$STACK_DIR/rabbit/tls" || die "could not make the broker's TLS certificates"
 }
 
 # Write the node's config files (ports change at every start).

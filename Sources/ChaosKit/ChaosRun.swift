@@ -242,12 +242,7 @@ public final class ChaosRun: @unchecked Sendable {
 
     private func makeCertificate(in directory: String) async throws -> (String, String) {
         let cert = "\(directory)/cert.pem", key = "\(directory)/key.pem"
-        try await Command.run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            ])
+        try await Command.run("\(configuration.scripts)/certificate.sh", ["self-signed", cert, key])
         return (cert, key)
     }
 }

@@ -93,13 +93,8 @@ struct TestStack {
     static func makeCertificate(in dir: String, name: String = "cert") throws -> (String, String) {
         let cert = dir + "/\(name).pem"
         let key = dir + "/\(name)-key.pem"
-        let (status, output) = try run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
-                "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            ], withErrors: true)
-        guard status == 0 else { throw StackError("openssl failed: \(output)") }
+        let (status, output) = try run(root + "/scripts/certificate.sh", ["self-signed", cert, key], withErrors: true)
+        guard status == 0 else { throw StackError("scripts/certificate.sh failed: \(output)") }
         return (cert, key)
     }
 
