@@ -1,5 +1,6 @@
 import Foundation
 import SQL
+import Storage
 import SimulatorKit
 
 extension ChaosRun {

@@ -13,7 +13,7 @@ struct Pipeline: AsyncParsableCommand {
             """,
         subcommands: [
             IngestCommand.self, AnalyzerCommand.self, AlertsCommand.self, MigrateCommand.self, TokenCommand.self,
-            ReaderCommand.self, DeadLettersCommand.self, DetectCommand.self,
+            ReaderCommand.self, DeadLettersCommand.self, DetectCommand.self, VerifyCommand.self,
         ]
     )
 

@@ -26,6 +26,34 @@ extension Integration {
             #expect(try check.duplicates() == 0)
         }
 
+        /// `pipeline verify`, the demo's loss check, on the same check: a missing reading fails it and is named.
+        @Test func verifyCommandNamesAMissingReadingAndFails() throws {
+            let stack = try TestStack.make()
+            let db = try SQLConnection(stack.databaseURL)
+            try Schema.migrate(db)
+            for seq in [1, 2] {
+                try db.execute(
+                    "INSERT INTO readings (device_id, seq, ts, metrics) VALUES ('dev-v', $1, now(), '{\"pulse\": 70}')", ["\(seq)"])
+            }
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("acked-\(UUID().uuidString).csv").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = stack.databaseURL
+            func verify(_ lines: String) throws -> (status: Int32, output: String) {
+                try lines.write(toFile: file, atomically: true, encoding: .utf8)
+                return try TestStack.run(TestStack.pipelineBinary, ["verify", "--acked", file], environment: env, withErrors: true)
+            }
+            let complete = try verify("dev-v,1\ndev-v,2\n")
+            #expect(complete.status == 0, "\(complete.output)")
+            #expect(complete.output.contains("2 of them  (all stored)"), "\(complete.output)")
+            let short = try verify("dev-v,1\ndev-v,2\ndev-v,3\n")
+            #expect(short.status == 1, "\(short.output)")
+            #expect(short.output.contains("MISSING 1, e.g. dev-v:3"), "\(short.output)")
+            let bad = try verify("dev-v;1\n")
+            #expect(bad.status == 64 && bad.output.contains(":1: expected device_id,seq"), "\(bad.output)")
+            #expect(try stack.count("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'verify_acked_%'") == 0, "its table is dropped")
+        }
+
         @Test func aGapCountsForTheFaultDuringWhichItEnded() {
             let records = [
                 FaultRecord(fault: .databaseReadOnly, target: "postgresql", at: 10),

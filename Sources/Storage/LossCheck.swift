@@ -1,7 +1,8 @@
 import SQL
 
 /// Compares the readings devices saw acknowledged with what the database holds,
-/// by loading the acknowledged keys into a table beside `readings` and joining.
+/// by loading the acknowledged keys into a table beside `readings` and joining:
+/// the one loss check of `make chaos`, `make demo` (`pipeline verify`) and the tests.
 public struct LossCheck {
     let db: SQLConnection
     let table: String
@@ -56,6 +57,14 @@ public struct LossCheck {
             "SELECT count(*) FROM readings r WHERE NOT EXISTS (SELECT 1 FROM \(table) a WHERE a.device_id = r.device_id AND a.seq = r.seq)")
     }
 
+    /// Anomalies flagged on acknowledged readings.
+    public func anomalies() throws -> Int {
+        try count("SELECT count(*) FROM anomalies n WHERE EXISTS (SELECT 1 FROM \(table) a WHERE a.device_id = n.device_id AND a.seq = n.seq)")
+    }
+
+    /// Drops the table of acknowledged keys.
+    public func drop() throws { try db.execute("DROP TABLE IF EXISTS \(table)") }
+
     static func stored(_ alias: String) -> String {
         "(SELECT 1 FROM readings r WHERE r.device_id = \(alias).device_id AND r.seq = \(alias).seq)"
     }
@@ -64,7 +73,7 @@ public struct LossCheck {
     func count(_ sql: String) throws -> Int {
         let rows = try db.execute(sql)
         guard rows.count == 1, rows.columns.count == 1, let text = rows.rows[0][0], let n = Int(text) else {
-            throw ChaosError("the loss check's query returned no single count: \(rows.columns) \(rows.rows.prefix(2))")
+            throw SQLError(sqlState: nil, message: "the loss check's query returned no single count: \(rows.columns) \(rows.rows.prefix(2))", connectionLost: false)
         }
         return n
     }
