@@ -41,30 +41,21 @@ public final class AMQPConsumer {
     /// Connects to the first reachable node (rotating), declares the topology and starts consuming.
     public func connect() throws(AMQPError) {
         disconnect()
-        let urls = configuration.urls
-        guard !urls.isEmpty else { throw .unavailable("AMQP_URL is empty") }
-        var errors: [String] = []
-        for k in 0..<urls.count {
-            let index = (nodeIndex + k) % urls.count
-            do {
-                let c = try AMQPConnection(url: urls[index], configuration: configuration)
+        let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let queue = consumesDeadLetters ? configuration.deadLetterQueue : configuration.queue
+        do {
+            (connection, nodeIndex) = try AMQPConnection.first(of: configuration, from: nodeIndex) { [configuration, prefetch] c throws(AMQPError) in
                 try c.declareTopology(configuration)
                 amqp_basic_qos(c.state, c.channel, 0, UInt16(clamping: prefetch), 0)
                 try c.check("basic.qos")
-                let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-                pipeline_basic_consume(
-                    c.state, c.channel, consumesDeadLetters ? configuration.deadLetterQueue : configuration.queue, tag)
+                pipeline_basic_consume(c.state, c.channel, queue, tag)
                 try c.check("basic.consume")
-                connection = c
-                consumerTag = tag
-                nodeIndex = index
-                return
-            } catch {
-                errors.append(error.reason)
             }
+            consumerTag = tag
+        } catch {
+            nodeIndex += 1
+            throw error
         }
-        nodeIndex += 1
-        throw .unavailable(errors.joined(separator: "; "))
     }
 
     /// Waits up to `timeout` for the next delivery; nil on timeout.

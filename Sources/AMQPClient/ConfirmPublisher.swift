@@ -276,29 +276,20 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     /// Tries each node once, starting at `startingAt`; returns the connection and the node index used.
     private func connect(startingAt start: Int) -> (AMQPConnection?, Int) {
-        let urls = configuration.urls
-        guard !urls.isEmpty else {
-            markDisconnected("AMQP_URL is empty")
-            return (nil, start)
-        }
-        var errors: [String] = []
-        for k in 0..<urls.count {
-            let index = (start + k) % urls.count
-            do {
-                let c = try AMQPConnection(url: urls[index], configuration: configuration)
+        do {
+            let (c, node) = try AMQPConnection.first(of: configuration, from: start) { [configuration] c throws(AMQPError) in
                 try c.declareTopology(configuration)
                 try c.confirmSelect()
-                condition.lock()
-                connected = true
-                condition.unlock()
-                logger.info("publisher connected", metadata: ["node": "\(c.endpoint)", "queue": "\(configuration.queue)"])
-                return (c, index)
-            } catch {
-                errors.append(error.description)
             }
+            condition.lock()
+            connected = true
+            condition.unlock()
+            logger.info("publisher connected", metadata: ["node": "\(c.endpoint)", "queue": "\(configuration.queue)"])
+            return (c, node)
+        } catch {
+            markDisconnected(error.description)
+            return (nil, start)
         }
-        markDisconnected(errors.joined(separator: "; "))
-        return (nil, start)
     }
 
     private func setBlocked(_ reason: String?) {

@@ -90,19 +90,12 @@ public final class DeadLetterPublisher {
 
     private func open() throws(AMQPError) -> AMQPConnection {
         if let connection { return connection }
-        var errors: [String] = []
-        for url in configuration.urls {
-            do {
-                let c = try AMQPConnection(url: url, configuration: configuration)
-                try c.declareTopology(configuration)
-                try c.confirmSelect()
-                connection = c
-                return c
-            } catch {
-                errors.append(error.reason)
-            }
+        let (c, _) = try AMQPConnection.first(of: configuration) { [configuration] c throws(AMQPError) in
+            try c.declareTopology(configuration)
+            try c.confirmSelect()
         }
-        throw .unavailable(errors.joined(separator: "; "))
+        connection = c
+        return c
     }
 
     private func drop(_ why: String) -> AMQPError {
