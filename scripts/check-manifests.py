@@ -16,10 +16,15 @@ Usage: check-manifests.py [--self-test] RENDERED.yaml... (output of kubectl kust
 --self-test first breaks each file in known ways and fails unless every break is found.
 """
 import copy
+import os
 import re
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from manifest_crds import CustomResources  # noqa: E402  (beside this file)
+from manifest_docs import BREAKS, get  # noqa: E402
 
 # Secrets the user creates at deploy time (manifests/README.md, "Secrets") and
 # the ones the operators make, with their keys. Any other name or key is an error.
@@ -55,15 +60,6 @@ OWNER_CONTAINERS = {"migrate"}
 SERVICES = {"ingest", "analyzer", "alerts"}
 # The services' admin listeners (analyzer, ingest, alerts): /metrics, /readyz with its checks, /kill.
 ADMIN_PORTS = {9100, 9101, 9102}
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
-
-
-def get(obj, path):
-    for key in path.split("."):
-        if not isinstance(obj, dict) or key not in obj:
-            return None
-        obj = obj[key]
-    return obj
 
 
 def containers(workload):
@@ -85,7 +81,7 @@ def selects(selector, labels):
     return True
 
 
-class Checker:
+class Checker(CustomResources):
     def __init__(self, name, docs):
         self.name, self.docs, self.errors = name, docs, []
 
@@ -104,127 +100,6 @@ class Checker:
         for key in (get(doc, path) or {}):
             if key not in allowed:
                 self.error(doc, f"{path}.{key} is not a field of this kind")
-
-    # ---- custom resources (fields from the CRDs' openAPIV3Schema)
-
-    def RabbitmqCluster(self, doc):  # rabbitmq.com/v1beta1, cluster-operator v2.22
-        self.only(doc, "spec", {"replicas", "image", "imagePullSecrets", "service", "persistence", "resources",
-                                "affinity", "tolerations", "rabbitmq", "tls", "override", "skipPostDeploySteps",
-                                "terminationGracePeriodSeconds", "delayStartSeconds", "secretBackend",
-                                "autoEnableAllFeatureFlags"})
-        self.only(doc, "spec.rabbitmq", {"additionalPlugins", "additionalConfig", "advancedConfig", "envConfig",
-                                         "erlangInetConfig"})
-        replicas = self.require(doc, "spec.replicas", int)
-        if isinstance(replicas, int) and replicas % 2 == 0:
-            self.error(doc, "an even number of nodes adds no fault tolerance to a quorum queue")
-        self.require(doc, "spec.image", str)
-        for plugin in get(doc, "spec.rabbitmq.additionalPlugins") or []:
-            if not re.fullmatch(r"\w+", str(plugin)):
-                self.error(doc, f"plugin name {plugin!r} does not match ^\\w+$")
-        config = get(doc, "spec.rabbitmq.additionalConfig")
-        if config is not None and not isinstance(config, str):
-            self.error(doc, "spec.rabbitmq.additionalConfig must be a string (a rabbitmq.conf snippet)")
-        storage = get(doc, "spec.persistence.storage")
-        if storage is not None and not QUANTITY.match(str(storage)):
-            self.error(doc, f"spec.persistence.storage {storage!r} is not a quantity")
-
-    def CrdbCluster(self, doc):  # crdb.cockroachlabs.com/v1alpha1, cockroach-operator v2.18
-        self.only(doc, "spec", {"nodes", "dataStore", "tlsEnabled", "cockroachDBVersion", "image", "resources",
-                                "additionalArgs", "additionalLabels", "additionalAnnotations", "affinity",
-                                "tolerations", "nodeSelector", "topologySpreadConstraints", "grpcPort", "httpPort",
-                                "sqlPort", "cache", "maxSQLMemory", "terminationGracePeriodSecs", "maxUnavailable",
-                                "minAvailable", "automountServiceAccountToken", "podEnvVariables",
-                                "priorityClassName", "logConfigMap", "clientTLSSecret", "nodeTLSSecret", "ingress"})
-        nodes = self.require(doc, "spec.nodes", int)
-        if isinstance(nodes, int) and nodes < 3:
-            self.error(doc, "spec.nodes must be at least 3")
-        self.require(doc, "spec.dataStore", dict)
-        # The operator's webhook: exactly one of the two.
-        if (get(doc, "spec.cockroachDBVersion") is None) == (get(doc, "spec.image.name") is None):
-            self.error(doc, "set exactly one of spec.cockroachDBVersion and spec.image.name")
-        pvc = get(doc, "spec.dataStore.pvc.spec")
-        if pvc is not None:
-            if get(pvc, "volumeMode") not in (None, "Filesystem"):
-                self.error(doc, "dataStore.pvc.spec.volumeMode must be Filesystem")
-            if not QUANTITY.match(str(get(pvc, "resources.requests.storage"))):
-                self.error(doc, "dataStore.pvc.spec.resources.requests.storage must be a quantity")
-
-    def Issuer(self, doc):  # cert-manager.io/v1
-        kinds = [k for k in ("selfSigned", "ca", "acme", "vault", "venafi") if k in (doc.get("spec") or {})]
-        if len(kinds) != 1:
-            self.error(doc, "an Issuer needs exactly one of selfSigned, ca, acme, vault, venafi")
-        if "ca" in kinds:
-            self.require(doc, "spec.ca.secretName", str)
-
-    def Certificate(self, doc):  # cert-manager.io/v1
-        self.require(doc, "spec.secretName", str)
-        self.require(doc, "spec.issuerRef.name", str)
-        if not get(doc, "spec.dnsNames") and not get(doc, "spec.commonName"):
-            self.error(doc, "a Certificate needs dnsNames or commonName")
-        issuers = {get(d, "metadata.name") for d in self.docs if d["kind"] == "Issuer"}
-        if get(doc, "spec.issuerRef.kind") in (None, "Issuer") and get(doc, "spec.issuerRef.name") not in issuers:
-            self.error(doc, f"issuer {get(doc, 'spec.issuerRef.name')!r} is not an Issuer of the manifests")
-
-    def User(self, doc):  # rabbitmq.com/v1beta1, messaging-topology-operator v1.x
-        self.only(doc, "spec", {"rabbitmqClusterReference", "tags", "importCredentialsSecret"})
-        self.require(doc, "spec.rabbitmqClusterReference.name", str)
-        if get(doc, "spec.tags"):
-            self.error(doc, "a service's broker user needs no tags (management, administrator)")
-
-    def Permission(self, doc):  # rabbitmq.com/v1beta1
-        self.only(doc, "spec", {"vhost", "user", "userReference", "permissions", "rabbitmqClusterReference"})
-        self.require(doc, "spec.vhost", str)
-        self.require(doc, "spec.rabbitmqClusterReference.name", str)
-        users = {get(d, "metadata.name") for d in self.docs if d["kind"] == "User"}
-        if get(doc, "spec.userReference.name") not in users:
-            self.error(doc, f"userReference {get(doc, 'spec.userReference.name')!r} is not a User of the manifests")
-        for what in ("configure", "write", "read"):
-            pattern = get(doc, f"spec.permissions.{what}")
-            if not isinstance(pattern, str):
-                self.error(doc, f"spec.permissions.{what} must be a regular expression")
-                continue
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                self.error(doc, f"spec.permissions.{what} {pattern!r}: {e}")
-            if pattern in (".*", "") or (what == "configure" and pattern != "^$"):
-                self.error(doc, f"spec.permissions.{what} {pattern!r} grants more than a service needs"
-                           + (" (the topology is declared by `pipeline migrate --with-broker`)" if what == "configure" else ""))
-
-    def ServiceMonitor(self, doc):  # monitoring.coreos.com/v1, prometheus-operator >= 0.76
-        self.require(doc, "spec.selector", dict)
-        for endpoint in self.require(doc, "spec.endpoints", list) or []:
-            if "port" not in endpoint and "targetPort" not in endpoint:
-                self.error(doc, "an endpoint needs port (a Service port name) or targetPort")
-            if endpoint.get("scheme", "http").lower() not in ("http", "https"):
-                self.error(doc, f"scheme {endpoint['scheme']!r} is not http or https")
-
-    def PodMonitor(self, doc):
-        self.require(doc, "spec.selector", dict)
-        for endpoint in get(doc, "spec.podMetricsEndpoints") or []:
-            if "port" not in endpoint and "portNumber" not in endpoint:
-                self.error(doc, "a podMetricsEndpoint needs port (a container port name) or portNumber")
-
-    def ScaledObject(self, doc):  # keda.sh/v1alpha1, KEDA 2.x
-        self.require(doc, "spec.scaleTargetRef.name", str)
-        for trigger in self.require(doc, "spec.triggers", list) or []:
-            if not isinstance(trigger.get("type"), str):
-                self.error(doc, "a trigger needs type")
-            metadata = trigger.get("metadata")
-            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-                self.error(doc, "a trigger needs metadata, a map of strings")
-            if trigger.get("type") == "rabbitmq" and "queueName" not in (metadata or {}):
-                self.error(doc, "the rabbitmq scaler needs metadata.queueName")
-            if "authenticationRef" in trigger and not trigger["authenticationRef"].get("name"):
-                self.error(doc, "authenticationRef needs name")
-
-    def TriggerAuthentication(self, doc):
-        for ref in get(doc, "spec.secretTargetRef") or []:
-            for key in ("parameter", "name", "key"):
-                if not ref.get(key):
-                    self.error(doc, f"secretTargetRef entries need {key}")
-
-    # ---- references between objects
 
     def references(self):
         config_maps = {get(d, "metadata.name") for d in self.docs if d["kind"] == "ConfigMap"}
@@ -394,99 +269,6 @@ class Checker:
                 check(doc)
         self.references()
         return self.errors
-
-
-def find(docs, kind, name=None):
-    return next((d for d in docs if d["kind"] == kind and (name is None or get(d, "metadata.name") == name)), None)
-
-
-def container_of(docs, deployment):
-    d = find(docs, "Deployment", deployment)
-    return d and get(d, "spec.template.spec.containers")[0]
-
-
-def env_var(docs, deployment, name):
-    c = container_of(docs, deployment)
-    return c and next((v for v in c.get("env", []) if v["name"] == name), None)
-
-
-def breaking(target, change):
-    """A break: `target` finds the object in a file's documents, `change` breaks it; false when it is absent."""
-    def apply(docs):
-        obj = target(docs)
-        if obj is None:
-            return False
-        change(obj)
-        return True
-    return apply
-
-
-def rename_field(spec, old, new):
-    spec[new] = spec.pop(old)
-
-
-# What each break does, and the break.
-BREAKS = [
-    ("a ServiceMonitor scrapes a port no Service has",
-     breaking(lambda ds: find(ds, "ServiceMonitor", "ingest"), lambda o: o["spec"]["endpoints"][0].update(port="bogus"))),
-    ("a secretKeyRef names a key the Secret lacks",
-     breaking(lambda ds: env_var(ds, "ingest", "DATABASE_URL"), lambda o: o["valueFrom"]["secretKeyRef"].update(key="bogus"))),
-    ("a Secret no one creates",
-     breaking(lambda ds: env_var(ds, "alerts", "DATABASE_URL"),
-              lambda o: o["valueFrom"]["secretKeyRef"].update(name="pipeline-databse"))),
-    ("a variable used before it is defined",
-     breaking(lambda ds: container_of(ds, "ingest"),
-              lambda o: o["env"].insert(0, {"name": "EARLY", "value": "$(AMQP_USER)"}))),
-    ("ingest connects to the broker as the administrator",
-     breaking(lambda ds: env_var(ds, "ingest", "AMQP_PASSWORD"),
-              lambda o: o["valueFrom"]["secretKeyRef"].update(name="rabbitmq-default-user"))),
-    ("alerts connects to the database as the owner",
-     breaking(lambda ds: env_var(ds, "alerts", "DATABASE_URL"),
-              lambda o: o["valueFrom"]["secretKeyRef"].update(name="pipeline-database"))),
-    ("the analyzer gets the device token secret",
-     breaking(lambda ds: container_of(ds, "analyzer"),
-              lambda o: o.setdefault("env", []).append(
-                  {"name": "DEVICE_TOKEN_SECRET", "valueFrom": {"secretKeyRef": {"name": "pipeline-device-token", "key": "secret"}}}))),
-    ("a service's broker user may configure (and so delete) queues",
-     breaking(lambda ds: find(ds, "Permission", "pipeline-ingest"),
-              lambda o: o["spec"]["permissions"].update(configure=".*"))),
-    ("a probe on a port the container does not have",
-     breaking(lambda ds: container_of(ds, "analyzer"), lambda o: o["readinessProbe"]["httpGet"].update(port="bogus"))),
-    ("a Service targetPort no pod has",
-     breaking(lambda ds: find(ds, "Service", "alerts"), lambda o: o["spec"]["ports"][0].update(targetPort="bogus"))),
-    ("a volumeMount of no volume",
-     breaking(lambda ds: container_of(ds, "ingest"), lambda o: o["volumeMounts"][0].update(name="bogus"))),
-    ("a PodDisruptionBudget whose matchExpressions match nothing",
-     breaking(lambda ds: find(ds, "PodDisruptionBudget", "ingest"),
-              lambda o: o["spec"].update(selector={"matchExpressions": [
-                  {"key": "app.kubernetes.io/name", "operator": "In", "values": ["nothing"]}]}))),
-    ("a Service selecting no pod",
-     breaking(lambda ds: find(ds, "Service", "analyzer"),
-              lambda o: o["spec"].update(selector={"app.kubernetes.io/name": "analyser"}))),
-    ("a NetworkPolicy letting in pods that do not exist",
-     breaking(lambda ds: find(ds, "NetworkPolicy", "rabbitmq"),
-              lambda o: o["spec"]["ingress"][0]["from"][0].update(
-                  podSelector={"matchLabels": {"iot-pipeline/broker-clinet": "true"}}))),
-    ("a misspelt CrdbCluster field",
-     breaking(lambda ds: find(ds, "CrdbCluster"), lambda o: rename_field(o["spec"], "dataStore", "dataStor"))),
-    ("an even number of RabbitMQ nodes",
-     breaking(lambda ds: find(ds, "RabbitmqCluster"), lambda o: o["spec"].update(replicas=2))),
-    ("a KEDA trigger value that is not a string",
-     breaking(lambda ds: find(ds, "ScaledObject"), lambda o: o["spec"]["triggers"][0]["metadata"].update(value=2000))),
-    ("a LoadBalancer Service exposes the admin port",
-     breaking(lambda ds: next((d for d in ds if d["kind"] == "Service" and get(d, "spec.type") == "LoadBalancer"), None),
-              lambda o: o["spec"]["ports"].append({"name": "admin", "port": 9101, "targetPort": "admin"}))),
-    ("the Ingress routes to an admin listener",
-     breaking(lambda ds: find(ds, "Ingress", "alerts"),
-              lambda o: o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
-                  name="alerts-admin", port={"name": "admin"}))),
-    ("/kill enabled in the shared ConfigMap",
-     breaking(lambda ds: next((d for d in ds if d["kind"] == "ConfigMap"
-                               and get(d, "metadata.name").startswith("pipeline-config")), None),
-              lambda o: o.setdefault("data", {}).update(KILL_ENABLED="on"))),
-    ("a custom resource without a check",
-     breaking(lambda ds: ds, lambda o: o.append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}))),
-]
 
 
 def load(path):

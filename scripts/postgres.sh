@@ -55,8 +55,8 @@ as_server_user() {
   exec "$@"
 }
 
-# shellcheck source=traversable.sh
-. "$(dirname "${BASH_SOURCE[0]}")/traversable.sh"
+# shellcheck source=lib/traversable.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/traversable.sh"
 
 # The cluster in DIR/data, created on first use; sets BIN, DATA, SOCK, OPTS.
 prepare() {
