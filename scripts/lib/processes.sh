@@ -44,9 +44,6 @@ stop_pid() {
   fi
 }
 
-# shellcheck source=traversable.sh
-. "$SCRIPTS/traversable.sh"
-
 # True when something accepts connections on 127.0.0.1:$1.
 port_busy() {
   timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
