@@ -8,7 +8,7 @@ import PipelineCore
 public final class ReadingAcceptor: Sendable {
     public enum Transport: String, Sendable { case http, tcp }
 
-    let publisher: ConfirmPublisher
+    let publisher: any ConfirmingPublisher
     /// Metric handles made once: looking them up per reading costs a lock and a hash.
     private let counters: [Transport: [String: Counter]]
     private let latency: [Transport: Timer]
@@ -18,7 +18,7 @@ public final class ReadingAcceptor: Sendable {
         "rate_limited", "busy",
     ]
 
-    public init(publisher: ConfirmPublisher) {
+    public init(publisher: any ConfirmingPublisher) {
         self.publisher = publisher
         var counters: [Transport: [String: Counter]] = [:]
         var latency: [Transport: Timer] = [:]

@@ -35,7 +35,8 @@ final class ReadingLineHandler: ChannelInboundHandler {
     private let idleTimeout: TimeAmount
     private var started = false
     private var proven = false
-    private var lastLine = NIODeadline.now()
+    /// When the last complete line came, on the event loop's clock (which tests drive).
+    private var lastLine = NIODeadline.uptimeNanoseconds(0)
     private var timers: [Scheduled<Void>] = []
     private var idleTimer: Scheduled<Void>?
     /// Replies owed, in line order.
@@ -92,7 +93,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
                 closeWhenAnswered()
             })
         }
-        lastLine = .now()
+        lastLine = context.eventLoop.now
         armIdleTimer(loop, at: lastLine + idleTimeout)
     }
 
@@ -101,7 +102,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
         idleTimer = loop.scheduleTask(deadline: deadline) { [self] in
             guard !closing else { return }
             let due = lastLine + idleTimeout
-            if due <= .now() {
+            if due <= loop.nonisolated().now {
                 fill(reserve(), .error("idle timeout; closing"))
                 closeWhenAnswered()
             } else {
@@ -128,7 +129,7 @@ final class ReadingLineHandler: ChannelInboundHandler {
         guard !closing else { return }
         let line = Self.unwrapInboundIn(data)
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        lastLine = .now()
+        lastLine = context.eventLoop.now
         let first = !sawLine
         sawLine = true
         let raw = Array(line.readableBytesView)
