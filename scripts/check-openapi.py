@@ -6,8 +6,8 @@ usage: check-openapi.py OPENAPI.yaml RESPONSES.json
 RESPONSES.json is a list of {"method", "path" (with query), "status",
 "content_type", "body"} objects, recorded from a live server by the
 integration tests. Fails (exit 1, one line per problem) when:
-- the document is not a well-formed OpenAPI 3.1 document (a $ref that does
-  not resolve, a schema that is not valid JSON Schema 2020-12);
+- the document holds a null (an unquoted comma in a flow mapping: its
+  structure is openapi-spec-validator's to check, in scripts/check-deploy.sh);
 - a response's path, method or status is not documented, its content type
   differs, or its body does not validate against the documented schema;
 - a successful request used a query parameter the document does not list, or
@@ -46,16 +46,15 @@ def deref(doc, node):
     return node
 
 
-def all_refs(node):
+def nulls(node, where="#"):
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == "$ref" and isinstance(v, str):
-                yield v
-            else:
-                yield from all_refs(v)
+            yield from nulls(v, f"{where}/{k}")
     elif isinstance(node, list):
-        for v in node:
-            yield from all_refs(v)
+        for i, v in enumerate(node):
+            yield from nulls(v, f"{where}/{i}")
+    elif node is None:
+        yield where
 
 
 def coerce(value, schema):
@@ -81,22 +80,10 @@ def main():
     with open(sys.argv[2]) as f:
         responses = json.load(f)
 
-    problems = []
-    if not str(doc.get("openapi", "")).startswith("3.1"):
-        problems.append("the document must declare openapi: 3.1.x")
-    for key in ("info", "paths"):
-        if key not in doc:
-            problems.append(f"the document has no '{key}'")
-    for ref in set(all_refs(doc)):
-        try:
-            resolve(doc, ref)
-        except (KeyError, TypeError):
-            problems.append(f"$ref {ref} does not resolve")
-    for name, schema in doc.get("components", {}).get("schemas", {}).items():
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as e:
-            problems.append(f"schema {name} is not valid JSON Schema: {e.message}")
+    # The document's structure (3.1, every $ref resolving, schemas valid JSON Schema) is
+    # openapi-spec-validator's to check (scripts/check-deploy.sh); here, what it lets pass:
+    # a null anywhere is an unquoted comma in a flow mapping ({description: a, b} makes "b" a key).
+    problems = [f"{where}: null (quote a value that holds a comma)" for where in nulls(doc)]
     if problems:
         fail(problems)
 
