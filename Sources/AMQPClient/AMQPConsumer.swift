@@ -3,23 +3,23 @@ import Foundation
 import PipelineCore
 
 /// One message taken from the queue, not yet acknowledged.
-public struct Delivery: Sendable {
-    public var tag: UInt64
-    public var body: [UInt8]
-    public var messageID: String?
-    public var redelivered: Bool
+package struct Delivery: Sendable {
+    package var tag: UInt64
+    package var body: [UInt8]
+    package var messageID: String?
+    package var redelivered: Bool
     /// Ingest's acceptance time (`x-ingested-at-ms` header), when present.
-    public var acceptedAtMs: Int64?
+    package var acceptedAtMs: Int64?
     /// On the dead-letter queue, why it is there: the analyzer's reason (`x-pipeline-error`),
     /// or the broker's (`x-first-death-reason`, e.g. `delivery_limit`).
-    public var deadLetterReason: String?
+    package var deadLetterReason: String?
     /// The body's format (`x-pipeline-format`, see `ReadingMessage`); nil for one JSON reading.
-    public var format: String?
+    package var format: String?
 }
 
 /// A blocking consumer with manual acks and a prefetch. Like every rabbitmq-c
 /// connection it is confined to one thread: the caller's.
-public final class AMQPConsumer {
+package final class AMQPConsumer {
     private let configuration: AMQPConfiguration
     private let prefetch: Int
     private var connection: AMQPConnection?
@@ -29,17 +29,17 @@ public final class AMQPConsumer {
     private let consumesDeadLetters: Bool
 
     /// With `deadLetters`, consumes the dead-letter queue instead of the main one (for inspection and tests).
-    public init(configuration: AMQPConfiguration, prefetch: Int, deadLetters: Bool = false) {
+    package init(configuration: AMQPConfiguration, prefetch: Int, deadLetters: Bool = false) {
         self.configuration = configuration
         self.prefetch = prefetch
         self.consumesDeadLetters = deadLetters
     }
 
-    public var isConnected: Bool { connection != nil }
-    public var endpoint: String? { connection?.endpoint }
+    package var isConnected: Bool { connection != nil }
+    package var endpoint: String? { connection?.endpoint }
 
     /// Connects to the first reachable node (rotating), declares the topology and starts consuming.
-    public func connect() throws(AMQPError) {
+    package func connect() throws(AMQPError) {
         disconnect()
         let tag = "analyzer-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         let queue = consumesDeadLetters ? configuration.deadLetterQueue : configuration.queue
@@ -59,7 +59,7 @@ public final class AMQPConsumer {
     }
 
     /// Waits up to `timeout` for the next delivery; nil on timeout.
-    public func next(timeout: Duration) throws(AMQPError) -> Delivery? {
+    package func next(timeout: Duration) throws(AMQPError) -> Delivery? {
         guard let c = connection else { throw .unavailable("not connected") }
         var envelope = amqp_envelope_t()
         var status: Int32 = 0
@@ -100,14 +100,14 @@ public final class AMQPConsumer {
     }
 
     /// Acknowledges `tag`, and with `multiple` every earlier unacknowledged delivery too.
-    public func ack(_ tag: UInt64, multiple: Bool) throws(AMQPError) {
+    package func ack(_ tag: UInt64, multiple: Bool) throws(AMQPError) {
         guard let c = connection else { throw .unavailable("not connected") }
         let rc = amqp_basic_ack(c.state, c.channel, tag, multiple ? 1 : 0)
         if rc != 0 { drop(); throw .connection("ack: \(AMQPConnection.statusString(rc))") }
     }
 
     /// Rejects one delivery; without requeue the broker dead-letters it.
-    public func reject(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
+    package func reject(_ tag: UInt64, requeue: Bool) throws(AMQPError) {
         guard let c = connection else { throw .unavailable("not connected") }
         let rc = amqp_basic_reject(c.state, c.channel, tag, requeue ? 1 : 0)
         if rc != 0 { drop(); throw .connection("reject: \(AMQPConnection.statusString(rc))") }
@@ -115,7 +115,7 @@ public final class AMQPConsumer {
 
     /// Cancels the consumer with a round trip (so acks sent before are settled
     /// by the broker), then closes. Unacknowledged deliveries return to the queue.
-    public func disconnect() {
+    package func disconnect() {
         guard let c = connection else { return }
         if let tag = consumerTag {
             pipeline_basic_cancel(c.state, c.channel, tag)

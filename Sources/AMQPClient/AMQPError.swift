@@ -1,6 +1,6 @@
 /// Why a publish or a broker operation did not succeed. Every case means "not
 /// confirmed": the caller must not acknowledge the reading to the device.
-public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No connection to any broker node (down, refused, login failed).
     case unavailable(String)
     /// The broker refused the message (basic.nack).
@@ -16,7 +16,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The broker blocks publishers (a memory or disk alarm); the reason it gave.
     case blocked(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unavailable(let why): return "broker unavailable: \(why)"
         case .nacked: return "broker rejected the message (nack)"
@@ -36,7 +36,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What a device is told: the same, without the hosts and library errors behind it
     /// (those are for the logs and the admin port's `/readyz`).
-    public var publicDescription: String {
+    package var publicDescription: String {
         switch self {
         case .unavailable: return "broker unavailable"
         case .connection: return "broker connection lost"
@@ -46,7 +46,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Seconds a device should wait before it retries: an alarm lasts until the broker
     /// got rid of messages, anything else may be over at the next node.
-    public var retryAfter: Int {
+    package var retryAfter: Int {
         if case .blocked = self { return 5 }
         return 1
     }

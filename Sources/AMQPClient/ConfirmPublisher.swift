@@ -26,8 +26,8 @@ import PipelineCore
 /// the connection until the alarm clears. A watchdog shuts the socket down if
 /// a publish call itself stays blocked longer than `confirmTimeout`, so the
 /// thread is never stuck inside rabbitmq-c.
-public final class ConfirmPublisher: @unchecked Sendable {
-    public typealias Completion = @Sendable (Result<Void, AMQPError>) -> Void
+package final class ConfirmPublisher: @unchecked Sendable {
+    package typealias Completion = @Sendable (Result<Void, AMQPError>) -> Void
 
     struct Request {
         var message: OutgoingMessage
@@ -62,7 +62,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
     /// The socket and start of the publish call in progress, for the watchdog.
     var publishing: (fd: Int32, since: ContinuousClock.Instant)?
 
-    public init(
+    package init(
         configuration: AMQPConfiguration, maxInFlight: Int = 10_000, confirmTimeout: Duration = .seconds(5),
         packing: Packing? = nil, logger: Logger
     ) {
@@ -74,7 +74,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
     }
 
     /// Starts the publisher thread; it connects in the background.
-    public func start() {
+    package func start() {
         condition.lock()
         defer { condition.unlock() }
         guard !started else { return }
@@ -89,21 +89,21 @@ public final class ConfirmPublisher: @unchecked Sendable {
     }
 
     /// Why the broker blocks publishes right now (a resource alarm), or nil.
-    public var blocked: String? {
+    package var blocked: String? {
         condition.lock()
         defer { condition.unlock() }
         return blockedReason
     }
 
     /// True while a confirm-mode channel to a broker node is open.
-    public var isConnected: Bool {
+    package var isConnected: Bool {
         condition.lock()
         defer { condition.unlock() }
         return connected
     }
 
     /// Requests published and awaiting their confirm, plus those queued.
-    public var pending: Int {
+    package var pending: Int {
         condition.lock()
         defer { condition.unlock() }
         return inFlight + queue.count
@@ -111,14 +111,14 @@ public final class ConfirmPublisher: @unchecked Sendable {
 
     /// Queues one message; `completion` runs on the publisher thread once the
     /// broker confirmed it, or with the reason it was not confirmed.
-    public func publish(_ message: OutgoingMessage, completion: @escaping Completion) {
+    package func publish(_ message: OutgoingMessage, completion: @escaping Completion) {
         enqueue([Request(message: message, completion: completion)])
     }
 
     /// Publishes all messages and returns once every one is confirmed; throws
     /// the first failure otherwise (some may have been confirmed: the
     /// idempotency key makes a retry of the whole set safe).
-    public func publish(_ messages: [OutgoingMessage]) async throws(AMQPError) {
+    package func publish(_ messages: [OutgoingMessage]) async throws(AMQPError) {
         if messages.isEmpty { return }
         let result: Result<Void, AMQPError> = await withCheckedContinuation { continuation in
             let gather = Gather(count: messages.count, continuation: continuation)
@@ -128,7 +128,7 @@ public final class ConfirmPublisher: @unchecked Sendable {
     }
 
     /// Stops taking new messages, finishes those queued and in flight, closes the connection.
-    public func shutdown() async {
+    package func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             stopping = true

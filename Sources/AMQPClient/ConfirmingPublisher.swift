@@ -2,7 +2,7 @@
 /// confirmed (or refused) each message. `ConfirmPublisher` in every running
 /// service; a protocol so that ingest's connection handling can be unit-tested
 /// against confirms that come in an order the test chooses.
-public protocol ConfirmingPublisher: AnyObject, Sendable {
+package protocol ConfirmingPublisher: AnyObject, Sendable {
     /// Publishes one message; `completion` runs once it is confirmed or failed.
     func publish(_ message: OutgoingMessage, completion: @escaping ConfirmPublisher.Completion)
     /// Publishes all messages; returns once every one is confirmed.

@@ -8,18 +8,18 @@ import Foundation
 /// dead-letters`), on a connection of its own opened on first use: poison
 /// messages are rare, and the consuming channel must not mix confirms with
 /// deliveries.
-public final class DeadLetterPublisher {
+package final class DeadLetterPublisher {
     private let configuration: AMQPConfiguration
     private var connection: AMQPConnection?
 
-    public init(configuration: AMQPConfiguration) {
+    package init(configuration: AMQPConfiguration) {
         self.configuration = configuration
     }
 
     /// Returns once the broker confirmed the dead letter; throws otherwise (then the
     /// caller must not acknowledge the original message).
     /// `format` is the body's `x-pipeline-format` (nil: one JSON reading, or whatever came without one).
-    public func send(
+    package func send(
         body: [UInt8], messageID: String?, format: String?, reason: String, timeout: Duration = .seconds(5)
     ) throws(AMQPError) {
         let c = try open()
@@ -33,7 +33,7 @@ public final class DeadLetterPublisher {
 
     /// Publishes a dead letter back into the readings queue as ingest would (its
     /// message id, format and acceptance time kept) and returns once the broker confirmed it.
-    public func replay(_ d: Delivery, timeout: Duration = .seconds(5)) throws(AMQPError) {
+    package func replay(_ d: Delivery, timeout: Duration = .seconds(5)) throws(AMQPError) {
         let c = try open()
         let acceptedAt = d.acceptedAtMs ?? Int64(Date().timeIntervalSince1970 * 1000)
         let rc = d.body.withUnsafeBytes { b in
@@ -44,7 +44,7 @@ public final class DeadLetterPublisher {
     }
 
     /// Messages waiting in the dead-letter queue.
-    public func depth() throws(AMQPError) -> Int {
+    package func depth() throws(AMQPError) -> Int {
         let c = try open()
         do {
             return try c.depth(of: configuration.deadLetterQueue)
@@ -83,7 +83,7 @@ public final class DeadLetterPublisher {
         throw drop("no confirm within \(timeout)")
     }
 
-    public func close() {
+    package func close() {
         connection?.close()
         connection = nil
     }

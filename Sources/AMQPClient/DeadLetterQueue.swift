@@ -3,16 +3,16 @@ import Foundation
 /// What an operator does with the dead-letter queue: look at it, and once the
 /// cause is fixed put its readings back for processing. Blocking, like every
 /// rabbitmq-c connection; confined to the caller's thread.
-public struct DeadLetterQueue {
+package struct DeadLetterQueue {
     let configuration: AMQPConfiguration
 
-    public init(configuration: AMQPConfiguration) {
+    package init(configuration: AMQPConfiguration) {
         self.configuration = configuration
     }
 
     /// Up to `limit` dead letters, oldest first. They stay in the queue: nothing
     /// is acknowledged, and closing the channel returns them.
-    public func list(limit: Int) throws(AMQPError) -> (total: Int, items: [Delivery]) {
+    package func list(limit: Int) throws(AMQPError) -> (total: Int, items: [Delivery]) {
         let sender = DeadLetterPublisher(configuration: configuration)
         defer { sender.close() }
         let total = try sender.depth()
@@ -31,7 +31,7 @@ public struct DeadLetterQueue {
     /// the readings queue. Each is acknowledged on the dead-letter queue only after
     /// the broker confirmed its copy into the readings queue: a failure in between
     /// leaves it in both, and the analyzer stores it once. Returns how many moved.
-    public func replay(limit: Int) throws(AMQPError) -> Int {
+    package func replay(limit: Int) throws(AMQPError) -> Int {
         let sender = DeadLetterPublisher(configuration: configuration)
         defer { sender.close() }
         let budget = min(limit, try sender.depth())

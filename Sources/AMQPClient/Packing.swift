@@ -6,20 +6,20 @@
 /// for the next one, which leaves once fewer than `maxPartialInFlight` messages
 /// await their confirm and the linger is over: under load a message carries what
 /// arrived in a confirm's time or the linger, whichever is longer.
-public struct Packing: Sendable, Equatable {
+package struct Packing: Sendable, Equatable {
     /// Readings per message at most; 1 publishes every reading in a message of its own.
-    public var maxReadings: Int
+    package var maxReadings: Int
     /// Body bytes per message at most (a reading larger than this goes alone).
-    public var maxBytes: Int
+    package var maxBytes: Int
     /// Messages awaiting their confirm past which a message goes out only when full.
-    public var maxPartialInFlight: Int
+    package var maxPartialInFlight: Int
     /// Within this of the last publish, a message goes out only when full: readings
     /// arriving closer together than this gather. `make bench` at 2,000/s measured
     /// 10 readings per message with 5 ms and 40 with 20 ms, for a p99 ack of 26 ms
     /// (docs/interfaces.md, Broker messages). Zero turns it off.
-    public var linger: Duration
+    package var linger: Duration
 
-    public init(
+    package init(
         maxReadings: Int = 100, maxBytes: Int = 256 * 1024, maxPartialInFlight: Int = 1, linger: Duration = .milliseconds(20)
     ) {
         self.maxReadings = max(1, maxReadings)
@@ -29,5 +29,5 @@ public struct Packing: Sendable, Equatable {
     }
 
     /// One reading per message, still in the packed format.
-    public static let off = Packing(maxReadings: 1)
+    package static let off = Packing(maxReadings: 1)
 }

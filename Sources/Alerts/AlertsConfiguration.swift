@@ -1,23 +1,23 @@
 import PipelineCore
 
 /// Everything the alerts API needs; `pipeline alerts` fills it from flags and environment.
-public struct AlertsConfiguration: Sendable {
-    public var host: String
-    public var port: Int
+package struct AlertsConfiguration: Sendable {
+    package var host: String
+    package var port: Int
     /// The admin listener's port (`/metrics`, `/readyz` with its checks, `/kill`).
-    public var adminPort: Int
-    public var databaseURL: String
+    package var adminPort: Int
+    package var databaseURL: String
     /// Connections (and so concurrent queries) at most: one slow query holds one of them only.
-    public var poolSize: Int
+    package var poolSize: Int
     /// Longer queries are cancelled by the database and answered 503.
-    public var statementTimeoutMs: Int
+    package var statementTimeoutMs: Int
     /// The analyzer's rule, for the bands the page draws.
-    public var rule: AnomalyRule
-    public var killEnabled: Bool
+    package var rule: AnomalyRule
+    package var killEnabled: Bool
     /// Every API route needs a reader key (`pipeline reader issue`); off only for local experiments.
-    public var readerKeys: Bool
+    package var readerKeys: Bool
 
-    public init(
+    package init(
         host: String = "0.0.0.0", port: Int = 8080, adminPort: Int = 9102, databaseURL: String, poolSize: Int = 4,
         statementTimeoutMs: Int = 2000, rule: AnomalyRule = .default, killEnabled: Bool = false,
         readerKeys: Bool = true

@@ -10,14 +10,14 @@ import Storage
 /// read-only connections with a statement timeout, so one slow query holds
 /// one connection only, and a database outage is a 503, never a crash or a hang;
 /// the pool reconnects by itself when the database is back.
-public struct AlertsService {
-    public let http: any Service
+package struct AlertsService {
+    package let http: any Service
     /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
-    public let admin: any Service
+    package let admin: any Service
     let pool: SQLPool
     let keys: ReaderKeyCache?
 
-    public init(configuration c: AlertsConfiguration, logger: Logger) {
+    package init(configuration c: AlertsConfiguration, logger: Logger) {
         let pool = SQLPool(
             conninfo: c.databaseURL, size: c.poolSize, statementTimeoutMs: c.statementTimeoutMs, readOnly: true,
             applicationName: "pipeline-alerts")
@@ -53,5 +53,5 @@ public struct AlertsService {
     }
 
     /// The admin listener stops last: /metrics and /readyz stay up while the rest drains.
-    public var services: [any Service] { [admin, PoolService(pool: pool)] + (keys.map { [$0] } ?? []) + [http] }
+    package var services: [any Service] { [admin, PoolService(pool: pool)] + (keys.map { [$0] } ?? []) + [http] }
 }

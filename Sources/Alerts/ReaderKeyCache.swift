@@ -13,8 +13,8 @@ import Storage
 /// copy (issued since the last reload) is looked up once; those lookups are
 /// rate-limited, so a client guessing keys cannot turn each guess into a query.
 /// Last use is recorded in memory and written on each reload.
-public final class ReaderKeyCache: Service, Sendable {
-    public enum Verdict: Sendable, Equatable {
+package final class ReaderKeyCache: Service, Sendable {
+    package enum Verdict: Sendable, Equatable {
         case granted(ReaderGrant)
         /// No key, or not a current one: 401.
         case refused(String)
@@ -38,7 +38,7 @@ public final class ReaderKeyCache: Service, Sendable {
     /// Database lookups of unknown keys, per second (and burst).
     static let lookupRate = 5.0
 
-    public init(pool: SQLPool, refreshInterval: Duration = .seconds(2), logger: Logger) {
+    package init(pool: SQLPool, refreshInterval: Duration = .seconds(2), logger: Logger) {
         self.pool = pool
         self.refreshInterval = refreshInterval
         self.logger = logger
@@ -48,12 +48,12 @@ public final class ReaderKeyCache: Service, Sendable {
     static var now: Double { Date().timeIntervalSince1970 }
 
     /// Whether the keys were loaded at least once, and how many are active (or the last error).
-    public var status: (loaded: Bool, detail: String) {
+    package var status: (loaded: Bool, detail: String) {
         state.withLockedValue { s in (s.loaded, s.loaded ? "\(s.keys.count) active keys" : s.lastError) }
     }
 
     /// Judges an `Authorization` header value.
-    public func verify(authorization: String?) async -> Verdict {
+    package func verify(authorization: String?) async -> Verdict {
         guard let authorization, !authorization.isEmpty else { return .refused("a reader key is required") }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -93,7 +93,7 @@ public final class ReaderKeyCache: Service, Sendable {
     }
 
     /// Reloads the keys and writes last use until graceful shutdown.
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let used = state.withLockedValue { s in
                 defer { s.used.removeAll() }

@@ -2,28 +2,28 @@ import AMQPClient
 import PipelineCore
 
 /// Everything the analyzer needs; `pipeline analyzer` fills it from flags and environment.
-public struct AnalyzerConfiguration: Sendable {
-    public var amqp: AMQPConfiguration
+package struct AnalyzerConfiguration: Sendable {
+    package var amqp: AMQPConfiguration
     /// libpq connection string or URL (several hosts allowed).
-    public var databaseURL: String
-    public var rule: AnomalyRule
+    package var databaseURL: String
+    package var rule: AnomalyRule
     /// What opens, extends and closes incidents (the same settings as `pipeline detect`).
-    public var incidentRule: IncidentRule
+    package var incidentRule: IncidentRule
     /// Deliveries the broker may have outstanding on this consumer.
-    public var prefetch: Int
+    package var prefetch: Int
     /// Readings stored per transaction at most (a message is not split: a batch ends
     /// with the message that reaches it).
-    public var batchSize: Int
+    package var batchSize: Int
     /// How long a batch waits for more deliveries once it has one.
-    public var batchWindow: Duration
+    package var batchWindow: Duration
     /// The analyzer session's `statement_timeout` and `lock_timeout`: a statement that
     /// runs or waits longer is cancelled and its batch retried as an outage.
-    public var statementTimeoutMs: Int
-    public var lockTimeoutMs: Int
+    package var statementTimeoutMs: Int
+    package var lockTimeoutMs: Int
     /// Metric names with a series of their own in `analyzer_anomalies_total`; later ones count as `other`.
-    public var metricLabelLimit: Int
+    package var metricLabelLimit: Int
 
-    public init(
+    package init(
         amqp: AMQPConfiguration, databaseURL: String, rule: AnomalyRule = .default, incidentRule: IncidentRule = .default, prefetch: Int = 2000,
         batchSize: Int = 1000, batchWindow: Duration = .milliseconds(20), statementTimeoutMs: Int = 30_000,
         lockTimeoutMs: Int = 10_000, metricLabelLimit: Int = 32

@@ -6,11 +6,11 @@ import ServiceSupport
 /// Runs the analyzer's worker thread and its small HTTP server for health,
 /// readiness and metrics. On graceful shutdown the worker finishes the batch
 /// it holds (commit and ack), then cancels its consumer and closes.
-public struct AnalyzerService {
+package struct AnalyzerService {
     let worker: AnalyzerWorker
-    public let http: any Service
+    package let http: any Service
 
-    public init(configuration: AnalyzerConfiguration, host: String = "0.0.0.0", port: Int = 9100, killEnabled: Bool = false, logger: Logger) {
+    package init(configuration: AnalyzerConfiguration, host: String = "0.0.0.0", port: Int = 9100, killEnabled: Bool = false, logger: Logger) {
         let worker = AnalyzerWorker(configuration: configuration, logger: logger)
         self.worker = worker
         // Its one listener is the admin listener: the analyzer serves nothing else.
@@ -28,7 +28,7 @@ public struct AnalyzerService {
     }
 
     /// In start order; a ServiceGroup stops them in reverse.
-    public var services: [any Service] { [WorkerService(worker: worker), http] }
+    package var services: [any Service] { [WorkerService(worker: worker), http] }
 }
 
 /// Adapts the blocking worker thread to a `Service`. It stops on graceful

@@ -1,35 +1,35 @@
 import Foundation
 
 /// One chaos run; `chaos --help` documents each setting.
-public struct ChaosConfiguration: Sendable {
+package struct ChaosConfiguration: Sendable {
     /// The `pipeline` executable whose services are put under fault.
-    public var pipelineBinary: String
+    package var pipelineBinary: String
     /// The checkout's `scripts/`: its `rabbitmq.sh` runs the cluster's nodes (see `RabbitCluster`),
     /// its `postgres.sh` the database (see `PostgresServer`).
-    public var scripts: String
+    package var scripts: String
     /// Where the cluster, the database, the logs and the report go (created).
-    public var directory: String
-    public var devices: Int
+    package var directory: String
+    package var devices: Int
     /// Seconds between readings of one device.
-    public var interval: Duration
-    public var faults: [ChaosFault]
+    package var interval: Duration
+    package var faults: [ChaosFault]
     /// Traffic before the first fault.
-    public var warmup: Duration
+    package var warmup: Duration
     /// Time between a fault's recovery and the next fault, so each gap and its retries belong to one fault.
-    public var settle: Duration
+    package var settle: Duration
     /// How long a killed process or node stays down before it is started again.
-    public var downtime: Duration
+    package var downtime: Duration
     /// How long PostgreSQL stays stopped.
-    public var databaseOutage: Duration
+    package var databaseOutage: Duration
     /// How long a node stays frozen.
-    public var pause: Duration
+    package var pause: Duration
     /// rabbitmq.conf lines of every node beyond the cluster's own; nil: what the manifests carry for the
     /// version that runs (`RabbitCluster.defaultSettings`). Set, each one can be measured with and without.
-    public var brokerSettings: [String]?
+    package var brokerSettings: [String]?
     /// Longest wait for the acknowledged readings to reach the database once the devices stop.
-    public var drainTimeout: Duration
+    package var drainTimeout: Duration
 
-    public init(
+    package init(
         pipelineBinary: String, scripts: String, directory: String, devices: Int = 200, interval: Duration = .seconds(1),
         faults: [ChaosFault] = ChaosFault.allCases, warmup: Duration = .seconds(20), settle: Duration = .seconds(15),
         downtime: Duration = .seconds(5), databaseOutage: Duration = .seconds(15), pause: Duration = .seconds(20),
@@ -51,7 +51,7 @@ public struct ChaosConfiguration: Sendable {
     }
 
     /// The version `make test` runs: fewer devices and faults, under 4 minutes.
-    public static func short(pipelineBinary: String, scripts: String, directory: String) -> ChaosConfiguration {
+    package static func short(pipelineBinary: String, scripts: String, directory: String) -> ChaosConfiguration {
         ChaosConfiguration(
             pipelineBinary: pipelineBinary, scripts: scripts, directory: directory, devices: 50, interval: .milliseconds(500),
             faults: [.ingestKill, .analyzerKill, .leaderKill, .databaseStop, .databaseReadOnly], warmup: .seconds(8), settle: .seconds(6),

@@ -1,5 +1,5 @@
 /// The faults a chaos run can inject, in the order the schedule lists them.
-public enum ChaosFault: String, Sendable, Codable, CaseIterable {
+package enum ChaosFault: String, Sendable, Codable, CaseIterable {
     /// An ingest process ends itself through `POST /kill`; it is started again.
     case ingestKill = "ingest-kill"
     /// An analyzer gets SIGKILL while it holds unacknowledged deliveries; it is started again.
@@ -18,7 +18,7 @@ public enum ChaosFault: String, Sendable, Codable, CaseIterable {
     case nodePause = "node-pause"
 
     /// Parses `ingest-kill,leader-kill,…`.
-    public static func list(_ text: String) throws -> [ChaosFault] {
+    package static func list(_ text: String) throws -> [ChaosFault] {
         try text.split(separator: ",").map { name in
             guard let fault = ChaosFault(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
                 throw ChaosError("unknown fault '\(name)'; known: \(allCases.map(\.rawValue).joined(separator: ", "))")

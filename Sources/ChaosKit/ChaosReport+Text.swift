@@ -2,7 +2,7 @@ import Foundation
 
 extension ChaosReport {
     /// The report for a terminal or docs/reliability.md.
-    public var text: String {
+    package var text: String {
         var out = "chaos run: \(devices) devices every \(Self.seconds(Double(intervalMs) / 1000)) over \(targets.joined(separator: ", "))\n"
         if !broker.isEmpty {
             let settings = brokerSettings.isEmpty ? "the defaults" : brokerSettings.joined(separator: ", ")

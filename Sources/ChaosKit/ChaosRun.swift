@@ -13,7 +13,7 @@ import Storage
 /// up in the database. Everything it started is stopped again, also on errors
 /// and cancellation (Ctrl-C). Its state is set and read by the one task that
 /// runs it (and, after it, the cleanup), hence unchecked.
-public final class ChaosRun: @unchecked Sendable {
+package final class ChaosRun: @unchecked Sendable {
     let configuration: ChaosConfiguration
     let logger: Logger
     let tag = String(UUID().uuidString.prefix(6)).lowercased()
@@ -26,14 +26,14 @@ public final class ChaosRun: @unchecked Sendable {
     var simulator: Simulator?
     var databaseURL = ""
 
-    public init(configuration: ChaosConfiguration, logger: Logger) {
+    package init(configuration: ChaosConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
     /// Runs the schedule and returns the report (`passed` says whether anything was lost).
     /// Throws when the run could not be carried out at all (a service that never became ready).
-    public func run() async throws -> ChaosReport {
+    package func run() async throws -> ChaosReport {
         let result: Result<ChaosReport, any Error>
         do {
             result = .success(try await runSchedule())

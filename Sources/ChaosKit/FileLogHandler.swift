@@ -3,23 +3,23 @@ import Logging
 
 /// Log lines appended to a file, for the in-process simulator: its retries,
 /// logged as the contract says, would drown the run's own output on a terminal.
-public struct FileLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
+package struct FileLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
     let file: FileHandle
     let label: String
 
-    public init(label: String, file: FileHandle) {
+    package init(label: String, file: FileHandle) {
         self.label = label
         self.file = file
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }
         let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()

@@ -6,10 +6,10 @@ import Synchronization
 /// range, where any outgoing connection may take it as its source port before the
 /// process meant to listen on it starts (seen: a chaos-cluster node that failed to
 /// boot with `eaddrinuse`). Each port is handed out once per process.
-public enum FreePort {
+package enum FreePort {
     private static let handedOut = Mutex<Set<Int>>([])
 
-    public static func pick() throws -> Int {
+    package static func pick() throws -> Int {
         let (lo, hi) = range()
         for _ in 0..<1000 {
             let port = Int.random(in: lo...hi)

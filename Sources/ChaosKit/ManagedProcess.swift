@@ -2,11 +2,11 @@ import Foundation
 
 /// A process this run started and answers for: its PID, its log file, signals
 /// sent to that PID only, and a stop that escalates from SIGTERM to SIGKILL.
-public final class ManagedProcess: @unchecked Sendable {
-    public let name: String
+package final class ManagedProcess: @unchecked Sendable {
+    package let name: String
     private let process = Process()
 
-    public init(name: String, executable: String, arguments: [String], environment: [String: String], log: String) throws {
+    package init(name: String, executable: String, arguments: [String], environment: [String: String], log: String) throws {
         self.name = name
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -21,26 +21,26 @@ public final class ManagedProcess: @unchecked Sendable {
         try process.run()
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    package var pid: Int32 { process.processIdentifier }
+    package var isRunning: Bool { process.isRunning }
     /// How it ended: `exit 137`, `signal 9`; nil while it runs.
-    public var exit: String? {
+    package var exit: String? {
         guard !process.isRunning else { return nil }
         return process.terminationReason == .uncaughtSignal
             ? "signal \(process.terminationStatus)" : "exit \(process.terminationStatus)"
     }
 
-    public func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+    package func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
 
     /// Waits until the process has exited, at most `timeout` (less when the task is cancelled); true if it has.
-    public func waitForExit(timeout: Duration) async -> Bool {
+    package func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
         return !process.isRunning
     }
 
     /// SIGTERM (with SIGCONT, in case a fault froze it), then SIGKILL after `grace`.
-    public func stop(grace: Duration = .seconds(10)) async {
+    package func stop(grace: Duration = .seconds(10)) async {
         signal(SIGCONT)
         signal(SIGTERM)
         if await !waitForExit(timeout: grace) {
@@ -51,7 +51,7 @@ public final class ManagedProcess: @unchecked Sendable {
 }
 
 /// What went wrong in a chaos run, said plainly.
-public struct ChaosError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct ChaosError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

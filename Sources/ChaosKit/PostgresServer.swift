@@ -5,15 +5,15 @@ import SQL
 /// and loopback port, so it can be stopped and started as a fault. Set up and run
 /// by `scripts/postgres.sh`, as the local stack's is. Used by one task at a time
 /// (the chaos run's), hence unchecked.
-public final class PostgresServer: @unchecked Sendable {
-    public let port: Int
+package final class PostgresServer: @unchecked Sendable {
+    package let port: Int
     let directory: String
     let script: String
     private var process: ManagedProcess?
     private var starts = 0
 
     /// `script` is `scripts/postgres.sh`.
-    public init(directory: String, script: String) throws {
+    package init(directory: String, script: String) throws {
         self.directory = directory
         self.script = script
         port = try FreePort.pick()
@@ -23,14 +23,14 @@ public final class PostgresServer: @unchecked Sendable {
     var data: String { "\(directory)/data" }
 
     /// A libpq URL for `database` as the superuser.
-    public func url(database: String = "postgres") -> String {
+    package func url(database: String = "postgres") -> String {
         "postgresql://postgres@127.0.0.1:\(port)/\(database)?connect_timeout=3"
     }
 
     /// Starts the server (creating its cluster on first use) in the foreground as a child of this
     /// run (not daemonized by pg_ctl: a daemon would inherit, and hold open, what tells Foundation that
     /// its parent ended) and waits until it accepts connections.
-    public func start() async throws {
+    package func start() async throws {
         if let old = process, old.isRunning { await old.stop(grace: .seconds(5)) }
         starts += 1
         let log = "\(directory)/log/postgres-\(starts).log"
@@ -48,7 +48,7 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Stops the server. `immediate` aborts like a crash (SIGQUIT: recovery from the WAL at the
     /// next start); otherwise a fast shutdown (SIGINT: open transactions roll back).
-    public func stop(immediate: Bool = false) async {
+    package func stop(immediate: Bool = false) async {
         guard let process else { return }
         guard let pid else { return await process.stop(grace: .seconds(5)) }  // not up yet: the script
         kill(pid, immediate ? SIGQUIT : SIGINT)
@@ -59,10 +59,10 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// The process this run started (the postmaster, once the script has exec'd it) while it runs.
-    public var launchedPID: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
+    package var launchedPID: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// The postmaster's PID while it runs.
-    public var pid: Int32? {
+    package var pid: Int32? {
         guard let text = try? String(contentsOfFile: "\(data)/postmaster.pid", encoding: .utf8),
             let pid = text.split(separator: "\n").first.flatMap({ Int32($0) }), RabbitCluster.isAlive(pid)
         else { return nil }
@@ -70,7 +70,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Tries one connection: nil when it worked, else libpq's reason.
-    public func connectionError() -> String? {
+    package func connectionError() -> String? {
         do {
             _ = try SQLConnection(url(), applicationName: "chaos-probe")
             return nil

@@ -6,16 +6,16 @@ import Foundation
 /// (`script`), as the local stack's do: the same broker (RabbitMQ 4 by default,
 /// with Khepri), set up the same way. Nodes can be killed, paused and
 /// restarted; a restarted node rejoins the cluster from its data directory.
-public final class RabbitCluster: @unchecked Sendable {
-    public struct Node: Sendable {
-        public let index: Int
-        public let name: String
-        public let amqpPort: Int
+package final class RabbitCluster: @unchecked Sendable {
+    package struct Node: Sendable {
+        package let index: Int
+        package let name: String
+        package let amqpPort: Int
         let distPort: Int
         let directory: String
     }
 
-    public let nodes: [Node]
+    package let nodes: [Node]
     /// `scripts/rabbitmq.sh`.
     let script: String
     /// Its `RABBITMQ` setting ("4" or "system"); nil: this process's.
@@ -24,9 +24,9 @@ public final class RabbitCluster: @unchecked Sendable {
     let epmdPort: Int
     private let requestedSettings: [String]?
     /// The rabbitmq.conf lines beyond the cluster's own that the nodes run with (set by `start`).
-    public private(set) var settings: [String] = []
+    package private(set) var settings: [String] = []
     /// The broker the nodes run, as `prepare` said it ("4.0.5 root"; set by `start`).
-    public private(set) var running = ""
+    package private(set) var running = ""
     private var epmd: ManagedProcess?
     private var servers: [Int: ManagedProcess] = [:]
     /// Every server script started, restarts included: all are stopped at the end.
@@ -41,7 +41,7 @@ public final class RabbitCluster: @unchecked Sendable {
     /// partitioned). On 4.x the queue's own Raft election recovers without it (acknowledgements resumed
     /// ~12 s into a 60 s pause under the defaults), but until the tick expires the other nodes' CLI and
     /// management queries wait on the frozen one; partition handling is Mnesia's and does not apply.
-    public static func defaultSettings(version: String) -> [String] {
+    package static func defaultSettings(version: String) -> [String] {
         (Int(version.prefix { $0.isNumber }) ?? 0) >= 4
             ? ["net_ticktime = 10"] : ["net_ticktime = 10", "cluster_partition_handling = autoheal"]
     }
@@ -49,7 +49,7 @@ public final class RabbitCluster: @unchecked Sendable {
     /// Lays out `count` nodes under `directory` (created), with free ports; `script` is `scripts/rabbitmq.sh`,
     /// `broker` its `RABBITMQ` setting (default: this process's), `settings` rabbitmq.conf lines for every node
     /// (nil: `defaultSettings` for the version that runs).
-    public init(
+    package init(
         directory: String, count: Int = 3, tag: String, script: String, broker: String? = nil, settings: [String]? = nil
     ) throws {
         self.directory = directory
@@ -88,7 +88,7 @@ public final class RabbitCluster: @unchecked Sendable {
     }
 
     /// Every node's AMQP URL, comma-separated, as `AMQP_URL` takes them.
-    public var amqpURL: String { nodes.map { "amqp://guest:guest@127.0.0.1:\($0.amqpPort)/%2f" }.joined(separator: ",") }
+    package var amqpURL: String { nodes.map { "amqp://guest:guest@127.0.0.1:\($0.amqpPort)/%2f" }.joined(separator: ",") }
 
     /// What `script` needs of this process's environment: which broker runs, and where its root filesystem is.
     var environment: [String: String] {
@@ -100,14 +100,14 @@ public final class RabbitCluster: @unchecked Sendable {
 
     /// The broker that runs, as `script prepare` says ("4.0.5 root"); the first call on a machine may
     /// build RabbitMQ 4's root filesystem (about a minute).
-    public func prepare() async throws -> String {
+    package func prepare() async throws -> String {
         try await Command.run(script, ["prepare"], environment: environment, timeout: .seconds(900))
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Starts epmd and every node; they form the cluster as they boot, which then moves
     /// to the Khepri metadata store on RabbitMQ 4.
-    public func start() async throws {
+    package func start() async throws {
         running = try await prepare()
         settings = requestedSettings ?? Self.defaultSettings(version: String(running.prefix { $0 != " " }))
         try writeConfiguration(settings)
@@ -139,7 +139,7 @@ public final class RabbitCluster: @unchecked Sendable {
     }
 
     /// The Erlang VM's PID of a node (the server script is only its parent), nil when not running.
-    public func vmPID(_ index: Int) -> Int32? {
+    package func vmPID(_ index: Int) -> Int32? {
         guard let text = try? String(contentsOfFile: "\(nodes[index - 1].directory)/rabbit.pid", encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.isAlive(pid)
         else { return nil }
@@ -147,24 +147,24 @@ public final class RabbitCluster: @unchecked Sendable {
     }
 
     /// True while `pid` runs (a zombie, killed but not yet reaped, does not).
-    public static func isAlive(_ pid: Int32) -> Bool {
+    package static func isAlive(_ pid: Int32) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
         return !status.split(separator: "\n").contains { $0.hasPrefix("State:") && $0.contains("Z") }
     }
 
     /// Sends `signal` to a node's VM: SIGKILL to crash it, SIGSTOP / SIGCONT to freeze and thaw it.
-    public func signal(_ index: Int, _ signal: Int32) throws {
+    package func signal(_ index: Int, _ signal: Int32) throws {
         guard let pid = vmPID(index) else { throw ChaosError("node \(index) is not running") }
         kill(pid, signal)
     }
 
     /// Every process of the cluster this object started and that still runs (scripts, epmd), VMs aside.
-    public var processes: [ManagedProcess] {
+    package var processes: [ManagedProcess] {
         lock.withLock { (started + [epmd].compactMap { $0 }).filter(\.isRunning) }
     }
 
     /// Starts a node that was killed; it rejoins the cluster from its data directory.
-    public func restart(_ index: Int) async throws {
+    package func restart(_ index: Int) async throws {
         let node = nodes[index - 1]
         // The server script should end with its VM; the Debian one can stay behind (a shell waiting on a
         // VM already dead), so it is stopped by PID rather than waited for.
@@ -175,7 +175,7 @@ public final class RabbitCluster: @unchecked Sendable {
 
     /// The index of the node that leads `queue`'s Raft group now, asked of a running node.
     /// Nodes in `excluding` (a frozen one) are not asked.
-    public func leader(of queue: String, excluding: Set<Int> = [], timeout: Duration = .seconds(15)) async throws -> Int? {
+    package func leader(of queue: String, excluding: Set<Int> = [], timeout: Duration = .seconds(15)) async throws -> Int? {
         guard let leader = try await queueRow(queue, ["leader"], excluding: excluding, timeout: timeout)?["leader"] as? String else {
             return nil
         }
@@ -185,7 +185,7 @@ public final class RabbitCluster: @unchecked Sendable {
     /// `queue`'s row of `rabbitmqctl list_queues name <columns>`, asked of the first running node that
     /// answers within `timeout` in all (nodes in `excluding` are not asked); nil when the queue does not exist, throws
     /// when no node answers.
-    public func queueRow(
+    package func queueRow(
         _ queue: String, _ columns: [String], excluding: Set<Int> = [], timeout: Duration = .seconds(15)
     ) async throws -> [String: Any]? {
         let deadline = ContinuousClock.now + timeout
@@ -202,7 +202,7 @@ public final class RabbitCluster: @unchecked Sendable {
 
     /// Runs a RabbitMQ CLI tool against `node` and returns its output; throws on a non-zero exit.
     @discardableResult
-    public func ctl(
+    package func ctl(
         _ node: Node, _ arguments: [String], tool: String = "rabbitmqctl", timeout: Duration = .seconds(120)
     ) async throws -> String {
         try await Command.run(script, ["run", node.directory, tool] + arguments, environment: environment, timeout: timeout)
@@ -211,7 +211,7 @@ public final class RabbitCluster: @unchecked Sendable {
     /// Stops every node (SIGTERM to each VM, which shuts RabbitMQ down; SIGKILL after
     /// 10 s: nodes of a cluster stopping together can wait on each other), then the
     /// server scripts and epmd (which ignores SIGTERM).
-    public func stop() async {
+    package func stop() async {
         let (servers, epmd) = lock.withLock { (self.started, self.epmd) }
         let vms = nodes.compactMap { vmPID($0.index) }
         for pid in vms {

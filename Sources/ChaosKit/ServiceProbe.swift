@@ -2,10 +2,10 @@ import SimulatorKit
 
 /// A running service read from outside, as an operator's tooling reads it: its
 /// `/readyz` and its Prometheus text. Shared by the chaos run, the benchmarks and the tests.
-public enum ServiceProbe {
+package enum ServiceProbe {
     /// Polls `/readyz` of an admin listener (plain HTTP, loopback) until it answers 200
     /// (true), `timeout` passes or `isAlive` reports the process gone (false).
-    public static func waitUntilReady(
+    package static func waitUntilReady(
         port: Int, timeout: Duration = .seconds(60), isAlive: () -> Bool = { true }
     ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -22,7 +22,7 @@ public enum ServiceProbe {
     }
 
     /// The sum of every sample of `metric` (all its label sets) in a text exposition; nil when it has none.
-    public static func sum(of metric: String, in text: String) -> Double? {
+    package static func sum(of metric: String, in text: String) -> Double? {
         var total: Double?
         for line in text.split(separator: "\n") {
             guard line.hasPrefix(metric), let next = line.dropFirst(metric.count).first, next == " " || next == "{",
@@ -34,7 +34,7 @@ public enum ServiceProbe {
     }
 
     /// The series names of a text exposition (`foo_bucket`, `foo_sum` … included).
-    public static func seriesNames(in text: String) -> Set<String> {
+    package static func seriesNames(in text: String) -> Set<String> {
         var names: Set<String> = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             if let end = line.firstIndex(where: { $0 == "{" || $0 == " " }) { names.insert(String(line[..<end])) }

@@ -10,22 +10,22 @@ import PipelineCore
 /// secret alone, so a database outage never locks out a device. Revocation
 /// bumps the device's generation in the database; ingest keeps the current
 /// generations in memory, so a revoked token stops working within one refresh.
-public struct DeviceToken: Sendable, Equatable {
-    public var deviceID: String
-    public var generation: Int64
+package struct DeviceToken: Sendable, Equatable {
+    package var deviceID: String
+    package var generation: Int64
 
-    public init(deviceID: String, generation: Int64) {
+    package init(deviceID: String, generation: Int64) {
         self.deviceID = deviceID
         self.generation = generation
     }
 
     /// The token string a device presents.
-    public func string(secret: DeviceTokenSecret) -> String {
+    package func string(secret: DeviceTokenSecret) -> String {
         "v1.\(deviceID).\(generation).\(Base64URL.encode(secret.mac(Self.message(deviceID, generation))))"
     }
 
     /// Parses and checks the MAC; nil for anything malformed or not signed with `secret`.
-    public static func verify(_ token: String, secret: DeviceTokenSecret) -> DeviceToken? {
+    package static func verify(_ token: String, secret: DeviceTokenSecret) -> DeviceToken? {
         guard token.utf8.count <= 256, token.hasPrefix("v1.") else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 4, let generation = Int64(parts[parts.count - 2]), generation >= 0 else { return nil }
@@ -45,17 +45,17 @@ public struct DeviceToken: Sendable, Equatable {
 }
 
 /// The operator's signing secret (at least 16 bytes), shared by ingest and `pipeline token`.
-public struct DeviceTokenSecret: Sendable {
+package struct DeviceTokenSecret: Sendable {
     let key: [UInt8]
 
-    public init?(_ secret: String) {
+    package init?(_ secret: String) {
         let key = Array(secret.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
         guard key.count >= 16 else { return nil }
         self.key = key
     }
 
     /// 32 random bytes, hex-encoded: a fresh secret for `DEVICE_TOKEN_SECRET`.
-    public static func generate() -> String {
+    package static func generate() -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         precondition(RAND_bytes(&bytes, 32) == 1, "RAND_bytes failed")
         return bytes.map { String(format: "%02x", $0) }.joined()

@@ -5,7 +5,7 @@ extension AsyncParsableCommand {
     /// have read the environment by then, and a variable they could not parse ends the run (exit 64,
     /// one line per variable) instead of leaving the default in its place. An executable's `@main`
     /// type calls this from its own `static func main()`.
-    public static func mainRefusingUnparseableVariables() async {
+    package static func mainRefusingUnparseableVariables() async {
         do {
             var command: any ParsableCommand
             do {

@@ -6,28 +6,28 @@ import Synchronization
 /// A value that is set but cannot be parsed (`ALERTS_PORT=80a`) is never taken for unset: the
 /// readers return nil for it and remember it, and the executable refuses to start, naming every
 /// such variable (`problems`, checked once the command line is parsed).
-public enum Env {
-    public static func string(_ name: String) -> String? {
+package enum Env {
+    package static func string(_ name: String) -> String? {
         guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
         return v
     }
 
-    public static func int(_ name: String) -> Int? { parsed(name, as: "an integer") { Int($0) } }
+    package static func int(_ name: String) -> Int? { parsed(name, as: "an integer") { Int($0) } }
 
-    public static func int64(_ name: String) -> Int64? { parsed(name, as: "an integer") { Int64($0) } }
+    package static func int64(_ name: String) -> Int64? { parsed(name, as: "an integer") { Int64($0) } }
 
-    public static func uint64(_ name: String) -> UInt64? { parsed(name, as: "a non-negative integer") { UInt64($0) } }
+    package static func uint64(_ name: String) -> UInt64? { parsed(name, as: "a non-negative integer") { UInt64($0) } }
 
     /// A finite number (`1.5`, `2e3`; not `nan` or `inf`).
-    public static func double(_ name: String) -> Double? {
+    package static func double(_ name: String) -> Double? {
         parsed(name, as: "a number") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
     }
 
     /// `1`, `true`, `on`, `yes` are true; `0`, `false`, `off`, `no` are false.
-    public static func bool(_ name: String) -> Bool? { parsed(name, as: "on or off (also 1/0, true/false, yes/no)", flag) }
+    package static func bool(_ name: String) -> Bool? { parsed(name, as: "on or off (also 1/0, true/false, yes/no)", flag) }
 
     /// The same words as `bool`, for a flag's value.
-    public static func flag(_ value: String) -> Bool? {
+    package static func flag(_ value: String) -> Bool? {
         switch value.lowercased() {
         case "1", "true", "on", "yes": return true
         case "0", "false", "off", "no": return false
@@ -36,7 +36,7 @@ public enum Env {
     }
 
     /// One line per variable that was read and could not be parsed, in the order they were read.
-    public static var problems: [String] { state.withLock { $0.problems } }
+    package static var problems: [String] { state.withLock { $0.problems } }
 
     private static func parsed<T>(_ name: String, as kind: String, _ parse: (String) -> T?) -> T? {
         guard let raw = string(name) else { return nil }

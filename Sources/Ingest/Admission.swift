@@ -2,18 +2,18 @@ import PipelineCore
 
 /// What stands between a device and the broker besides validation: its token
 /// and its rate limit. Shared by the HTTP and TCP listeners.
-public struct Admission: Sendable {
+package struct Admission: Sendable {
     /// Nil when device authentication is off.
-    public let authenticator: DeviceAuthenticator?
+    package let authenticator: DeviceAuthenticator?
     /// Nil when rate limiting is off.
-    public let limiter: RateLimiter?
+    package let limiter: RateLimiter?
 
-    public init(authenticator: DeviceAuthenticator?, limiter: RateLimiter?) {
+    package init(authenticator: DeviceAuthenticator?, limiter: RateLimiter?) {
         self.authenticator = authenticator
         self.limiter = limiter
     }
 
-    public enum Decision: Sendable, Equatable {
+    package enum Decision: Sendable, Equatable {
         case admitted
         /// A reading for a device the token does not cover.
         case wrongDevice(index: Int, message: String)
@@ -22,7 +22,7 @@ public struct Admission: Sendable {
     }
 
     /// Checks that every reading belongs to `device` (when authenticated) and takes the readings from each device's budget.
-    public func admit(_ readings: [Reading], device: String?) -> Decision {
+    package func admit(_ readings: [Reading], device: String?) -> Decision {
         if let device {
             if let i = readings.firstIndex(where: { $0.deviceID != device }) {
                 return .wrongDevice(index: i, message: "the token is not valid for device_id '\(readings[i].deviceID)'")

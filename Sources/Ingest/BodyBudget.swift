@@ -4,16 +4,16 @@ import NIOConcurrencyHelpers
 /// its `Content-Length` (or the 1 MiB maximum) before its body is read, and is
 /// answered 503 when the budget is spent, so concurrent uploads cannot grow
 /// memory without bound.
-public final class BodyBudget: Sendable {
-    public let total: Int
+package final class BodyBudget: Sendable {
+    package let total: Int
     private let available: NIOLockedValueBox<Int>
 
-    public init(total: Int) {
+    package init(total: Int) {
         self.total = total
         available = NIOLockedValueBox(total)
     }
 
-    public func reserve(_ bytes: Int) -> Bool {
+    package func reserve(_ bytes: Int) -> Bool {
         available.withLockedValue { a in
             guard a >= bytes else { return false }
             a -= bytes
@@ -21,5 +21,5 @@ public final class BodyBudget: Sendable {
         }
     }
 
-    public func release(_ bytes: Int) { available.withLockedValue { $0 += bytes } }
+    package func release(_ bytes: Int) { available.withLockedValue { $0 += bytes } }
 }

@@ -14,14 +14,14 @@ import NIOConcurrencyHelpers
 ///   accepted request over HTTP). A device behind a carrier's NAT shares its
 ///   address with thousands of others, so proven connections are not capped
 ///   per address: only the ones that have not shown they are devices.
-public final class ConnectionLimiter: Sendable {
-    public struct Limits: Sendable, Equatable {
-        public var maxConnections: Int
-        public var maxUnprovenPerAddress: Int
+package final class ConnectionLimiter: Sendable {
+    package struct Limits: Sendable, Equatable {
+        package var maxConnections: Int
+        package var maxUnprovenPerAddress: Int
         /// Descriptors kept free for everything that is not a device connection.
-        public var reserve: Int
+        package var reserve: Int
 
-        public init(maxConnections: Int = 16_000, maxUnprovenPerAddress: Int = 1_000, reserve: Int = 512) {
+        package init(maxConnections: Int = 16_000, maxUnprovenPerAddress: Int = 1_000, reserve: Int = 512) {
             self.maxConnections = maxConnections
             self.maxUnprovenPerAddress = maxUnprovenPerAddress
             self.reserve = reserve
@@ -29,11 +29,11 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// Why a connection was refused, for its error line and the metric.
-    public enum Refusal: String, Error, Sendable {
+    package enum Refusal: String, Error, Sendable {
         case tooManyConnections = "too_many_connections"
         case tooManyFromAddress = "too_many_from_address"
 
-        public var message: String {
+        package var message: String {
             switch self {
             case .tooManyConnections: "too many connections; retry later"
             case .tooManyFromAddress: "too many unauthenticated connections from this address; retry later"
@@ -42,7 +42,7 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// A connection admitted; `prove` and `release` it.
-    public struct Ticket: Sendable, Hashable {
+    package struct Ticket: Sendable, Hashable {
         let id: UInt64
         let address: String
     }
@@ -54,13 +54,13 @@ public final class ConnectionLimiter: Sendable {
         var unprovenTickets: Set<UInt64> = []
     }
 
-    public let limits: Limits
+    package let limits: Limits
     /// The cap in force: `maxConnections`, or fewer when the open-file limit is lower.
-    public let cap: Int
+    package let cap: Int
     private let state = NIOLockedValueBox(State())
     private let refused: [Refusal: Counter]
 
-    public init(limits: Limits = .init()) {
+    package init(limits: Limits = .init()) {
         self.limits = limits
         var rl = rlimit()
         let files = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 ? Int(clamping: rl.rlim_cur) : 1024
@@ -71,10 +71,10 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// Connections open now.
-    public var open: Int { state.withLockedValue { $0.open } }
+    package var open: Int { state.withLockedValue { $0.open } }
 
     /// Admits a new connection from `address`, or says why not.
-    public func admit(address: String) -> Result<Ticket, Refusal> {
+    package func admit(address: String) -> Result<Ticket, Refusal> {
         let result: Result<Ticket, Refusal> = state.withLockedValue { s in
             if s.open >= cap { return .failure(.tooManyConnections) }
             if s.unproven[address, default: 0] >= limits.maxUnprovenPerAddress { return .failure(.tooManyFromAddress) }
@@ -89,7 +89,7 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// The connection showed it is a device: it no longer counts against its address.
-    public func prove(_ ticket: Ticket) {
+    package func prove(_ ticket: Ticket) {
         state.withLockedValue { s in
             guard s.unprovenTickets.remove(ticket.id) != nil else { return }
             Self.decrement(&s.unproven, ticket.address)
@@ -97,7 +97,7 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// The connection closed.
-    public func release(_ ticket: Ticket) {
+    package func release(_ ticket: Ticket) {
         state.withLockedValue { s in
             s.open -= 1
             if s.unprovenTickets.remove(ticket.id) != nil { Self.decrement(&s.unproven, ticket.address) }

@@ -11,8 +11,8 @@ import Storage
 /// known keep working while the database is away. Only a device the cache
 /// has never seen needs the database (and gets "unavailable", never a false
 /// "unauthorized", when it is down).
-public final class DeviceAuthenticator: Service, Sendable {
-    public enum Verdict: Sendable, Equatable {
+package final class DeviceAuthenticator: Service, Sendable {
+    package enum Verdict: Sendable, Equatable {
         case authorized(deviceID: String)
         case unauthorized(String)
         case unavailable(String)
@@ -32,7 +32,7 @@ public final class DeviceAuthenticator: Service, Sendable {
     let logger: Logger
     private let state = NIOLockedValueBox(State())
 
-    public init(secret: DeviceTokenSecret, pool: SQLPool, refreshInterval: Duration = .seconds(5), logger: Logger) {
+    package init(secret: DeviceTokenSecret, pool: SQLPool, refreshInterval: Duration = .seconds(5), logger: Logger) {
         self.secret = secret
         self.pool = pool
         self.refreshInterval = refreshInterval
@@ -40,11 +40,11 @@ public final class DeviceAuthenticator: Service, Sendable {
     }
 
     /// True once the credentials were loaded at least once; the reason otherwise.
-    public var status: (loaded: Bool, detail: String) {
+    package var status: (loaded: Bool, detail: String) {
         state.withLockedValue { s in (s.loaded, s.loaded ? "\(s.credentials.count) devices" : s.lastError) }
     }
 
-    public func verify(_ token: String) async -> Verdict {
+    package func verify(_ token: String) async -> Verdict {
         guard let t = DeviceToken.verify(token, secret: secret) else { return .unauthorized("invalid token") }
         enum Cached { case hit(DeviceCredential), recentlyUnknown, miss }
         let cached: Cached = state.withLockedValue { s in
@@ -77,7 +77,7 @@ public final class DeviceAuthenticator: Service, Sendable {
     }
 
     /// Refreshes the credentials until graceful shutdown.
-    public func run() async throws {
+    package func run() async throws {
         var checked = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {

@@ -7,8 +7,8 @@ import ServiceSupport
 /// `POST /v1/readings`: authenticates the device, validates the whole body,
 /// applies the rate limit, publishes every reading and answers 202 only after
 /// the broker confirmed all of them.
-public enum HTTPIngest {
-    public static func addRoutes<Context: RequestContext>(
+package enum HTTPIngest {
+    package static func addRoutes<Context: RequestContext>(
         to router: Router<Context>, acceptor: ReadingAcceptor, admission: Admission, bodies: BodyBudget
     ) {
         router.post("/v1/readings") { request, _ -> Response in

@@ -2,45 +2,45 @@ import AMQPClient
 import DeviceAuth
 
 /// Everything ingest needs; the `pipeline ingest` command fills it from flags and environment.
-public struct IngestConfiguration: Sendable {
-    public var host: String
-    public var httpPort: Int
-    public var tcpPort: Int
+package struct IngestConfiguration: Sendable {
+    package var host: String
+    package var httpPort: Int
+    package var tcpPort: Int
     /// The admin listener's port (`/metrics`, `/readyz` with its checks, `/kill`).
-    public var adminPort: Int
-    public var amqp: AMQPConfiguration
+    package var adminPort: Int
+    package var amqp: AMQPConfiguration
     /// PEM files; when both are set, HTTPS and TCP+TLS are served instead of plain text.
-    public var tlsCertificatePath: String?
-    public var tlsKeyPath: String?
+    package var tlsCertificatePath: String?
+    package var tlsKeyPath: String?
     /// How often the certificate files are checked for a renewed pair.
-    public var tlsReloadInterval: Duration
-    public var killEnabled: Bool
+    package var tlsReloadInterval: Duration
+    package var killEnabled: Bool
     /// How long a publish may wait for the broker's confirm before the device gets 503 / a nack.
-    public var confirmTimeout: Duration
+    package var confirmTimeout: Duration
     /// Device authentication: the signing secret, and where token generations are kept. Nil turns it off.
-    public var auth: Auth?
+    package var auth: Auth?
     /// Per-device limit in readings per second and the burst allowed; nil turns it off.
-    public var rateLimit: (rate: Double, burst: Double)?
+    package var rateLimit: (rate: Double, burst: Double)?
     /// A TCP connection that sends no complete line for this long is closed.
-    public var idleTimeout: Duration
+    package var idleTimeout: Duration
     /// What no client can exceed; see `Guards`.
-    public var guards: Guards
+    package var guards: Guards
     /// How many waiting readings one broker message may carry (`Packing.off`: one each).
-    public var packing: Packing
+    package var packing: Packing
 
     /// The limits that keep hostile or broken clients from exhausting ingest.
-    public struct Guards: Sendable {
-        public var connections: ConnectionLimiter.Limits
+    package struct Guards: Sendable {
+        package var connections: ConnectionLimiter.Limits
         /// With authentication on, a TCP connection's auth line must come within this.
-        public var authTimeout: Duration
+        package var authTimeout: Duration
         /// An HTTP connection waiting for a request (its head, headers included) is closed after this.
-        public var httpIdleTimeout: Duration
+        package var httpIdleTimeout: Duration
         /// A request's body must have arrived within this of its head.
-        public var httpBodyTimeout: Duration
+        package var httpBodyTimeout: Duration
         /// Bytes of request bodies read at once, over all connections.
-        public var httpBodyBudget: Int
+        package var httpBodyBudget: Int
 
-        public init(
+        package init(
             connections: ConnectionLimiter.Limits = .init(), authTimeout: Duration = .seconds(10),
             httpIdleTimeout: Duration = .seconds(30), httpBodyTimeout: Duration = .seconds(30),
             httpBodyBudget: Int = 64 << 20
@@ -53,20 +53,20 @@ public struct IngestConfiguration: Sendable {
         }
     }
 
-    public struct Auth: Sendable {
-        public var secret: DeviceTokenSecret
-        public var databaseURL: String
+    package struct Auth: Sendable {
+        package var secret: DeviceTokenSecret
+        package var databaseURL: String
         /// How often revocations and new tokens are picked up.
-        public var refreshInterval: Duration
+        package var refreshInterval: Duration
 
-        public init(secret: DeviceTokenSecret, databaseURL: String, refreshInterval: Duration = .seconds(5)) {
+        package init(secret: DeviceTokenSecret, databaseURL: String, refreshInterval: Duration = .seconds(5)) {
             self.secret = secret
             self.databaseURL = databaseURL
             self.refreshInterval = refreshInterval
         }
     }
 
-    public init(
+    package init(
         host: String = "0.0.0.0", httpPort: Int = 8443, tcpPort: Int = 7070, adminPort: Int = 9101, amqp: AMQPConfiguration,
         tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, killEnabled: Bool = false,
         confirmTimeout: Duration = .seconds(5), auth: Auth? = nil, rateLimit: (rate: Double, burst: Double)? = (50, 1000),
@@ -90,5 +90,5 @@ public struct IngestConfiguration: Sendable {
         self.packing = packing
     }
 
-    public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
+    package var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
 }

@@ -12,20 +12,20 @@ import ServiceSupport
 /// Wires ingest: the publisher, the HTTP(S) and TCP listeners. The services
 /// shut down in reverse order: listeners first, the publisher last, so every
 /// request in flight still gets its confirm.
-public struct IngestService {
-    public let publisher: ConfirmPublisher
-    public let tcp: TCPIngestServer
-    public let http: any Service
+package struct IngestService {
+    package let publisher: ConfirmPublisher
+    package let tcp: TCPIngestServer
+    package let http: any Service
     /// `/healthz`, `/readyz` with its checks, `/metrics` and `/kill`, for the cluster network only.
-    public let admin: any Service
-    public let authenticator: DeviceAuthenticator?
+    package let admin: any Service
+    package let authenticator: DeviceAuthenticator?
     /// The TLS certificate both listeners serve, read again when its files change.
-    public let certificate: ReloadingCertificate?
+    package let certificate: ReloadingCertificate?
     /// Admits the device connections of both listeners.
-    public let limiter: ConnectionLimiter
+    package let limiter: ConnectionLimiter
     let pool: SQLPool?
 
-    public init(configuration c: IngestConfiguration, logger: Logger) throws {
+    package init(configuration c: IngestConfiguration, logger: Logger) throws {
         publisher = ConfirmPublisher(
             configuration: c.amqp, confirmTimeout: c.confirmTimeout, packing: c.packing, logger: logger)
         let acceptor = ReadingAcceptor(publisher: publisher)
@@ -99,7 +99,7 @@ public struct IngestService {
     /// In start order; a ServiceGroup stops them in reverse: the device listeners first,
     /// then the publisher (after its last confirm), then the credential cache, and the
     /// admin listener last, so /metrics and /readyz stay up while the rest drains.
-    public var services: [any Service] {
+    package var services: [any Service] {
         var list: [any Service] = [admin]
         if let pool { list.append(PoolService(pool: pool)) }
         if let authenticator { list.append(authenticator) }

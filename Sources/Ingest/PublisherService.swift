@@ -3,14 +3,14 @@ import ServiceLifecycle
 
 /// Runs the confirm publisher for the lifetime of the service group; on
 /// graceful shutdown it finishes what is queued and in flight, then closes.
-public struct PublisherService: Service {
-    public let publisher: ConfirmPublisher
+package struct PublisherService: Service {
+    package let publisher: ConfirmPublisher
 
-    public init(publisher: ConfirmPublisher) {
+    package init(publisher: ConfirmPublisher) {
         self.publisher = publisher
     }
 
-    public func run() async throws {
+    package func run() async throws {
         publisher.start()
         try? await gracefulShutdown()
         await publisher.shutdown()

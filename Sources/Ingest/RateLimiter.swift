@@ -3,21 +3,21 @@ import PipelineCore
 
 /// Per-device token buckets, in shards so devices rarely contend for a lock;
 /// a device over its limit is refused before it costs the broker anything.
-public final class RateLimiter: Sendable {
-    public let rate: Double
-    public let burst: Double
+package final class RateLimiter: Sendable {
+    package let rate: Double
+    package let burst: Double
     private let shards: [NIOLockedValueBox<[String: TokenBucket]>]
     private let start = ContinuousClock.now
 
     /// `rate` readings per second per device, `burst` at most at once.
-    public init(rate: Double, burst: Double, shards: Int = 16) {
+    package init(rate: Double, burst: Double, shards: Int = 16) {
         self.rate = rate
         self.burst = burst
         self.shards = (0..<shards).map { _ in NIOLockedValueBox([:]) }
     }
 
     /// Takes `count` readings' worth for the device; nil when allowed, else seconds until it would be.
-    public func take(_ deviceID: String, count: Int = 1) -> Double? {
+    package func take(_ deviceID: String, count: Int = 1) -> Double? {
         let now = (ContinuousClock.now - start) / .seconds(1)
         let shard = shards[Int(UInt(bitPattern: deviceID.hashValue) % UInt(shards.count))]
         return shard.withLockedValue { buckets in

@@ -5,8 +5,8 @@ import PipelineCore
 
 /// The bridge from both listeners to the broker: a reading is accepted only
 /// once the broker confirmed it into the quorum queue.
-public final class ReadingAcceptor: Sendable {
-    public enum Transport: String, Sendable { case http, tcp }
+package final class ReadingAcceptor: Sendable {
+    package enum Transport: String, Sendable { case http, tcp }
 
     let publisher: any ConfirmingPublisher
     /// Metric handles made once: looking them up per reading costs a lock and a hash.
@@ -18,7 +18,7 @@ public final class ReadingAcceptor: Sendable {
         "rate_limited", "busy",
     ]
 
-    public init(publisher: any ConfirmingPublisher) {
+    package init(publisher: any ConfirmingPublisher) {
         self.publisher = publisher
         var counters: [Transport: [String: Counter]] = [:]
         var latency: [Transport: Timer] = [:]
@@ -41,7 +41,7 @@ public final class ReadingAcceptor: Sendable {
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Publishes all readings; returns once all are confirmed.
-    public func accept(_ readings: [Reading], via transport: Transport) async throws(AMQPError) {
+    package func accept(_ readings: [Reading], via transport: Transport) async throws(AMQPError) {
         let start = ContinuousClock.now
         let now = Self.nowMs
         do {
@@ -54,7 +54,7 @@ public final class ReadingAcceptor: Sendable {
     }
 
     /// Publishes one reading; `completion` runs on the publisher's thread.
-    public func accept(
+    package func accept(
         _ reading: Reading, via transport: Transport, completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void
     ) {
         let start = ContinuousClock.now
@@ -69,7 +69,7 @@ public final class ReadingAcceptor: Sendable {
     }
 
     /// Counts a refused input (bad JSON, invalid reading, too large …).
-    public func recordRejected(_ transport: Transport, reason: String) {
+    package func recordRejected(_ transport: Transport, reason: String) {
         counter(transport, reason).increment()
     }
 

@@ -9,7 +9,7 @@ import ServiceLifecycle
 import ServiceSupport
 
 /// The raw TCP listener (optionally TLS) for devices that keep a connection open.
-public final class TCPIngestServer: Service, Sendable {
+package final class TCPIngestServer: Service, Sendable {
     /// Sent through each connection's pipeline on graceful shutdown.
     struct Drain {}
 
@@ -25,7 +25,7 @@ public final class TCPIngestServer: Service, Sendable {
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     private let bound = NIOLockedValueBox<Int?>(nil)
 
-    public init(
+    package init(
         host: String, port: Int, tls: TLSConfiguration?, acceptor: ReadingAcceptor, admission: Admission,
         limiter: ConnectionLimiter, idleTimeout: Duration, authTimeout: Duration, logger: Logger
     ) throws {
@@ -41,9 +41,9 @@ public final class TCPIngestServer: Service, Sendable {
     }
 
     /// The port actually bound (useful with port 0), once running.
-    public var boundPort: Int? { bound.withLockedValue { $0 } }
+    package var boundPort: Int? { bound.withLockedValue { $0 } }
 
-    public func run() async throws {
+    package func run() async throws {
         let tls = self.tls
         let acceptor = self.acceptor
         let admission = self.admission

@@ -3,7 +3,7 @@ extension AnomalyRule {
     /// against: its window is the values before it in this list, then `history`
     /// (the values before the first, newest first). Nil where the history was
     /// too short for a verdict.
-    public func rollingBands(values: [Double], history: [Double]) -> [AnomalyBand?] {
+    package func rollingBands(values: [Double], history: [Double]) -> [AnomalyBand?] {
         // Newest first: the window of values[i] is the first windowSize entries
         // of values[i-1], …, values[0], history[0], ….
         var window = Array(history.prefix(windowSize).reversed())

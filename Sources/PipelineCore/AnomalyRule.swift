@@ -1,17 +1,17 @@
 /// The contract's anomaly rule: a robust z-score (median and MAD) of a value
 /// against the device's earlier values of the same metric. One pure function,
 /// called by the analyzer and by the tests alike.
-public struct AnomalyRule: Sendable, Equatable {
+package struct AnomalyRule: Sendable, Equatable {
     /// How many earlier values form the window (the newest ones below this seq).
-    public var windowSize: Int
+    package var windowSize: Int
     /// Fewer earlier values than this: no verdict.
-    public var minHistory: Int
+    package var minHistory: Int
     /// `|score|` above this is an anomaly.
-    public var threshold: Double
+    package var threshold: Double
 
-    public static let `default` = AnomalyRule(windowSize: 200, minHistory: 30, threshold: 3.5)
+    package static let `default` = AnomalyRule(windowSize: 200, minHistory: 30, threshold: 3.5)
 
-    public init(windowSize: Int = 200, minHistory: Int = 30, threshold: Double = 3.5) {
+    package init(windowSize: Int = 200, minHistory: Int = 30, threshold: Double = 3.5) {
         precondition(windowSize >= 1 && minHistory >= 1 && minHistory <= windowSize && threshold > 0)
         self.windowSize = windowSize
         self.minHistory = minHistory
@@ -22,7 +22,7 @@ public struct AnomalyRule: Sendable, Equatable {
     /// and metric, newest first or in any order; only the first `windowSize`
     /// entries are used, so callers pass the newest first. Nil when the history
     /// is shorter than `minHistory`.
-    public func evaluate(_ value: Double, window: some Collection<Double>) -> Verdict? {
+    package func evaluate(_ value: Double, window: some Collection<Double>) -> Verdict? {
         guard let band = band(window: window) else { return nil }
         let delta = value - band.median
         if band.dispersion == 0 {
@@ -38,7 +38,7 @@ public struct AnomalyRule: Sendable, Equatable {
     /// The median and the range of values a reading judged against `window`
     /// would pass with (same conventions as `evaluate`); nil when the history is
     /// shorter than `minHistory`.
-    public func band(window: some Collection<Double>) -> AnomalyBand? {
+    package func band(window: some Collection<Double>) -> AnomalyBand? {
         let n = min(window.count, windowSize)
         guard n >= minHistory else { return nil }
         var xs = Array(window.prefix(n))
@@ -63,14 +63,14 @@ public struct AnomalyRule: Sendable, Equatable {
 }
 
 /// What the rule concluded for one value.
-public struct Verdict: Sendable, Equatable {
-    public var isAnomaly: Bool
+package struct Verdict: Sendable, Equatable {
+    package var isAnomaly: Bool
     /// `0.6745·(x − median)/mad`; nil when the window has no spread at all.
-    public var score: Double?
-    public var median: Double
+    package var score: Double?
+    package var median: Double
     /// The dispersion the score divides by: the MAD, or its mean-deviation
     /// substitute when the MAD is 0 (see the contract).
-    public var mad: Double
+    package var mad: Double
     /// How many earlier values the verdict used.
-    public var window: Int
+    package var window: Int
 }

@@ -1,20 +1,20 @@
 /// One episode of one device's metric: what pages a person, however many of its
 /// readings are anomalies.
-public struct Incident: Sendable, Equatable {
-    public var openedSeq: Int64
+package struct Incident: Sendable, Equatable {
+    package var openedSeq: Int64
     /// The opening reading's timestamp.
-    public var openedTs: String
+    package var openedTs: String
     /// The newest seq that was evidence.
-    public var lastSeq: Int64
+    package var lastSeq: Int64
     /// Readings of the episode that the per-reading rule flagged.
-    public var anomalies: Int
+    package var anomalies: Int
     /// The evidence's score of largest magnitude; nil when that reading's window had no spread.
-    public var peakScore: Double?
-    public var peakValue: Double
+    package var peakScore: Double?
+    package var peakValue: Double
     /// Why it opened, in words (the opening evidence's `reason`).
-    public var reason: String
+    package var reason: String
 
-    public init(
+    package init(
         openedSeq: Int64, openedTs: String, lastSeq: Int64, anomalies: Int, peakScore: Double?, peakValue: Double,
         reason: String
     ) {
@@ -28,7 +28,7 @@ public struct Incident: Sendable, Equatable {
     }
 
     /// The incident `evidence` at `seq` opens.
-    public init(opening seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence) {
+    package init(opening seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence) {
         self.init(
             openedSeq: seq, openedTs: ts, lastSeq: seq, anomalies: isAnomaly ? 1 : 0, peakScore: evidence.score,
             peakValue: evidence.value, reason: evidence.reason)
@@ -36,7 +36,7 @@ public struct Incident: Sendable, Equatable {
 
     /// Takes in one more reading of the episode: counts it when the rule flagged it, and
     /// when it is evidence, extends the episode to it and keeps the larger peak.
-    public mutating func absorb(seq: Int64, isAnomaly: Bool, evidence: IncidentEvidence?) {
+    package mutating func absorb(seq: Int64, isAnomaly: Bool, evidence: IncidentEvidence?) {
         if isAnomaly { anomalies += 1 }
         guard let evidence else { return }
         lastSeq = max(lastSeq, seq)

@@ -9,32 +9,32 @@
 /// one incident; evidence outside every span opens an incident of its own, already
 /// closed when the series went `closeAfter` seqs beyond it. An incident is a page
 /// that went out: a later reading never takes one back.
-public struct IncidentLedger: Sendable, Equatable {
+package struct IncidentLedger: Sendable, Equatable {
     /// One incident and what the batch did to it.
-    public struct Entry: Sendable, Equatable {
-        public var incident: Incident
-        public var isOpen: Bool
+    package struct Entry: Sendable, Equatable {
+        package var incident: Incident
+        package var isOpen: Bool
         /// Whether this batch opened, extended or closed it (it must be stored).
-        public var changed: Bool
+        package var changed: Bool
 
-        public init(incident: Incident, isOpen: Bool, changed: Bool = false) {
+        package init(incident: Incident, isOpen: Bool, changed: Bool = false) {
             self.incident = incident
             self.isOpen = isOpen
             self.changed = changed
         }
     }
 
-    public let rule: IncidentRule
+    package let rule: IncidentRule
     /// Oldest opening first; only the last can be open.
-    public private(set) var entries: [Entry]
+    package private(set) var entries: [Entry]
     /// The highest seq seen of the series (stored before the batch, or judged in it).
-    public private(set) var newestSeq: Int64?
+    package private(set) var newestSeq: Int64?
     /// Incidents this batch opened, and closed.
-    public private(set) var opened = 0
-    public private(set) var closed = 0
+    package private(set) var opened = 0
+    package private(set) var closed = 0
 
     /// `entries`: the series' newest incident, and those near the batch's late readings.
-    public init(rule: IncidentRule, entries: [Entry], newestSeq: Int64?) {
+    package init(rule: IncidentRule, entries: [Entry], newestSeq: Int64?) {
         self.rule = rule
         var unique: [Int64: Entry] = [:]
         for e in entries { unique[e.incident.openedSeq] = e }
@@ -43,9 +43,9 @@ public struct IncidentLedger: Sendable, Equatable {
     }
 
     /// The open incident, if any.
-    public var open: Incident? { entries.last.flatMap { $0.isOpen ? $0.incident : nil } }
+    package var open: Incident? { entries.last.flatMap { $0.isOpen ? $0.incident : nil } }
 
-    public mutating func observe(seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence?) {
+    package mutating func observe(seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence?) {
         if let newest = newestSeq, seq <= newest {
             late(seq: seq, ts: ts, isAnomaly: isAnomaly, evidence: evidence, newest: newest)
             return

@@ -14,26 +14,26 @@
 /// An incident opens on evidence, is extended by further evidence, and closes
 /// once `closeAfter` seqs passed without any. Defaults and their measured effect
 /// on NAB's labelled series: docs/detection.md, "Incidents".
-public struct IncidentRule: Sendable, Equatable {
+package struct IncidentRule: Sendable, Equatable {
     /// `|score|` a reading must exceed against its window to count as evidence.
-    public var minScore: Double
+    package var minScore: Double
     /// Readings in the short mean, the reading itself included.
-    public var meanLength: Int
+    package var meanLength: Int
     /// Readings left out of the short mean at each end.
-    public var meanTrim: Int
+    package var meanTrim: Int
     /// How far (in the rule's score units) the short mean must be from the window's median.
-    public var meanScore: Double
+    package var meanScore: Double
     /// Seqs of history the record covers, in whole blocks of `recordBlock` before the reading's own block.
-    public var recordSpan: Int64
+    package var recordSpan: Int64
     /// Seqs per block of the record; at most the anomaly window plus one, so the
     /// window covers the part of the reading's own block that came before it.
-    public var recordBlock: Int64
+    package var recordBlock: Int64
     /// Seqs without evidence after which an open incident closes.
-    public var closeAfter: Int64
+    package var closeAfter: Int64
 
-    public static let `default` = IncidentRule()
+    package static let `default` = IncidentRule()
 
-    public init(
+    package init(
         minScore: Double = 2.5, meanLength: Int = 12, meanTrim: Int = 2, meanScore: Double = 1.5,
         recordSpan: Int64 = 2500, recordBlock: Int64 = 100, closeAfter: Int64 = 200
     ) {
@@ -50,7 +50,7 @@ public struct IncidentRule: Sendable, Equatable {
 
     /// The smallest anomaly window this rule works with: one that covers the part of a
     /// reading's own block before it, and the short means ending there.
-    public var smallestWindow: Int { Int(recordBlock) + meanLength - 2 }
+    package var smallestWindow: Int { Int(recordBlock) + meanLength - 2 }
 
     /// Whether a reading's history is complete enough to be evidence: at most one in ten
     /// of the seqs its window spans (down to its oldest, `oldest`) is missing. Seqs count
@@ -58,17 +58,17 @@ public struct IncidentRule: Sendable, Equatable {
     /// analyzer holds them): judged now, against a record without them, the reading could
     /// open an incident the complete series does not have. Once they are stored, the
     /// reading is judged again with them (a late reading re-judges the ones after it).
-    public static func historyIsComplete(seq: Int64, oldest: Int64?, count: Int) -> Bool {
+    package static func historyIsComplete(seq: Int64, oldest: Int64?, count: Int) -> Bool {
         guard let oldest, seq > oldest else { return true }
         return (seq - oldest - Int64(count)) * 10 <= Int64(count)
     }
 
     /// An empty record with this rule's block layout.
-    public func newRecord() -> SeriesRecord { SeriesRecord(blockSize: recordBlock, blocks: recordSpan / recordBlock) }
+    package func newRecord() -> SeriesRecord { SeriesRecord(blockSize: recordBlock, blocks: recordSpan / recordBlock) }
 
     /// The short mean of `value` and the `meanLength − 1` values before it
     /// (`window`, newest first); nil while there are fewer.
-    public func mean(value: Double, window: [Double]) -> Double? {
+    package func mean(value: Double, window: [Double]) -> Double? {
         guard window.count >= meanLength - 1 else { return nil }
         return trimmedMean([value] + window.prefix(meanLength - 1))
     }
@@ -81,7 +81,7 @@ public struct IncidentRule: Sendable, Equatable {
     /// Whether `value` at `seq` is evidence, given the rule's verdict on it, its
     /// window (the earlier values the verdict used, newest first), the short mean
     /// ending at it (`mean(value:window:)`) and the series' record. Nil when it is not.
-    public func evidence(
+    package func evidence(
         value: Double, seq: Int64, verdict: Verdict?, window: [Double], mean: Double?, record: SeriesRecord
     ) -> IncidentEvidence? {
         guard let verdict else { return nil }
@@ -144,30 +144,30 @@ public struct IncidentRule: Sendable, Equatable {
 }
 
 /// Why a reading counts towards an incident: the explanation an incident keeps from the reading that opened it.
-public struct IncidentEvidence: Sendable, Equatable {
-    public enum Direction: String, Sendable, Equatable {
+package struct IncidentEvidence: Sendable, Equatable {
+    package enum Direction: String, Sendable, Equatable {
         case high
         case low
     }
 
     /// What went beyond the record: the reading's value, or the short mean ending at it.
-    public enum Channel: String, Sendable, Equatable {
+    package enum Channel: String, Sendable, Equatable {
         case value
         case mean
     }
 
-    public var channel: Channel
-    public var direction: Direction
+    package var channel: Channel
+    package var direction: Direction
     /// The anomaly rule's score of the reading; nil when its window had no spread at all.
-    public var score: Double?
+    package var score: Double?
     /// The value or mean that went beyond the record.
-    public var value: Double
+    package var value: Double
     /// The window's median.
-    public var median: Double
+    package var median: Double
     /// The series' highest (or lowest) value before, which `value` went beyond.
-    public var record: Double
+    package var record: Double
 
-    public init(channel: Channel = .value, direction: Direction, score: Double?, value: Double, median: Double, record: Double) {
+    package init(channel: Channel = .value, direction: Direction, score: Double?, value: Double, median: Double, record: Double) {
         self.channel = channel
         self.direction = direction
         self.score = score
@@ -177,7 +177,7 @@ public struct IncidentEvidence: Sendable, Equatable {
     }
 
     /// One line for a person: what the value did, against what.
-    public var reason: String {
+    package var reason: String {
         let beyond = direction == .high ? "above the highest" : "below the lowest"
         switch channel {
         case .value:

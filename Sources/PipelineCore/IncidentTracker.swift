@@ -2,17 +2,17 @@
 /// judged reading at a time. Pure, so that the analyzer (which keeps the open
 /// incident in the database) and `pipeline detect` (which keeps it in memory)
 /// open the same incidents on the same series.
-public struct IncidentTracker: Sendable, Equatable {
-    public enum Change: Sendable, Equatable {
+package struct IncidentTracker: Sendable, Equatable {
+    package enum Change: Sendable, Equatable {
         case opened(Incident)
         case updated(Incident)
         case closed(Incident)
     }
 
-    public let rule: IncidentRule
-    public private(set) var open: Incident?
+    package let rule: IncidentRule
+    package private(set) var open: Incident?
 
-    public init(rule: IncidentRule, open: Incident? = nil) {
+    package init(rule: IncidentRule, open: Incident? = nil) {
         self.rule = rule
         self.open = open
     }
@@ -20,7 +20,7 @@ public struct IncidentTracker: Sendable, Equatable {
     /// Takes one reading in: closes the open incident when `closeAfter` seqs passed
     /// since its last evidence, extends it (or opens one) on evidence, and counts
     /// the per-reading rule's anomalies of an open episode.
-    public mutating func observe(seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence?) -> [Change] {
+    package mutating func observe(seq: Int64, ts: String, isAnomaly: Bool, evidence: IncidentEvidence?) -> [Change] {
         var changes: [Change] = []
         if let current = open, seq > current.lastSeq + rule.closeAfter {
             changes.append(.closed(current))

@@ -1,14 +1,14 @@
 /// Replies on the TCP line protocol, one JSON object per line, shared by the
 /// ingest server and the simulator so both ends agree on the format.
-public enum LineReply: Sendable, Equatable {
+package enum LineReply: Sendable, Equatable {
     case ack(seq: Int64)
     case nack(seq: Int64?, error: String, retryAfter: Int? = nil)
     case error(String)
     case authOK
     /// The reply to a failed `{"auth":…}` line; the server closes afterwards.
-    public static let unauthorized = LineReply.error("unauthorized")
+    package static let unauthorized = LineReply.error("unauthorized")
 
-    public var line: String {
+    package var line: String {
         switch self {
         case .ack(let seq): return "{\"ack\":\(seq)}\n"
         case .nack(let seq, let error, let retryAfter):
@@ -21,7 +21,7 @@ public enum LineReply: Sendable, Equatable {
 }
 
 /// Escapes a string as a JSON string literal.
-public func jsonString(_ s: String) -> String {
+package func jsonString(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

@@ -2,13 +2,13 @@ import Foundation
 
 /// A line a device sends on the TCP protocol: an optional first `{"auth":"…"}`
 /// line, then readings.
-public enum LineRequest: Sendable, Equatable {
+package enum LineRequest: Sendable, Equatable {
     case auth(token: String)
     case reading(Reading)
 
     /// Parses one line. On failure, `LineRequestError` says whether the line was
     /// JSON at all, and carries the `seq` when one could be read, for the nack.
-    public static func parse(_ line: some ContiguousBytes) -> Result<LineRequest, LineRequestError> {
+    package static func parse(_ line: some ContiguousBytes) -> Result<LineRequest, LineRequestError> {
         let token: String? = line.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             guard looksLikeAuth(bytes) else { return nil }
@@ -36,13 +36,13 @@ public enum LineRequest: Sendable, Equatable {
 }
 
 /// Why a TCP line was refused.
-public struct LineRequestError: Error, Sendable, Equatable {
-    public var message: String
+package struct LineRequestError: Error, Sendable, Equatable {
+    package var message: String
     /// False when the line was not JSON: the reply is an error line, not a nack.
-    public var isJSON: Bool
-    public var seq: Int64?
+    package var isJSON: Bool
+    package var seq: Int64?
 
-    public var reply: LineReply {
+    package var reply: LineReply {
         isJSON ? .nack(seq: seq, error: message) : .error(message)
     }
 }

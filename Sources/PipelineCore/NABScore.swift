@@ -5,36 +5,36 @@ import Foundation
 /// earn up to 1, a missed window costs `fn`, an alert outside every window costs up to
 /// `fp`, less right after a window. Written here so that `make bench` can score the
 /// analyzer's incidents on real series without NAB's Python.
-public struct NABScore: Sendable, Equatable {
+package struct NABScore: Sendable, Equatable {
     /// The weights of one of NAB's application profiles.
-    public struct Profile: Sendable, Equatable {
-        public var name: String
-        public var tp: Double
-        public var fp: Double
-        public var fn: Double
+    package struct Profile: Sendable, Equatable {
+        package var name: String
+        package var tp: Double
+        package var fp: Double
+        package var fn: Double
 
-        public static let standard = Profile(name: "standard", tp: 1.0, fp: 0.11, fn: 1.0)
-        public static let lowFP = Profile(name: "reward_low_FP_rate", tp: 1.0, fp: 0.22, fn: 1.0)
-        public static let lowFN = Profile(name: "reward_low_FN_rate", tp: 1.0, fp: 0.11, fn: 2.0)
-        public static let all = [standard, lowFP, lowFN]
+        package static let standard = Profile(name: "standard", tp: 1.0, fp: 0.11, fn: 1.0)
+        package static let lowFP = Profile(name: "reward_low_FP_rate", tp: 1.0, fp: 0.22, fn: 1.0)
+        package static let lowFN = Profile(name: "reward_low_FN_rate", tp: 1.0, fp: 0.11, fn: 2.0)
+        package static let all = [standard, lowFP, lowFN]
     }
 
     /// The detector's raw score, and those of one that never alerts and of a perfect one.
-    public var raw: Double
-    public var null: Double
-    public var perfect: Double
+    package var raw: Double
+    package var null: Double
+    package var perfect: Double
 
     /// 0 for never alerting, 100 for an alert on the first row of every window and nowhere else.
-    public var normalised: Double { perfect == null ? 0 : 100 * (raw - null) / (perfect - null) }
+    package var normalised: Double { perfect == null ? 0 : 100 * (raw - null) / (perfect - null) }
 
     /// Sums the scores of several series (NAB normalises the sums, not each series).
-    public static func + (a: NABScore, b: NABScore) -> NABScore {
+    package static func + (a: NABScore, b: NABScore) -> NABScore {
         NABScore(raw: a.raw + b.raw, null: a.null + b.null, perfect: a.perfect + b.perfect)
     }
 
-    public static let zero = NABScore(raw: 0, null: 0, perfect: 0)
+    package static let zero = NABScore(raw: 0, null: 0, perfect: 0)
 
-    public init(raw: Double, null: Double, perfect: Double) {
+    package init(raw: Double, null: Double, perfect: Double) {
         self.raw = raw
         self.null = null
         self.perfect = perfect
@@ -42,7 +42,7 @@ public struct NABScore: Sendable, Equatable {
 
     /// Scores the alerts (row indices) on one series of `count` rows whose labelled
     /// windows are the given inclusive row ranges, in order and not overlapping.
-    public init(alerts: some Sequence<Int>, windows: [ClosedRange<Int>], count: Int, profile: Profile) {
+    package init(alerts: some Sequence<Int>, windows: [ClosedRange<Int>], count: Int, profile: Profile) {
         let alerted = Set(alerts)
         self.init(
             raw: Self.raw(alerted, windows, count, profile),
@@ -51,7 +51,7 @@ public struct NABScore: Sendable, Equatable {
     }
 
     /// The first 15 % of the rows, at most 750: alerts there count for nothing.
-    public static func probation(count: Int) -> Int { min(Int((0.15 * Double(count)).rounded(.down)), 750) }
+    package static func probation(count: Int) -> Int { min(Int((0.15 * Double(count)).rounded(.down)), 750) }
 
     /// NAB's scaled sigmoid, `2 / (1 + e^{5x}) − 1`.
     static func sigmoid(_ x: Double) -> Double { 2 / (1 + exp(5 * x)) - 1 }

@@ -1,7 +1,7 @@
 /// Percentiles of measured samples by nearest rank: the smallest sample with at least `p` of
 /// all samples at or below it (p99 of 100 samples is the 99th). NaN when there are none.
-public enum Percentile {
-    public static func nearestRank(_ samples: [Double], _ p: Double) -> Double {
+package enum Percentile {
+    package static func nearestRank(_ samples: [Double], _ p: Double) -> Double {
         let sorted = samples.sorted()
         guard !sorted.isEmpty else { return .nan }
         return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]

@@ -1,11 +1,11 @@
 /// Which devices a reader key sees: all, or those whose id starts with a prefix
 /// (`ward-3-`), so a ward's screen never shows another ward's patients.
-public enum ReaderScope: Sendable, Hashable, CustomStringConvertible {
+package enum ReaderScope: Sendable, Hashable, CustomStringConvertible {
     case all
     case prefix(String)
 
     /// `all` or `prefix:<device-id prefix>` (1–64 device-id characters); nil otherwise.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         if text == "all" {
             self = .all
         } else if text.hasPrefix("prefix:"), case let p = String(text.dropFirst("prefix:".count)), Validation.isValidDeviceID(p) {
@@ -15,14 +15,14 @@ public enum ReaderScope: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .all: "all"
         case .prefix(let p): "prefix:\(p)"
         }
     }
 
-    public func contains(_ deviceID: String) -> Bool {
+    package func contains(_ deviceID: String) -> Bool {
         switch self {
         case .all: true
         case .prefix(let p): deviceID.hasPrefix(p)

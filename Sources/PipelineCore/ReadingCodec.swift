@@ -2,10 +2,10 @@ import Foundation
 
 /// The one place that defines the wire format of readings: ingest, analyzer,
 /// simulator and tests all go through it.
-public enum ReadingCodec {
+package enum ReadingCodec {
     /// Decodes an HTTP body: one reading or an array of 1–1000. The whole body
     /// is validated; the first problem is reported with the index at fault.
-    public static func decodeBody(_ data: Data) throws(ReadingError) -> [Reading] {
+    package static func decodeBody(_ data: Data) throws(ReadingError) -> [Reading] {
         guard let first = data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
             throw ReadingError("empty body")
         }
@@ -28,7 +28,7 @@ public enum ReadingCodec {
     }
 
     /// Decodes exactly one reading (a TCP line, or an AMQP message body).
-    public static func decodeOne(_ data: some ContiguousBytes) throws(ReadingError) -> Reading {
+    package static func decodeOne(_ data: some ContiguousBytes) throws(ReadingError) -> Reading {
         let result: Result<Reading, ReadingError> = data.withUnsafeBytes { raw in
             var parser = ReadingParser(raw.bindMemory(to: UInt8.self))
             do throws(ReadingParser.Failure) {
@@ -41,7 +41,7 @@ public enum ReadingCodec {
     }
 
     /// Encodes a reading as compact JSON with sorted metric names.
-    public static func encode(_ r: Reading) -> [UInt8] {
+    package static func encode(_ r: Reading) -> [UInt8] {
         var out = "{\"device_id\":\"\(r.deviceID)\",\"seq\":\(r.seq),\"ts\":\"\(r.ts)\",\"metrics\":{"
         var firstMetric = true
         for name in r.metrics.keys.sorted() {
@@ -54,7 +54,7 @@ public enum ReadingCodec {
     }
 
     /// A finite Double as a JSON number (Swift's shortest round-trip form is valid JSON).
-    public static func jsonNumber(_ v: Double) -> String {
+    package static func jsonNumber(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return v.description
     }

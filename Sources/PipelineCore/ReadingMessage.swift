@@ -7,20 +7,20 @@
 /// `readings.v1`: compact JSON readings (`ReadingCodec.encode`), one per line,
 /// separated by a newline, with no newline after the last; a message of one
 /// reading is that reading's JSON.
-public enum ReadingMessage {
+package enum ReadingMessage {
     /// The AMQP header that names a message's format.
-    public static let formatHeader = "x-pipeline-format"
+    package static let formatHeader = "x-pipeline-format"
     /// Newline-delimited readings.
-    public static let packed = "readings.v1"
+    package static let packed = "readings.v1"
 
     /// One reading of a message: its bytes (to dead-letter it alone) and what decoding them gave.
-    public struct Entry: Sendable {
-        public var bytes: [UInt8]
-        public var reading: Result<Reading, ReadingError>
+    package struct Entry: Sendable {
+        package var bytes: [UInt8]
+        package var reading: Result<Reading, ReadingError>
     }
 
     /// Joins encoded readings into the body of one `readings.v1` message.
-    public static func pack(_ encoded: [[UInt8]]) -> [UInt8] {
+    package static func pack(_ encoded: [[UInt8]]) -> [UInt8] {
         var body: [UInt8] = []
         body.reserveCapacity(encoded.reduce(encoded.count) { $0 + $1.count })
         for (i, reading) in encoded.enumerated() {
@@ -33,7 +33,7 @@ public enum ReadingMessage {
     /// The readings of a message, each decoded on its own, so that one bad reading
     /// does not spoil the others. Throws when the message as a whole cannot be read:
     /// a format this version does not know, or no reading at all.
-    public static func unpack(_ body: [UInt8], format: String?) throws(ReadingError) -> [Entry] {
+    package static func unpack(_ body: [UInt8], format: String?) throws(ReadingError) -> [Entry] {
         switch format {
         case nil, "":
             return [Entry(bytes: body, reading: decode(body))]

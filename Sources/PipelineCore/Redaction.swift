@@ -1,9 +1,9 @@
 /// Hides the secrets of connection strings before they are printed (`--help`,
 /// logs, errors): an operator sees where a service connects, never with what.
-public enum Redaction {
+package enum Redaction {
     /// `scheme://user:password@host…` and libpq's `password=…` with the password as `***`;
     /// a comma-separated list (`AMQP_URL`) element by element.
-    public static func connectionString(_ s: String) -> String {
+    package static func connectionString(_ s: String) -> String {
         s.split(separator: ",", omittingEmptySubsequences: false).map { redactOne(String($0)) }.joined(separator: ",")
     }
 

@@ -1,23 +1,23 @@
 /// One series as `timestamp,value` rows, oldest first: what `pipeline detect` reads
 /// and the detection benchmark's labelled series are stored as.
-public enum SeriesCSV {
+package enum SeriesCSV {
     /// One row; `valueText` is the value as written, so that output repeats it exactly.
-    public struct Row: Sendable, Equatable {
-        public var timestamp: String
-        public var valueText: String
-        public var value: Double
+    package struct Row: Sendable, Equatable {
+        package var timestamp: String
+        package var valueText: String
+        package var value: Double
     }
 
     /// An error naming the line at fault (1-based, counting the header).
-    public struct ParseError: Error, Equatable, CustomStringConvertible {
-        public var line: Int
-        public var message: String
-        public var description: String { "line \(line): \(message)" }
+    package struct ParseError: Error, Equatable, CustomStringConvertible {
+        package var line: Int
+        package var message: String
+        package var description: String { "line \(line): \(message)" }
     }
 
     /// Parses the rows; a first line whose value is not a number is taken as the
     /// header. Blank lines are skipped; `\r\n` and `\n` both end a line.
-    public static func parse(_ text: String) throws(ParseError) -> [Row] {
+    package static func parse(_ text: String) throws(ParseError) -> [Row] {
         var rows: [Row] = []
         // "\r\n" is one Character in Swift, so it is matched as such.
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }

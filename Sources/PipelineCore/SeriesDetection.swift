@@ -2,27 +2,27 @@
 /// the per-reading rule, the incident evidence and the incident tracker, composed
 /// exactly as the analyzer composes them. `pipeline detect` and the detection
 /// benchmark use it.
-public struct SeriesDetection: Sendable {
+package struct SeriesDetection: Sendable {
     /// The outcome for one reading.
-    public struct Step: Sendable, Equatable {
-        public var verdict: Verdict?
-        public var evidence: IncidentEvidence?
-        public var changes: [IncidentTracker.Change]
+    package struct Step: Sendable, Equatable {
+        package var verdict: Verdict?
+        package var evidence: IncidentEvidence?
+        package var changes: [IncidentTracker.Change]
 
         /// The incident this reading opened, if any.
-        public var opened: Incident? {
+        package var opened: Incident? {
             for case .opened(let incident) in changes { return incident }
             return nil
         }
     }
 
-    public let anomalyRule: AnomalyRule
-    public private(set) var tracker: IncidentTracker
+    package let anomalyRule: AnomalyRule
+    package private(set) var tracker: IncidentTracker
     private var record: SeriesRecord
     /// The newest values, oldest first, at most the anomaly window.
     private var window: [Double] = []
 
-    public init(anomalyRule: AnomalyRule, incidentRule: IncidentRule) {
+    package init(anomalyRule: AnomalyRule, incidentRule: IncidentRule) {
         precondition(anomalyRule.windowSize >= incidentRule.smallestWindow, "the window must cover a block and the means ending in it")
         self.anomalyRule = anomalyRule
         self.tracker = IncidentTracker(rule: incidentRule)
@@ -30,7 +30,7 @@ public struct SeriesDetection: Sendable {
     }
 
     /// Judges the next reading; seqs must increase.
-    public mutating func next(seq: Int64, ts: String, value: Double) -> Step {
+    package mutating func next(seq: Int64, ts: String, value: Double) -> Step {
         let newestFirst = Array(window.reversed())
         let verdict = anomalyRule.evaluate(value, window: newestFirst)
         let rule = tracker.rule

@@ -3,52 +3,52 @@
 /// per block of seqs so that it stays small (a few dozen pairs) however long the
 /// span. The value extremes are a set function of the stored readings: the order
 /// in which they arrived does not change them.
-public struct SeriesRecord: Sendable, Equatable {
+package struct SeriesRecord: Sendable, Equatable {
     /// The extremes of one block.
-    public struct Extremes: Sendable, Equatable {
-        public var low: Double
-        public var high: Double
+    package struct Extremes: Sendable, Equatable {
+        package var low: Double
+        package var high: Double
 
-        public init(low: Double, high: Double) {
+        package init(low: Double, high: Double) {
             self.low = low
             self.high = high
         }
 
-        public mutating func include(_ value: Double) {
+        package mutating func include(_ value: Double) {
             low = min(low, value)
             high = max(high, value)
         }
     }
 
     /// Seqs per block.
-    public let blockSize: Int64
+    package let blockSize: Int64
     /// Whole blocks before a reading's own block that its record covers.
-    public let blocks: Int64
+    package let blocks: Int64
     /// Block index (`seq / blockSize`, rounded down) → extremes of its values.
-    public private(set) var extremes: [Int64: Extremes] = [:]
+    package private(set) var extremes: [Int64: Extremes] = [:]
     /// Block index → extremes of the short means ending at its readings.
-    public private(set) var meanExtremes: [Int64: Extremes] = [:]
+    package private(set) var meanExtremes: [Int64: Extremes] = [:]
 
-    public init(blockSize: Int64, blocks: Int64) {
+    package init(blockSize: Int64, blocks: Int64) {
         precondition(blockSize >= 1 && blocks >= 1)
         self.blockSize = blockSize
         self.blocks = blocks
     }
 
-    public static func block(of seq: Int64, size: Int64) -> Int64 {
+    package static func block(of seq: Int64, size: Int64) -> Int64 {
         seq >= 0 ? seq / size : (seq - size + 1) / size
     }
 
     /// Adds one stored value, and the short mean ending at it when there is one;
     /// blocks too old for any later reading's record are dropped.
-    public mutating func add(seq: Int64, value: Double, mean: Double? = nil) {
+    package mutating func add(seq: Int64, value: Double, mean: Double? = nil) {
         let b = Self.block(of: seq, size: blockSize)
         Self.include(value, block: b, in: &extremes, keeping: blocks)
         if let mean { Self.include(mean, block: b, in: &meanExtremes, keeping: blocks) }
     }
 
     /// Sets one block's extremes outright (a record rebuilt from stored blocks).
-    public mutating func set(block: Int64, values: Extremes, means: Extremes?) {
+    package mutating func set(block: Int64, values: Extremes, means: Extremes?) {
         extremes[block] = values
         if let means { meanExtremes[block] = means }
     }
@@ -56,12 +56,12 @@ public struct SeriesRecord: Sendable, Equatable {
     /// The value extremes over the whole blocks before the one holding `seq` (at
     /// most `blocks` of them); nil when none of them holds a value. The reading's
     /// own block is left to its window, which holds its newest earlier values.
-    public func extremes(before seq: Int64) -> Extremes? { Self.union(extremes, before: seq, size: blockSize, blocks: blocks) }
+    package func extremes(before seq: Int64) -> Extremes? { Self.union(extremes, before: seq, size: blockSize, blocks: blocks) }
 
     /// The extremes of the short means over the same blocks and the one holding `seq`:
     /// fed in order, that block holds the means of the readings before `seq` (the means
     /// depend on the order of arrival anyway, so nothing is gained by leaving it to the window).
-    public func meanExtremes(through seq: Int64) -> Extremes? {
+    package func meanExtremes(through seq: Int64) -> Extremes? {
         Self.union(meanExtremes, before: seq, size: blockSize, blocks: blocks, own: true)
     }
 

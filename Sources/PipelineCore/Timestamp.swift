@@ -1,10 +1,10 @@
 /// RFC 3339 timestamps, checked strictly (the database must accept every
 /// timestamp that passes, and a device should learn about a bad clock format
 /// at once rather than from a dead-lettered message).
-public enum Timestamp {
+package enum Timestamp {
     /// Returns the timestamp with `t`/`z` upper-cased and its instant in
     /// microseconds since the Unix epoch, or nil when it is not RFC 3339.
-    public static func parse(_ s: String) -> (normalized: String, epochMicros: Int64)? {
+    package static func parse(_ s: String) -> (normalized: String, epochMicros: Int64)? {
         let b = Array(s.utf8)
         guard b.count >= 20, b.count <= 40 else { return nil }
         func digits(_ at: Int, _ n: Int) -> Int? {
@@ -61,7 +61,7 @@ public enum Timestamp {
     }
 
     /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, trailing zeros trimmed to ms).
-    public static func format(epochMicros: Int64) -> String {
+    package static func format(epochMicros: Int64) -> String {
         var days = epochMicros / 86_400_000_000
         var rem = epochMicros % 86_400_000_000
         if rem < 0 { rem += 86_400_000_000; days -= 1 }

@@ -1,7 +1,7 @@
 /// Character-level checks of the wire format, kept free of Foundation so they are cheap.
-public enum Validation {
+package enum Validation {
     /// `A-Z a-z 0-9 . _ : -`, 1–64 characters.
-    public static func isValidDeviceID(_ s: String) -> Bool {
+    package static func isValidDeviceID(_ s: String) -> Bool {
         let utf8 = s.utf8
         guard !utf8.isEmpty, utf8.count <= ReadingLimits.maxDeviceIDLength else { return false }
         return utf8.allSatisfy { c in
@@ -11,14 +11,14 @@ public enum Validation {
     }
 
     /// `a-z 0-9 _`, 1–64 characters.
-    public static func isValidMetricName(_ s: String) -> Bool {
+    package static func isValidMetricName(_ s: String) -> Bool {
         let utf8 = s.utf8
         guard !utf8.isEmpty, utf8.count <= ReadingLimits.maxMetricNameLength else { return false }
         return utf8.allSatisfy { c in (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F }
     }
 
     /// Checks the reading's fields against the contract; returns the first problem found.
-    public static func problem(in r: Reading) -> String? {
+    package static func problem(in r: Reading) -> String? {
         if !isValidDeviceID(r.deviceID) {
             return "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -"
         }

@@ -2,9 +2,9 @@
 /// parameter per column (`unnest($1::TEXT[], $2::INT8[])`): the statement's text, and
 /// its parse and plan, stay the same whatever the batch's size. CockroachDB reads
 /// the same literals.
-public enum SQLArray {
+package enum SQLArray {
     /// Strings, every element quoted (built byte by byte: the analyzer writes several per batch).
-    public static func text(_ values: [String]) -> String {
+    package static func text(_ values: [String]) -> String {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var out: [UInt8] = []
         out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 4 })
@@ -23,20 +23,20 @@ public enum SQLArray {
     }
 
     /// Integers; nil is NULL.
-    public static func int(_ values: [Int64?]) -> String {
+    package static func int(_ values: [Int64?]) -> String {
         "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 
-    public static func int(_ values: [Int64]) -> String {
+    package static func int(_ values: [Int64]) -> String {
         "{" + values.map(String.init).joined(separator: ",") + "}"
     }
 
     /// Finite numbers, in Swift's shortest form that reads back exactly; nil is NULL.
-    public static func number(_ values: [Double?]) -> String {
+    package static func number(_ values: [Double?]) -> String {
         "{" + values.map { $0.map { "\($0)" } ?? "NULL" }.joined(separator: ",") + "}"
     }
 
-    public static func number(_ values: [Double]) -> String {
+    package static func number(_ values: [Double]) -> String {
         "{" + values.map { "\($0)" }.joined(separator: ",") + "}"
     }
 }

@@ -3,13 +3,13 @@ import Foundation
 
 /// One libpq connection. libpq calls block, so a connection is used by one
 /// thread at a time (a pool hands them out, the analyzer keeps one on its thread).
-public final class SQLConnection {
+package final class SQLConnection {
     private let conn: OpaquePointer
-    public private(set) var broken = false
+    package private(set) var broken = false
 
     /// Connects with a libpq connection string or URL (several hosts allowed);
     /// `connect_timeout` defaults to 5 s unless the string sets it.
-    public init(_ conninfo: String, applicationName: String = "pipeline") throws(SQLError) {
+    package init(_ conninfo: String, applicationName: String = "pipeline") throws(SQLError) {
         let keys = ["connect_timeout", "application_name", "dbname"]
         let values = ["5", applicationName, conninfo]
         let c: OpaquePointer? = withCStrings(keys) { k in
@@ -32,7 +32,7 @@ public final class SQLConnection {
 
     /// Runs one statement with text parameters (`$1`, `$2`, …; nil is NULL).
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [String?] = []) throws(SQLError) -> SQLRows {
+    package func execute(_ sql: String, _ parameters: [String?] = []) throws(SQLError) -> SQLRows {
         let result: OpaquePointer? = withOptionalCStrings(parameters) { params in
             PQexecParams(conn, sql, Int32(parameters.count), nil, params, nil, nil, 0)
         }
@@ -48,7 +48,7 @@ public final class SQLConnection {
 
     /// Runs `body` in a transaction and commits; rolls back on error. Serialization
     /// failures (SQLSTATE 40001) run the whole body again, up to `maxAttempts`.
-    public func transaction<T>(maxAttempts: Int = 10, _ body: (SQLConnection) throws -> T) throws -> T {
+    package func transaction<T>(maxAttempts: Int = 10, _ body: (SQLConnection) throws -> T) throws -> T {
         var attempt = 0
         while true {
             attempt += 1

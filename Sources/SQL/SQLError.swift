@@ -1,13 +1,13 @@
 /// A database failure, classified so callers know whether to retry the
 /// transaction, reconnect, or give up on the input.
-public struct SQLError: Error, Sendable, CustomStringConvertible {
+package struct SQLError: Error, Sendable, CustomStringConvertible {
     /// Five-character SQLSTATE, when the server sent one.
-    public var sqlState: String?
-    public var message: String
+    package var sqlState: String?
+    package var message: String
     /// True when the connection is unusable and must be reopened.
-    public var connectionLost: Bool
+    package var connectionLost: Bool
 
-    public init(sqlState: String?, message: String, connectionLost: Bool) {
+    package init(sqlState: String?, message: String, connectionLost: Bool) {
         self.sqlState = sqlState
         self.message = message
         self.connectionLost = connectionLost
@@ -15,7 +15,7 @@ public struct SQLError: Error, Sendable, CustomStringConvertible {
 
     /// Serialization failure or deadlock: the transaction may simply be run again
     /// (CockroachDB reports contention as 40001 and expects exactly that).
-    public var isRetryableTransaction: Bool {
+    package var isRetryableTransaction: Bool {
         sqlState == "40001" || sqlState == "40P01"
     }
 
@@ -23,12 +23,12 @@ public struct SQLError: Error, Sendable, CustomStringConvertible {
     /// 23, integrity constraint violation): running the same input again fails the
     /// same way, whatever the state of the server. Every other error, including an
     /// unknown one, says nothing against the input and is treated as an outage.
-    public var isAboutData: Bool {
+    package var isAboutData: Bool {
         guard !connectionLost, let sqlState else { return false }
         return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
     }
 
-    public var description: String {
+    package var description: String {
         if let sqlState { return "\(message) (SQLSTATE \(sqlState))" }
         return message
     }

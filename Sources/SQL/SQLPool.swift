@@ -3,7 +3,7 @@ import NIOPosix
 
 /// A small pool of connections whose blocking calls run on a dedicated
 /// thread pool, never on the event loops or Swift's cooperative threads.
-public final class SQLPool: @unchecked Sendable {
+package final class SQLPool: @unchecked Sendable {
     private let conninfo: String
     private let applicationName: String
     private let threads: NIOThreadPool
@@ -15,7 +15,7 @@ public final class SQLPool: @unchecked Sendable {
     /// `size` connections at most, one per worker thread. With `readOnly` every
     /// transaction of the pool's connections is read-only: a service that only
     /// reads cannot write by mistake.
-    public init(
+    package init(
         conninfo: String, size: Int = 4, statementTimeoutMs: Int = 5000, readOnly: Bool = false,
         applicationName: String = "pipeline"
     ) {
@@ -28,7 +28,7 @@ public final class SQLPool: @unchecked Sendable {
     }
 
     /// Runs `body` with a connection on a pool thread. A connection that broke is discarded.
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+    package func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
         try await threads.runIfActive { [self] in
             let connection = try checkout()
             defer { checkin(connection) }
@@ -37,7 +37,7 @@ public final class SQLPool: @unchecked Sendable {
     }
 
     /// Closes idle connections and stops the worker threads.
-    public func shutdown() async {
+    package func shutdown() async {
         lock.withLock { idle.removeAll() }
         try? await threads.shutdownGracefully()
     }

@@ -5,8 +5,8 @@ import ServiceLifecycle
 /// The admin listener every service runs beside its public one: `/healthz`,
 /// `/readyz` with its checks, `/metrics` and the optional `/kill`, over plain
 /// HTTP, meant for the cluster network only (probes, Prometheus, chaos tests).
-public enum AdminServer {
-    public static func make(
+package enum AdminServer {
+    package static func make(
         host: String, port: Int, serverName: String, killEnabled: Bool, logger: Logger,
         readiness: @escaping @Sendable () async -> Readiness
     ) -> any Service {

@@ -4,14 +4,14 @@ import NIOConcurrencyHelpers
 /// names): the first `limit` seen keep their own series, every later one is
 /// counted as `other`, so no device can grow the number of series Prometheus
 /// stores. The set starts empty at each process start.
-public final class BoundedLabelValues: Sendable {
-    public static let other = "other"
-    public let limit: Int
+package final class BoundedLabelValues: Sendable {
+    package static let other = "other"
+    package let limit: Int
     private let seen = NIOLockedValueBox<Set<String>>([])
 
-    public init(limit: Int) { self.limit = limit }
+    package init(limit: Int) { self.limit = limit }
 
-    public func value(for name: String) -> String {
+    package func value(for name: String) -> String {
         seen.withLockedValue { s in
             if s.contains(name) { return name }
             guard s.count < limit, name != Self.other else { return Self.other }

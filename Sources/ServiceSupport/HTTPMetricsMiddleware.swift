@@ -7,12 +7,12 @@ import NIOConcurrencyHelpers
 /// `http_requests_total` and `http_request_duration_seconds`. Added before
 /// `JSONErrorMiddleware`, it sees the response that middleware made of an error;
 /// an error that still reaches it counts with the status it carries.
-public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private let cache = Cache()
 
-    public init() {}
+    package init() {}
 
-    public func handle(
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let start = ContinuousClock.now

@@ -2,10 +2,10 @@ import Hummingbird
 
 /// Answers every error as the JSON body the APIs document (`{"error": …}` with its
 /// status), a request no route matched included, instead of Hummingbird's plain text.
-public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+package struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    package init() {}
 
-    public func handle(
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {

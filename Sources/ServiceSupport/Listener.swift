@@ -3,17 +3,17 @@ import ServiceLifecycle
 /// A listening service whose failure names what could not listen, so a process
 /// that cannot start ends with one line an operator can act on
 /// (`cannot serve HTTP on 0.0.0.0:8443: … Address already in use`).
-public struct Listener: Service {
+package struct Listener: Service {
     /// What the error says went wrong, e.g. `HTTP on 0.0.0.0:8443`.
-    public let what: String
-    public let service: any Service
+    package let what: String
+    package let service: any Service
 
-    public init(_ what: String, _ service: any Service) {
+    package init(_ what: String, _ service: any Service) {
         self.what = what
         self.service = service
     }
 
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await service.run()
         } catch is CancellationError {
@@ -25,10 +25,10 @@ public struct Listener: Service {
 }
 
 /// A listener that could not start (or stopped with an error), with what and where.
-public struct ListenerError: Error, CustomStringConvertible {
-    public var description: String
+package struct ListenerError: Error, CustomStringConvertible {
+    package var description: String
 
-    public init(description: String) {
+    package init(description: String) {
         self.description = description
     }
 }

@@ -2,8 +2,8 @@
 ///
 /// swift-metrics' API has no help text, so the exposition adds it from here; a
 /// metric missing from this table fails `promtool check metrics` in the tests.
-public enum MetricCatalog {
-    public static let help: [String: String] = [
+package enum MetricCatalog {
+    package static let help: [String: String] = [
         "amqp_confirm_latency_seconds": "Time from publishing a message to the broker's confirm.",
         "amqp_messages_published_total": "Broker messages published; amqp_readings_published_total over it is the readings per message.",
         "amqp_readings_published_total": "Readings published, in amqp_messages_published_total messages.",

@@ -3,11 +3,11 @@ import Hummingbird
 import PipelineCore
 
 /// What `/readyz` reports: ready only when every dependency is reachable.
-public struct Readiness: Sendable {
-    public var ready: Bool
-    public var checks: [String: String]
+package struct Readiness: Sendable {
+    package var ready: Bool
+    package var checks: [String: String]
 
-    public init(ready: Bool, checks: [String: String]) {
+    package init(ready: Bool, checks: [String: String]) {
         self.ready = ready
         self.checks = checks
     }
@@ -16,10 +16,10 @@ public struct Readiness: Sendable {
 /// `/healthz`, `/readyz`, `/metrics` and the optional `/kill`: the admin listener's
 /// routes (every service has one, for the cluster network only), and the two a public
 /// listener keeps, whose bodies reveal nothing.
-public enum OperationalRoutes {
+package enum OperationalRoutes {
     /// The public listener's `/healthz` and `/readyz`: the status only, no checks,
     /// counts, hosts or errors (those are on the admin port).
-    public static func addPublic<Context: RequestContext>(
+    package static func addPublic<Context: RequestContext>(
         to router: Router<Context>, readiness: @escaping @Sendable () async -> Readiness
     ) {
         router.get("/healthz") { _, _ in JSONResponse.make(.ok, "{\"status\":\"ok\"}") }
@@ -30,7 +30,7 @@ public enum OperationalRoutes {
     }
 
     /// The admin listener's routes.
-    public static func add<Context: RequestContext>(
+    package static func add<Context: RequestContext>(
         to router: Router<Context>, killEnabled: Bool, readiness: @escaping @Sendable () async -> Readiness
     ) {
         // Liveness: the process serves requests. Dependencies are /readyz's business,

@@ -3,12 +3,12 @@ import ServiceLifecycle
 
 /// Keeps a connection pool for the life of the service group and closes it
 /// once the services started after it (which use it) have stopped.
-public struct PoolService: Service {
+package struct PoolService: Service {
     let pool: SQLPool
 
-    public init(pool: SQLPool) { self.pool = pool }
+    package init(pool: SQLPool) { self.pool = pool }
 
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await pool.shutdown()
     }

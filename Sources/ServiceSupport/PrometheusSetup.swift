@@ -4,11 +4,11 @@ import Prometheus
 
 /// Installs swift-metrics' Prometheus backend once per process; every service
 /// serves the same registry on `/metrics`.
-public enum PrometheusSetup {
+package enum PrometheusSetup {
     private static let state = NIOLockedValueBox<PrometheusCollectorRegistry?>(nil)
 
     /// The process-wide registry, bootstrapping the metrics system on first use.
-    public static var registry: PrometheusCollectorRegistry {
+    package static var registry: PrometheusCollectorRegistry {
         state.withLockedValue { current in
             if let current { return current }
             let registry = PrometheusCollectorRegistry()
@@ -25,7 +25,7 @@ public enum PrometheusSetup {
     }
 
     /// The text exposition of the registry, each family with its `# HELP` line.
-    public static func exposition() -> [UInt8] {
+    package static func exposition() -> [UInt8] {
         let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
         var out = ""
         out.reserveCapacity(text.utf8.count + 2048)

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// `sslContextCallback`. Connections open before keep theirs. A pair that does
 /// not load (a half-written file, a key that does not match) is skipped with a
 /// warning, and the last good pair stays in use.
-public final class ReloadingCertificate: Service, Sendable {
+package final class ReloadingCertificate: Service, Sendable {
     struct Pair {
         var chain: [NIOSSLCertificateSource]
         var key: NIOSSLPrivateKeySource
@@ -23,12 +23,12 @@ public final class ReloadingCertificate: Service, Sendable {
     }
 
     /// A file that could not be loaded, named, so a service that cannot start says which.
-    public struct LoadError: Error, CustomStringConvertible {
-        public var description: String
+    package struct LoadError: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public let certificatePath: String
-    public let keyPath: String
+    package let certificatePath: String
+    package let keyPath: String
     let interval: Duration
     let logger: Logger
     private let current: NIOLockedValueBox<Pair>
@@ -39,7 +39,7 @@ public final class ReloadingCertificate: Service, Sendable {
     private let failures = Counter(label: "ingest_tls_reloads_total", dimensions: [("result", "failed")])
 
     /// Loads the pair now; throws (naming the file) when it cannot, so ingest does not start without it.
-    public init(certificatePath: String, keyPath: String, interval: Duration = .seconds(30), logger: Logger) throws {
+    package init(certificatePath: String, keyPath: String, interval: Duration = .seconds(30), logger: Logger) throws {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.interval = interval
@@ -50,7 +50,7 @@ public final class ReloadingCertificate: Service, Sendable {
     }
 
     /// A server configuration (TLS 1.2 or newer) whose every handshake uses the current pair.
-    public var serverConfiguration: TLSConfiguration {
+    package var serverConfiguration: TLSConfiguration {
         let pair = current.withLockedValue { $0 }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: pair.chain, privateKey: pair.key)
         tls.minimumTLSVersion = .tlsv12
@@ -66,11 +66,11 @@ public final class ReloadingCertificate: Service, Sendable {
     }
 
     /// When the certificate in use expires (seconds since 1970).
-    public var notValidAfter: time_t { current.withLockedValue { $0.notValidAfter } }
+    package var notValidAfter: time_t { current.withLockedValue { $0.notValidAfter } }
 
     /// Reads the files again if they changed; true when a new pair is now in use.
     @discardableResult
-    public func reloadIfChanged() -> Bool {
+    package func reloadIfChanged() -> Bool {
         guard let stamp = try? Self.stamp(certificatePath, keyPath), stamp != current.withLockedValue({ $0.stamp }),
             stamp != rejected.withLockedValue({ $0 })
         else { return false }
@@ -91,7 +91,7 @@ public final class ReloadingCertificate: Service, Sendable {
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let interval = self.interval
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

@@ -3,9 +3,9 @@ import PipelineCore
 import SQL
 
 /// The read-only queries of the alerts API.
-public enum AlertQueries {
+package enum AlertQueries {
     /// A newest-first feed: its table and the columns of its keyset (time, device, seq, metric).
-    public enum Feed: Sendable {
+    package enum Feed: Sendable {
         case anomalies, incidents
 
         var table: String { self == .anomalies ? "anomalies" : "incidents" }
@@ -18,12 +18,12 @@ public enum AlertQueries {
     }
 
     /// One page of anomalies, newest first, and the cursor for the next page (nil on the last).
-    public static func anomalies(_ f: FeedFilter, on db: SQLConnection) throws -> ([AnomalyRecord], FeedCursor?) {
+    package static func anomalies(_ f: FeedFilter, on db: SQLConnection) throws -> ([AnomalyRecord], FeedCursor?) {
         try page(.anomalies, f, on: db, read: anomaly(from:)) { FeedCursor(at: $0.detectedAt ?? "", deviceID: $0.deviceID, seq: $0.seq, metric: $0.metric) }
     }
 
     /// One page of incidents, newest first, and the cursor for the next page (nil on the last).
-    public static func incidents(_ f: FeedFilter, on db: SQLConnection) throws -> ([IncidentRecord], FeedCursor?) {
+    package static func incidents(_ f: FeedFilter, on db: SQLConnection) throws -> ([IncidentRecord], FeedCursor?) {
         try page(.incidents, f, on: db, read: IncidentStore.incident(from:)) {
             FeedCursor(at: $0.openedAt ?? "", deviceID: $0.deviceID, seq: $0.incident.openedSeq, metric: $0.metric)
         }
@@ -43,7 +43,7 @@ public enum AlertQueries {
     }
 
     /// The statement of one page (one row more than the limit, to know whether another page follows).
-    public static func statement(_ feed: Feed, _ f: FeedFilter) -> (sql: String, params: [String?]) {
+    package static func statement(_ feed: Feed, _ f: FeedFilter) -> (sql: String, params: [String?]) {
         var conditions: [String] = []
         var params: [String?] = []
         func param(_ value: String) -> String {
@@ -87,7 +87,7 @@ public enum AlertQueries {
     }
 
     /// The newest readings of one device (with seq below `before`, when given), newest first.
-    public static func readings(deviceID: String, before: Int64? = nil, limit: Int, on db: SQLConnection) throws -> [StoredReading] {
+    package static func readings(deviceID: String, before: Int64? = nil, limit: Int, on db: SQLConnection) throws -> [StoredReading] {
         let rows = try db.execute(
             """
             SELECT device_id, seq, ts, metrics FROM readings WHERE device_id = $1 AND seq < $2::INT8
@@ -102,7 +102,7 @@ public enum AlertQueries {
     }
 
     /// Devices in id order after `after`, `limit` of them.
-    public static func devices(after: String?, limit: Int, scope: ReaderScope = .all, on db: SQLConnection) throws
+    package static func devices(after: String?, limit: Int, scope: ReaderScope = .all, on db: SQLConnection) throws
         -> [DeviceSummary]
     {
         var params: [String?] = [after ?? ""]
@@ -114,7 +114,7 @@ public enum AlertQueries {
     }
 
     /// One device, or nil when it has stored no reading.
-    public static func device(_ id: String, on db: SQLConnection) throws -> DeviceSummary? {
+    package static func device(_ id: String, on db: SQLConnection) throws -> DeviceSummary? {
         try summaries(where: "d.device_id = $1", [id], limit: 1, on: db).first
     }
 

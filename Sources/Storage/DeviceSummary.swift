@@ -1,19 +1,19 @@
 /// One device as `/v1/devices` lists it.
-public struct DeviceSummary: Sendable, Equatable {
-    public var deviceID: String
+package struct DeviceSummary: Sendable, Equatable {
+    package var deviceID: String
     /// Readings stored (each `(device_id, seq)` once).
-    public var readings: Int64
+    package var readings: Int64
     /// Anomalies currently stored, one per (reading, metric).
-    public var anomalies: Int64
+    package var anomalies: Int64
     /// Incidents stored, and how many of them are open.
-    public var incidents: Int64
-    public var openIncidents: Int64
+    package var incidents: Int64
+    package var openIncidents: Int64
     /// When ingest accepted the device's newest stored reading (RFC 3339).
-    public var lastSeen: String?
+    package var lastSeen: String?
     /// The highest seq stored.
-    public var lastSeq: Int64?
+    package var lastSeq: Int64?
 
-    public init(
+    package init(
         deviceID: String, readings: Int64, anomalies: Int64, incidents: Int64 = 0, openIncidents: Int64 = 0, lastSeen: String?,
         lastSeq: Int64?
     ) {

@@ -1,12 +1,12 @@
 import SQL
 
 /// The state of one device's credential.
-public struct DeviceCredential: Sendable, Equatable {
-    public var deviceID: String
-    public var generation: Int64
-    public var revoked: Bool
+package struct DeviceCredential: Sendable, Equatable {
+    package var deviceID: String
+    package var generation: Int64
+    package var revoked: Bool
 
-    public init(deviceID: String, generation: Int64, revoked: Bool) {
+    package init(deviceID: String, generation: Int64, revoked: Bool) {
         self.deviceID = deviceID
         self.generation = generation
         self.revoked = revoked
@@ -14,9 +14,9 @@ public struct DeviceCredential: Sendable, Equatable {
 }
 
 /// Statements behind `pipeline token` and ingest's credential cache.
-public enum DeviceTokenStore {
+package enum DeviceTokenStore {
     /// Starts a new generation for the device (invalidating its older tokens) and returns it.
-    public static func issue(_ deviceID: String, on db: SQLConnection) throws -> Int64 {
+    package static func issue(_ deviceID: String, on db: SQLConnection) throws -> Int64 {
         let rows = try db.execute(
             """
             INSERT INTO device_tokens (device_id, generation, revoked, updated_at) VALUES ($1, 1, false, now())
@@ -31,7 +31,7 @@ public enum DeviceTokenStore {
     }
 
     /// Invalidates every token of the device.
-    public static func revoke(_ deviceID: String, on db: SQLConnection) throws {
+    package static func revoke(_ deviceID: String, on db: SQLConnection) throws {
         try db.execute(
             """
             INSERT INTO device_tokens (device_id, generation, revoked, updated_at) VALUES ($1, 1, true, now())
@@ -41,14 +41,14 @@ public enum DeviceTokenStore {
     }
 
     /// One device's credential, nil when it never had a token.
-    public static func lookup(_ deviceID: String, on db: SQLConnection) throws -> DeviceCredential? {
+    package static func lookup(_ deviceID: String, on db: SQLConnection) throws -> DeviceCredential? {
         try db.execute("SELECT device_id, generation, revoked FROM device_tokens WHERE device_id = $1", [deviceID])
             .first(credential(from:))
     }
 
     /// Credentials changed since `since` (a database timestamp as text; nil for all), and
     /// the timestamp to pass next time.
-    public static func changes(since: String?, on db: SQLConnection) throws -> ([DeviceCredential], String?) {
+    package static func changes(since: String?, on db: SQLConnection) throws -> ([DeviceCredential], String?) {
         let newest = try db.execute("SELECT max(updated_at)::TEXT AS newest FROM device_tokens")
             .first { r throws(SQLError) in try r.optionalText("newest") } ?? nil
         let rows: SQLRows

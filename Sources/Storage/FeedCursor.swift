@@ -9,14 +9,14 @@ import PipelineCore
 /// during the walk are newer than its start and so are not in it, except those
 /// whose transaction began before a page was read and committed after: they may
 /// appear once, further down.
-public struct FeedCursor: Sendable, Equatable {
+package struct FeedCursor: Sendable, Equatable {
     /// The feed's time: when the anomaly was detected, or the incident opened.
-    public var at: String
-    public var deviceID: String
-    public var seq: Int64
-    public var metric: String
+    package var at: String
+    package var deviceID: String
+    package var seq: Int64
+    package var metric: String
 
-    public init(at: String, deviceID: String, seq: Int64, metric: String) {
+    package init(at: String, deviceID: String, seq: Int64, metric: String) {
         self.at = at
         self.deviceID = deviceID
         self.seq = seq
@@ -24,11 +24,11 @@ public struct FeedCursor: Sendable, Equatable {
     }
 
     /// Opaque, URL-safe form.
-    public var token: String {
+    package var token: String {
         Base64URL.encode([at, deviceID, String(seq), metric].joined(separator: "\n"))
     }
 
-    public init?(token: String) {
+    package init?(token: String) {
         guard let raw = Base64URL.decode(token) else { return nil }
         let parts = raw.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, Timestamp.parse(parts[0]) != nil, Validation.isValidDeviceID(parts[1]),

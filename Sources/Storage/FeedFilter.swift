@@ -1,20 +1,20 @@
 import PipelineCore
 
 /// Filters of the newest-first feeds, `GET /v1/anomalies` and `GET /v1/incidents`.
-public struct FeedFilter: Sendable, Equatable {
-    public var deviceID: String?
-    public var metric: String?
+package struct FeedFilter: Sendable, Equatable {
+    package var deviceID: String?
+    package var metric: String?
     /// Incidents only: open or closed ones.
-    public var state: IncidentState?
+    package var state: IncidentState?
     /// RFC 3339 bounds on the feed's time, `detected_at` or `opened_at` (since inclusive, until exclusive).
-    public var since: String?
-    public var until: String?
-    public var limit: Int
-    public var cursor: FeedCursor?
+    package var since: String?
+    package var until: String?
+    package var limit: Int
+    package var cursor: FeedCursor?
     /// The devices the reader may see; applied inside the query, so pages stay full.
-    public var scope: ReaderScope
+    package var scope: ReaderScope
 
-    public init(
+    package init(
         deviceID: String? = nil, metric: String? = nil, state: IncidentState? = nil, since: String? = nil,
         until: String? = nil, limit: Int = 100, cursor: FeedCursor? = nil, scope: ReaderScope = .all
     ) {
@@ -30,6 +30,6 @@ public struct FeedFilter: Sendable, Equatable {
 }
 
 /// Whether an incident is still going on.
-public enum IncidentState: String, Sendable, Equatable, CaseIterable {
+package enum IncidentState: String, Sendable, Equatable, CaseIterable {
     case open, closed
 }

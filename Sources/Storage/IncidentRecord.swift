@@ -1,16 +1,16 @@
 import PipelineCore
 
 /// A stored incident, as the analyzer keeps it and the alerts API serves it.
-public struct IncidentRecord: Sendable, Equatable {
-    public var deviceID: String
-    public var metric: String
-    public var incident: Incident
-    public var isOpen: Bool
+package struct IncidentRecord: Sendable, Equatable {
+    package var deviceID: String
+    package var metric: String
+    package var incident: Incident
+    package var isOpen: Bool
     /// When the analyzer opened it, and closed it (RFC 3339; nil before it is stored, or while open).
-    public var openedAt: String?
-    public var closedAt: String?
+    package var openedAt: String?
+    package var closedAt: String?
 
-    public init(
+    package init(
         deviceID: String, metric: String, incident: Incident, isOpen: Bool, openedAt: String? = nil, closedAt: String? = nil
     ) {
         self.deviceID = deviceID
@@ -22,7 +22,7 @@ public struct IncidentRecord: Sendable, Equatable {
     }
 
     /// Stable and unique: device ids hold no `/`, metric names neither.
-    public var id: String { "\(deviceID)/\(metric)/\(incident.openedSeq)" }
+    package var id: String { "\(deviceID)/\(metric)/\(incident.openedSeq)" }
 
-    public var key: ReadingStore.SeriesKey { .init(deviceID: deviceID, metric: metric) }
+    package var key: ReadingStore.SeriesKey { .init(deviceID: deviceID, metric: metric) }
 }

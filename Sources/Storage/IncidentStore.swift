@@ -3,17 +3,17 @@ import SQL
 
 /// The analyzer's statements for incidents and series records. Each runs inside
 /// the caller's transaction, under the locks of the batch's devices.
-public enum IncidentStore {
-    public typealias SeriesKey = ReadingStore.SeriesKey
+package enum IncidentStore {
+    package typealias SeriesKey = ReadingStore.SeriesKey
 
     /// One block of a series' record, as stored.
-    public struct Block: Sendable, Equatable {
-        public var key: SeriesKey
-        public var block: Int64
-        public var values: SeriesRecord.Extremes
-        public var means: SeriesRecord.Extremes?
+    package struct Block: Sendable, Equatable {
+        package var key: SeriesKey
+        package var block: Int64
+        package var values: SeriesRecord.Extremes
+        package var means: SeriesRecord.Extremes?
 
-        public init(key: SeriesKey, block: Int64, values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?) {
+        package init(key: SeriesKey, block: Int64, values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?) {
             self.key = key
             self.block = block
             self.values = values
@@ -22,7 +22,7 @@ public enum IncidentStore {
     }
 
     /// Each series' record from its stored blocks at `fromBlock` and after, laid out as `layout`.
-    public static func records(
+    package static func records(
         _ fromBlock: [SeriesKey: Int64], layout: SeriesRecord, on db: SQLConnection
     ) throws(SQLError) -> [SeriesKey: SeriesRecord] {
         guard !fromBlock.isEmpty else { return [:] }
@@ -57,7 +57,7 @@ public enum IncidentStore {
 
     /// Widens the stored blocks to include the given extremes (a block not stored yet is
     /// inserted): storing the same blocks twice changes nothing.
-    public static func widen(_ blocks: [Block], on db: SQLConnection) throws(SQLError) {
+    package static func widen(_ blocks: [Block], on db: SQLConnection) throws(SQLError) {
         for chunk in blocks.chunked(ReadingStore.rowsPerStatement) {
             // COALESCE around each side: LEAST and GREATEST of a NULL differ between PostgreSQL and CockroachDB.
             try db.execute(
@@ -83,7 +83,7 @@ public enum IncidentStore {
         """
 
     /// Each series' incident with the highest opening seq (the only one that can be open).
-    public static func newest(_ keys: [SeriesKey], on db: SQLConnection) throws(SQLError) -> [SeriesKey: IncidentRecord] {
+    package static func newest(_ keys: [SeriesKey], on db: SQLConnection) throws(SQLError) -> [SeriesKey: IncidentRecord] {
         guard !keys.isEmpty else { return [:] }
         let rows = try db.execute(
             """
@@ -98,7 +98,7 @@ public enum IncidentStore {
     }
 
     /// The incidents of each series that opened at or before `upper` and had evidence at or after `lower`.
-    public static func overlapping(
+    package static func overlapping(
         _ ranges: [(key: SeriesKey, lower: Int64, upper: Int64)], on db: SQLConnection
     ) throws(SQLError) -> [IncidentRecord] {
         guard !ranges.isEmpty else { return [] }
@@ -130,7 +130,7 @@ public enum IncidentStore {
 
     /// Stores incidents as they are now: a new one is inserted (opened now), a known one
     /// updated (closed now, when it just closed). Storing the same state twice changes nothing.
-    public static func save(_ incidents: [IncidentRecord], on db: SQLConnection) throws(SQLError) {
+    package static func save(_ incidents: [IncidentRecord], on db: SQLConnection) throws(SQLError) {
         for chunk in incidents.chunked(ReadingStore.rowsPerStatement) {
             try db.execute(
                 """

@@ -3,12 +3,12 @@ import SQL
 /// Compares the readings devices saw acknowledged with what the database holds,
 /// by loading the acknowledged keys into a table beside `readings` and joining:
 /// the one loss check of `make chaos`, `make demo` (`pipeline verify`) and the tests.
-public struct LossCheck {
+package struct LossCheck {
     let db: SQLConnection
     let table: String
 
     /// Creates the table of acknowledged keys (`table`, dropped first if it exists).
-    public init(db: SQLConnection, table: String = "chaos_acked") throws {
+    package init(db: SQLConnection, table: String = "chaos_acked") throws {
         self.db = db
         self.table = table
         try db.execute("DROP TABLE IF EXISTS \(table)")
@@ -16,7 +16,7 @@ public struct LossCheck {
     }
 
     /// Adds acknowledged (device_id, seq) pairs, 5,000 to a statement.
-    public func load(_ pairs: [(String, Int64)]) throws {
+    package func load(_ pairs: [(String, Int64)]) throws {
         for start in stride(from: 0, to: pairs.count, by: 5000) {
             let chunk = pairs[start..<min(start + 5000, pairs.count)]
             try db.execute(
@@ -25,15 +25,15 @@ public struct LossCheck {
         }
     }
 
-    public func acknowledged() throws -> Int { try count("SELECT count(*) FROM \(table)") }
+    package func acknowledged() throws -> Int { try count("SELECT count(*) FROM \(table)") }
 
     /// Acknowledged readings that are not in `readings`.
-    public func missing() throws -> Int {
+    package func missing() throws -> Int {
         try count("SELECT count(*) FROM \(table) a WHERE NOT EXISTS \(Self.stored("a"))")
     }
 
     /// A few missing keys as `device_id:seq`, for the report.
-    public func missingExamples(limit: Int = 5) throws -> [String] {
+    package func missingExamples(limit: Int = 5) throws -> [String] {
         try db.execute(
             "SELECT a.device_id || ':' || a.seq AS key FROM \(table) a WHERE NOT EXISTS \(Self.stored("a")) ORDER BY 1 LIMIT \(limit)"
         ).map { r throws(SQLError) in try r.text("key") }
@@ -41,7 +41,7 @@ public struct LossCheck {
 
     /// Rows beyond the first of one key, in readings, metric values and anomalies. The keys are
     /// primary keys, so this finds nothing unless the schema lost them: it is checked all the same.
-    public func duplicates() throws -> Int {
+    package func duplicates() throws -> Int {
         try count(
             """
             SELECT (SELECT count(*) - count(DISTINCT (device_id, seq)) FROM readings)
@@ -52,18 +52,18 @@ public struct LossCheck {
 
     /// Readings stored that no device saw acknowledged (the ack was lost with a fault; the device
     /// retried or gave up): allowed, and the reason storage must be idempotent.
-    public func storedNotAcknowledged() throws -> Int {
+    package func storedNotAcknowledged() throws -> Int {
         try count(
             "SELECT count(*) FROM readings r WHERE NOT EXISTS (SELECT 1 FROM \(table) a WHERE a.device_id = r.device_id AND a.seq = r.seq)")
     }
 
     /// Anomalies flagged on acknowledged readings.
-    public func anomalies() throws -> Int {
+    package func anomalies() throws -> Int {
         try count("SELECT count(*) FROM anomalies n WHERE EXISTS (SELECT 1 FROM \(table) a WHERE a.device_id = n.device_id AND a.seq = n.seq)")
     }
 
     /// Drops the table of acknowledged keys.
-    public func drop() throws { try db.execute("DROP TABLE IF EXISTS \(table)") }
+    package func drop() throws { try db.execute("DROP TABLE IF EXISTS \(table)") }
 
     static func stored(_ alias: String) -> String {
         "(SELECT 1 FROM readings r WHERE r.device_id = \(alias).device_id AND r.seq = \(alias).seq)"

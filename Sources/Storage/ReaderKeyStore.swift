@@ -2,33 +2,33 @@ import PipelineCore
 import SQL
 
 /// One reader key as `pipeline reader list` shows it (never the key).
-public struct ReaderKeyRecord: Sendable, Equatable {
-    public var name: String
-    public var scope: String
-    public var createdAt: String
-    public var revokedAt: String?
-    public var lastUsedAt: String?
+package struct ReaderKeyRecord: Sendable, Equatable {
+    package var name: String
+    package var scope: String
+    package var createdAt: String
+    package var revokedAt: String?
+    package var lastUsedAt: String?
 }
 
 /// A key the alerts service accepts: its name (for logs and last use) and scope.
-public struct ReaderGrant: Sendable, Equatable {
-    public var name: String
-    public var scope: ReaderScope
+package struct ReaderGrant: Sendable, Equatable {
+    package var name: String
+    package var scope: ReaderScope
 
-    public init(name: String, scope: ReaderScope) {
+    package init(name: String, scope: ReaderScope) {
         self.name = name
         self.scope = scope
     }
 }
 
 /// Statements behind `pipeline reader` and the alerts service's key cache.
-public enum ReaderKeyStore {
+package enum ReaderKeyStore {
     /// What `pipeline reader` refuses to do, said to the operator.
-    public enum Refusal: Error, CustomStringConvertible {
+    package enum Refusal: Error, CustomStringConvertible {
         case exists(String)
         case noActiveKey(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .exists(let name): "reader '\(name)' already has a key: revoke it first, or pass --replace"
             case .noActiveKey(let name): "reader '\(name)' has no active key (`pipeline reader list` shows them)"
@@ -38,7 +38,7 @@ public enum ReaderKeyStore {
 
     /// Stores the hash of a new key for `name`; an active key of that name is
     /// replaced only when `replace` (a revoked one always is).
-    public static func issue(name: String, keyHash: String, scope: ReaderScope, replace: Bool, on db: SQLConnection) throws {
+    package static func issue(name: String, keyHash: String, scope: ReaderScope, replace: Bool, on db: SQLConnection) throws {
         try db.transaction { db in
             let active = try db.execute("SELECT revoked_at IS NULL AS active FROM reader_keys WHERE name = $1 FOR UPDATE", [name])
                 .first { r throws(SQLError) in try r.bool("active") }
@@ -54,14 +54,14 @@ public enum ReaderKeyStore {
     }
 
     /// Ends the key of `name`; false when there is no active key of that name.
-    public static func revoke(name: String, on db: SQLConnection) throws -> Bool {
+    package static func revoke(name: String, on db: SQLConnection) throws -> Bool {
         try db.execute(
             "UPDATE reader_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING name", [name]
         ).rows.count == 1
     }
 
     /// Every key, active and revoked, by name.
-    public static func list(on db: SQLConnection) throws -> [ReaderKeyRecord] {
+    package static func list(on db: SQLConnection) throws -> [ReaderKeyRecord] {
         try db.execute(
             """
             SELECT k.name, k.scope, k.created_at, k.revoked_at, u.last_used_at
@@ -75,7 +75,7 @@ public enum ReaderKeyStore {
     }
 
     /// The active keys, by hash.
-    public static func active(on db: SQLConnection) throws -> [String: ReaderGrant] {
+    package static func active(on db: SQLConnection) throws -> [String: ReaderGrant] {
         var result: [String: ReaderGrant] = [:]
         for (hash, grant) in try db.execute("SELECT key_hash, name, scope FROM reader_keys WHERE revoked_at IS NULL").map({
             r throws(SQLError) in (try r.text("key_hash"), try grant(from: r))
@@ -86,7 +86,7 @@ public enum ReaderKeyStore {
     }
 
     /// The active key with this hash, nil when none.
-    public static func lookup(hash: String, on db: SQLConnection) throws -> ReaderGrant? {
+    package static func lookup(hash: String, on db: SQLConnection) throws -> ReaderGrant? {
         try db.execute("SELECT name, scope FROM reader_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hash])
             .first(grant(from:)) ?? nil
     }
@@ -100,7 +100,7 @@ public enum ReaderKeyStore {
 
     /// Records that the keys of `names` were used now. Runs in its own read-write
     /// transaction, so it works on the alerts service's read-only sessions.
-    public static func recordUse(_ names: Set<String>, on db: SQLConnection) throws {
+    package static func recordUse(_ names: Set<String>, on db: SQLConnection) throws {
         guard !names.isEmpty else { return }
         let sorted = names.sorted()
         let values = sorted.indices.map { "($\($0 + 1), now())" }.joined(separator: ", ")

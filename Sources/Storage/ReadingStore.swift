@@ -3,30 +3,30 @@ import PipelineCore
 import SQL
 
 /// A reading as the analyzer stores it, with ingest's acceptance time.
-public struct IncomingReading: Sendable {
-    public var reading: Reading
-    public var acceptedAtMs: Int64?
+package struct IncomingReading: Sendable {
+    package var reading: Reading
+    package var acceptedAtMs: Int64?
 
-    public init(reading: Reading, acceptedAtMs: Int64?) {
+    package init(reading: Reading, acceptedAtMs: Int64?) {
         self.reading = reading
         self.acceptedAtMs = acceptedAtMs
     }
 }
 
 /// An anomaly to store or serve.
-public struct AnomalyRecord: Sendable, Equatable {
-    public var deviceID: String
-    public var seq: Int64
-    public var metric: String
-    public var ts: String
-    public var value: Double
-    public var score: Double?
-    public var median: Double
-    public var mad: Double
-    public var window: Int
-    public var detectedAt: String?
+package struct AnomalyRecord: Sendable, Equatable {
+    package var deviceID: String
+    package var seq: Int64
+    package var metric: String
+    package var ts: String
+    package var value: Double
+    package var score: Double?
+    package var median: Double
+    package var mad: Double
+    package var window: Int
+    package var detectedAt: String?
 
-    public init(
+    package init(
         deviceID: String, seq: Int64, metric: String, ts: String, value: Double, score: Double?, median: Double,
         mad: Double, window: Int, detectedAt: String? = nil
     ) {
@@ -44,37 +44,37 @@ public struct AnomalyRecord: Sendable, Equatable {
 }
 
 /// Identifies a reading: the idempotency key.
-public struct ReadingKey: Hashable, Sendable {
-    public var deviceID: String
-    public var seq: Int64
+package struct ReadingKey: Hashable, Sendable {
+    package var deviceID: String
+    package var seq: Int64
 
-    public init(deviceID: String, seq: Int64) {
+    package init(deviceID: String, seq: Int64) {
         self.deviceID = deviceID
         self.seq = seq
     }
 }
 
 /// The analyzer's statements. Each runs inside the caller's transaction.
-public enum ReadingStore {
+package enum ReadingStore {
     /// Rows per statement at most (they go as array parameters, `SQLArray`: this bounds one statement's size).
     static let rowsPerStatement = 5000
 
     /// What `insert` did with each reading of a batch (indices into it).
-    public struct InsertOutcome: Sendable, Equatable {
+    package struct InsertOutcome: Sendable, Equatable {
         /// Newly stored, each key once: the readings to judge.
-        public var stored: [Int] = []
+        package var stored: [Int] = []
         /// Their key is already stored (or earlier in the batch) with other content:
         /// a device that reused a seq. Nothing of them is stored.
-        public var conflicting: [Int] = []
+        package var conflicting: [Int] = []
         /// Exact copies of a stored reading (redeliveries, device retries): a no-op.
-        public var duplicates = 0
+        package var duplicates = 0
     }
 
     /// Inserts the readings that are not stored yet and their metric values. A key
     /// already present is left as it is, together with the anomalies committed with
     /// it; the copy is a duplicate when its content (time and metrics) is the same,
     /// a conflict otherwise.
-    public static func insert(_ batch: [IncomingReading], on db: SQLConnection) throws -> InsertOutcome {
+    package static func insert(_ batch: [IncomingReading], on db: SQLConnection) throws -> InsertOutcome {
         var outcome = InsertOutcome()
         var first: [ReadingKey: Int] = [:]
         var unique: [Int] = []
@@ -166,7 +166,7 @@ public enum ReadingStore {
     }
 
     /// The newest `limit` values of one device and metric with seq below `belowSeq`, newest first.
-    public static func window(
+    package static func window(
         deviceID: String, metric: String, belowSeq: Int64, limit: Int, on db: SQLConnection
     ) throws -> [(seq: Int64, value: Double)] {
         let rows = try db.execute(
@@ -179,18 +179,18 @@ public enum ReadingStore {
     }
 
     /// What a batch learns about a device under its lock.
-    public struct DeviceState: Sendable, Equatable {
+    package struct DeviceState: Sendable, Equatable {
         /// The highest stored seq; nil when none is stored.
-        public var maxSeq: Int64?
+        package var maxSeq: Int64?
         /// Bumped by every batch that stored readings of the device.
-        public var version: Int64
+        package var version: Int64
     }
 
     /// Locks the devices' rows for the rest of the transaction (creating them if new),
     /// in device order so that two batches cannot deadlock on each other, and returns
     /// each device's state as of the lock.
     @discardableResult
-    public static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: DeviceState] {
+    package static func lockDevices(_ deviceIDs: Set<String>, on db: SQLConnection) throws -> [String: DeviceState] {
         guard !deviceIDs.isEmpty else { return [:] }
         let ids = SQLArray.text(deviceIDs.sorted())
         try db.execute(
@@ -233,7 +233,7 @@ public enum ReadingStore {
     /// Records the readings a batch stored, per device: raises its highest stored seq,
     /// adds to its reading count, moves its last-seen time forward and bumps its version
     /// (inside the transaction that holds the devices' locks).
-    public static func recordStored(_ readings: [IncomingReading], on db: SQLConnection) throws {
+    package static func recordStored(_ readings: [IncomingReading], on db: SQLConnection) throws {
         var stats: [String: (maxSeq: Int64, count: Int, lastMs: Int64?)] = [:]
         for r in readings {
             let id = r.reading.deviceID
@@ -266,7 +266,7 @@ public enum ReadingStore {
     /// For each range, the oldest `limit` values of its series with seq in (lower, upper],
     /// oldest first, with their readings' timestamps: the readings whose windows a late
     /// (lower-seq) reading enters. Ranges of one series must not overlap.
-    public static func later(
+    package static func later(
         _ ranges: [(key: SeriesKey, lower: Int64, upper: Int64)], limit: Int, on db: SQLConnection
     ) throws -> [SeriesKey: [(seq: Int64, value: Double, ts: String)]] {
         guard !ranges.isEmpty else { return [:] }
@@ -297,7 +297,7 @@ public enum ReadingStore {
     }
 
     /// Removes the anomalies of readings that a late reading made normal.
-    public static func deleteAnomalies(_ keys: [(deviceID: String, seq: Int64, metric: String)], on db: SQLConnection) throws {
+    package static func deleteAnomalies(_ keys: [(deviceID: String, seq: Int64, metric: String)], on db: SQLConnection) throws {
         for chunk in keys.chunked(rowsPerStatement) {
             try db.execute(
                 """
@@ -312,11 +312,11 @@ public enum ReadingStore {
     }
 
     /// Identifies the values of one metric of one device.
-    public struct SeriesKey: Hashable, Sendable {
-        public var deviceID: String
-        public var metric: String
+    package struct SeriesKey: Hashable, Sendable {
+        package var deviceID: String
+        package var metric: String
 
-        public init(deviceID: String, metric: String) {
+        package init(deviceID: String, metric: String) {
             self.deviceID = deviceID
             self.metric = metric
         }
@@ -326,7 +326,7 @@ public enum ReadingStore {
     /// every window a batch needs, in one statement. Each series is one index range scan
     /// of `metric_values`' primary key (a LATERAL join over the keys; both PostgreSQL and
     /// CockroachDB plan it that way).
-    public static func windows(
+    package static func windows(
         _ below: [SeriesKey: Int64], limit: Int, on db: SQLConnection
     ) throws -> [SeriesKey: [(seq: Int64, value: Double)]] {
         guard !below.isEmpty else { return [:] }
@@ -356,7 +356,7 @@ public enum ReadingStore {
     }
 
     /// Stores anomalies, replacing the verdict already stored for the same (device, seq, metric).
-    public static func insertAnomalies(_ anomalies: [AnomalyRecord], on db: SQLConnection) throws {
+    package static func insertAnomalies(_ anomalies: [AnomalyRecord], on db: SQLConnection) throws {
         for chunk in anomalies.chunked(rowsPerStatement) {
             // A verdict revised by a late reading replaces the stored one; a redelivered batch
             // writes the same values again.

@@ -2,9 +2,9 @@ import PipelineCore
 
 /// Conversions between the database's text form of TIMESTAMPTZ (the session
 /// runs in UTC) and RFC 3339.
-public enum SQLTime {
+package enum SQLTime {
     /// `2026-11-25 08:00:00.25+00` (PostgreSQL) or `…+00:00` (CockroachDB) → `2026-11-25T08:00:00.250Z`.
-    public static func rfc3339(_ text: String) -> String {
+    package static func rfc3339(_ text: String) -> String {
         var s = Substring(text)
         if let plus = s.lastIndex(where: { $0 == "+" || $0 == "-" }), plus > s.index(s.startIndex, offsetBy: 10) {
             s = s[..<plus]

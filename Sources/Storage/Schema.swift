@@ -4,8 +4,8 @@ import SQL
 ///
 /// Every statement is accepted by both PostgreSQL 15 and CockroachDB; where the
 /// two behave differently the note beside the statement says how.
-public enum Schema {
-    public static let statements: [String] = [
+package enum Schema {
+    package static let statements: [String] = [
         // One row per reading: (device_id, seq) is the idempotency key.
         // INT8/FLOAT8/TEXT/JSONB/TIMESTAMPTZ mean the same in both databases; no SERIAL.
         """
@@ -147,12 +147,12 @@ public enum Schema {
     ]
 
     /// The schema's version: statements are only ever appended, so their count.
-    public static var version: Int { statements.count }
+    package static var version: Int { statements.count }
 
     /// Why a service will not work on this database yet.
-    public struct NotMigrated: Error, CustomStringConvertible {
-        public var found: Int?
-        public var description: String {
+    package struct NotMigrated: Error, CustomStringConvertible {
+        package var found: Int?
+        package var description: String {
             "the database schema is \(found.map { "at version \($0)" } ?? "missing"); this version needs \(Schema.version): "
                 + "run `pipeline migrate` (as the database owner)"
         }
@@ -161,7 +161,7 @@ public enum Schema {
     /// Throws unless `pipeline migrate` brought the database to this version or a newer
     /// one (statements are only appended, so an older service runs on a newer schema).
     /// The services call this instead of migrating: their roles may not change the schema.
-    public static func requireCurrent(_ connection: SQLConnection) throws {
+    package static func requireCurrent(_ connection: SQLConnection) throws {
         var rows: SQLRows?
         do {
             rows = try connection.execute("SELECT version FROM schema_version WHERE id = 1")
@@ -175,7 +175,7 @@ public enum Schema {
     /// Grants `role` what the service needs and nothing more (on top of what the
     /// database gives every role: PostgreSQL 15 and CockroachDB give no table
     /// privilege and no CREATE by default). Run by the owner, in `pipeline migrate`.
-    public static func grant(_ service: ServiceRole, to role: String, on connection: SQLConnection) throws {
+    package static func grant(_ service: ServiceRole, to role: String, on connection: SQLConnection) throws {
         guard role.utf8.count <= 63, let first = role.first, first.isLetter || first == "_",
             role.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
         else { throw SQLError(sqlState: nil, message: "invalid role name '\(role)'", connectionLost: false) }
@@ -190,7 +190,7 @@ public enum Schema {
     /// (`pipeline migrate`). Safe to run twice, and from several processes at once:
     /// PostgreSQL can report a concurrent CREATE ... IF NOT EXISTS as a unique
     /// violation (23505) or duplicate object (42P07), which is retried.
-    public static func migrate(_ connection: SQLConnection, force: Bool = false) throws {
+    package static func migrate(_ connection: SQLConnection, force: Bool = false) throws {
         if !force, let v = try? connection.execute("SELECT version FROM schema_version WHERE id = 1").first({
             r throws(SQLError) in try r.int("version")
         }), v >= version {
@@ -216,7 +216,7 @@ public enum Schema {
 }
 
 /// The services that connect to the database, each as a role of its own.
-public enum ServiceRole: String, CaseIterable, Sendable {
+package enum ServiceRole: String, CaseIterable, Sendable {
     case analyzer, alerts, ingest
 
     /// (privileges, tables): what `Schema.grant` gives the service's role.

@@ -3,18 +3,18 @@ import NIOSSL
 
 /// Reads anomalies and incidents from the alerts API, walking `/v1/anomalies` and
 /// `/v1/incidents` page by page with their cursors, as any client of the API would.
-public struct AnomalyFeed: Sendable {
-    public var base: Target
-    public var tls: NIOSSLContext?
+package struct AnomalyFeed: Sendable {
+    package var base: Target
+    package var tls: NIOSSLContext?
     /// The reader key sent as `Authorization: Bearer`; nil when the service has keys off.
-    public var readerKey: String?
+    package var readerKey: String?
 
-    public struct Failed: Error, CustomStringConvertible {
-        public var description: String
+    package struct Failed: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// `url` is `http://host:port` or `https://host:port`.
-    public init(url: String, tls: NIOSSLContext? = nil, readerKey: String? = nil) throws {
+    package init(url: String, tls: NIOSSLContext? = nil, readerKey: String? = nil) throws {
         guard let target = Target(url), target.isHTTP else {
             throw Failed(description: "bad alerts URL '\(url)'; use http://host:port or https://host:port")
         }
@@ -24,7 +24,7 @@ public struct AnomalyFeed: Sendable {
     }
 
     /// Every anomaly detected at or after `since` whose device is in `devices` (all when nil).
-    public func anomalies(detectedSince since: Date, devices: Set<String>? = nil) async throws -> [DetectionScore.Flagged] {
+    package func anomalies(detectedSince since: Date, devices: Set<String>? = nil) async throws -> [DetectionScore.Flagged] {
         try await items("/v1/anomalies", since: since).compactMap { item in
             guard let device = item["device_id"] as? String, let seq = (item["seq"] as? NSNumber)?.int64Value,
                 let metric = item["metric"] as? String, let ts = Self.date(item["ts"]), let detected = Self.date(item["detected_at"])
@@ -35,7 +35,7 @@ public struct AnomalyFeed: Sendable {
     }
 
     /// Every incident opened at or after `since` whose device is in `devices` (all when nil).
-    public func incidents(openedSince since: Date, devices: Set<String>? = nil) async throws -> [IncidentScore.Opened] {
+    package func incidents(openedSince since: Date, devices: Set<String>? = nil) async throws -> [IncidentScore.Opened] {
         try await items("/v1/incidents", since: since).compactMap { item in
             guard let device = item["device_id"] as? String, let metric = item["metric"] as? String,
                 let opened = (item["opened_seq"] as? NSNumber)?.int64Value, let last = (item["last_seq"] as? NSNumber)?.int64Value

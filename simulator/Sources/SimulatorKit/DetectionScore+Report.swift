@@ -2,7 +2,7 @@ import Foundation
 
 extension DetectionScore {
     /// A table for humans.
-    public var text: String {
+    package var text: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
         func row(_ name: String, _ x: Figures) -> String {
             name.padding(toLength: 13, withPad: " ", startingAt: 0)
@@ -32,7 +32,7 @@ extension DetectionScore {
     }
 
     /// The same as JSON.
-    public var json: [String: Any] {
+    package var json: [String: Any] {
         func figures(_ x: Figures) -> [String: Any] {
             var o: [String: Any] = ["injected": x.injected, "detected": x.detected, "missed": x.missed, "false_alarms": x.falseAlarms]
             if let p = x.precision { o["precision"] = p }

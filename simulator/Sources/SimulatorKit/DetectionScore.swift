@@ -4,16 +4,16 @@ import Foundation
 /// is scored only when the device had at least `minHistory` earlier acknowledged
 /// readings of that metric in the run (before that the rule cannot judge it).
 /// Precision counts every false alarm against every kind, so it never flatters.
-public struct DetectionScore: Sendable {
+package struct DetectionScore: Sendable {
     /// An anomaly as the alerts API serves it.
-    public struct Flagged: Sendable {
-        public var deviceID: String
-        public var seq: Int64
-        public var metric: String
-        public var ts: Date
-        public var detectedAt: Date
+    package struct Flagged: Sendable {
+        package var deviceID: String
+        package var seq: Int64
+        package var metric: String
+        package var ts: Date
+        package var detectedAt: Date
 
-        public init(deviceID: String, seq: Int64, metric: String, ts: Date, detectedAt: Date) {
+        package init(deviceID: String, seq: Int64, metric: String, ts: Date, detectedAt: Date) {
             self.deviceID = deviceID
             self.seq = seq
             self.metric = metric
@@ -22,38 +22,38 @@ public struct DetectionScore: Sendable {
         }
     }
 
-    public struct Figures: Sendable {
-        public var injected = 0
-        public var detected = 0
-        public var falseAlarms = 0
-        public var missed: Int { injected - detected }
-        public var precision: Double? { ratio(detected, detected + falseAlarms) }
-        public var recall: Double? { ratio(detected, injected) }
-        public var f1: Double? {
+    package struct Figures: Sendable {
+        package var injected = 0
+        package var detected = 0
+        package var falseAlarms = 0
+        package var missed: Int { injected - detected }
+        package var precision: Double? { ratio(detected, detected + falseAlarms) }
+        package var recall: Double? { ratio(detected, injected) }
+        package var f1: Double? {
             guard let p = precision, let r = recall, p + r > 0 else { return nil }
             return 2 * p * r / (p + r)
         }
 
-        public init() {}
+        package init() {}
 
         private func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
     }
 
-    public let minHistory: Int
+    package let minHistory: Int
     /// Spikes and level shifts, and both together.
-    public private(set) var byKind: [InjectedAnomaly.Kind: Figures] = [:]
-    public private(set) var overall = Figures()
+    package private(set) var byKind: [InjectedAnomaly.Kind: Figures] = [:]
+    package private(set) var overall = Figures()
     /// Flagged (reading, metric) pairs of this run that carried no injected anomaly.
-    public private(set) var falseAlarms = 0
+    package private(set) var falseAlarms = 0
     /// Injected value anomalies in a device's first `minHistory` readings.
-    public private(set) var notScored = 0
+    package private(set) var notScored = 0
     /// Readings that went without a metric (sensor dropout), and flags raised on them (must be 0).
-    public private(set) var dropoutReadings = 0
-    public private(set) var flaggedOnDropouts = 0
+    package private(set) var dropoutReadings = 0
+    package private(set) var flaggedOnDropouts = 0
     /// Flags on readings this run did not get acknowledged, or in a device's warm-up: not judged.
-    public private(set) var flaggedNotJudged = 0
+    package private(set) var flaggedNotJudged = 0
     /// Reading time to detection, for scored detections of readings measured after the start.
-    public private(set) var delaysMs: [Double] = []
+    package private(set) var delaysMs: [Double] = []
 
     private struct Key: Hashable {
         var device: String
@@ -66,7 +66,7 @@ public struct DetectionScore: Sendable {
         var metric: String
     }
 
-    public init(record: RunRecord, flagged: [Flagged], minHistory: Int) {
+    package init(record: RunRecord, flagged: [Flagged], minHistory: Int) {
         self.minHistory = minHistory
         var ackedSeqs: [String: [Int64]] = [:]
         for (device, seq) in record.acked { ackedSeqs[device, default: []].append(seq) }
@@ -132,7 +132,7 @@ public struct DetectionScore: Sendable {
     }
 
     /// The delay below which a share `p` of the scored detections came, in ms.
-    public func delayPercentile(_ p: Double) -> Double? {
+    package func delayPercentile(_ p: Double) -> Double? {
         guard !delaysMs.isEmpty else { return nil }
         let rank = max(1, Int((p * Double(delaysMs.count)).rounded(.up)))
         return delaysMs[min(rank, delaysMs.count) - 1]

@@ -13,14 +13,14 @@ import PipelineCore
 /// readings (a quarter), a drift that ramps to its full offset over 40–80 readings
 /// (three in twenty) or a dropout (one in five); and, outside them, brief motion
 /// artifacts (one reading in a hundred: heart rate up 8–18) that are not anomalies.
-public struct DeviceModel: Sendable {
-    public let deviceID: String
+package struct DeviceModel: Sendable {
+    package let deviceID: String
     private var rng: SeededGenerator
     private let anomalyRate: Double
     private let profile: SignalProfile
     private var signals: [MetricSignal]
     private var episode: Episode?
-    public private(set) var nextSeq: Int64
+    package private(set) var nextSeq: Int64
 
     /// An anomaly that lasts several readings.
     private enum Episode: Sendable {
@@ -29,9 +29,9 @@ public struct DeviceModel: Sendable {
         case dropout(metric: Int, remaining: Int)
     }
 
-    public static let metricNames = ["heart_rate", "spo2"]
+    package static let metricNames = ["heart_rate", "spo2"]
 
-    public init(deviceID: String, seed: UInt64, anomalyRate: Double, firstSeq: Int64, profile: SignalProfile = .clean) {
+    package init(deviceID: String, seed: UInt64, anomalyRate: Double, firstSeq: Int64, profile: SignalProfile = .clean) {
         self.deviceID = deviceID
         var rng = SeededGenerator(seed: seed)
         let peakHour = Double.random(in: 12...20, using: &rng) + Double(Int.random(in: -6...6, using: &rng))
@@ -46,7 +46,7 @@ public struct DeviceModel: Sendable {
     }
 
     /// The next reading, measured at `date`, and what was injected into it.
-    public mutating func next(at date: Date) -> (Reading, [InjectedAnomaly]) {
+    package mutating func next(at date: Date) -> (Reading, [InjectedAnomaly]) {
         let seq = nextSeq
         nextSeq += 1
         var values = signals.indices.map { signals[$0].next(at: date, using: &rng) }

@@ -4,18 +4,18 @@ import NIOPosix
 import NIOSSL
 
 /// A response as the simulator and the tests need it.
-public struct HTTPReply: Sendable {
-    public var status: Int
-    public var headers: [(String, String)]
-    public var body: String
+package struct HTTPReply: Sendable {
+    package var status: Int
+    package var headers: [(String, String)]
+    package var body: String
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 }
 
 /// A persistent HTTP/1.1 (or HTTPS) connection; requests go one at a time.
-public final class HTTPConnection: Sendable {
+package final class HTTPConnection: Sendable {
     struct Request {
         var head: HTTPRequestHead
         var body: ByteBuffer?
@@ -32,7 +32,7 @@ public final class HTTPConnection: Sendable {
         self.host = host
     }
 
-    public static func connect(
+    package static func connect(
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> HTTPConnection {
@@ -49,7 +49,7 @@ public final class HTTPConnection: Sendable {
     }
 
     /// Sends a request and returns the whole response; with a `timeout`, as `LineConnection.send`.
-    public func request(
+    package func request(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         timeout: TimeAmount? = nil
     ) async throws -> HTTPReply {
@@ -71,9 +71,9 @@ public final class HTTPConnection: Sendable {
         return promise.futureResult
     }
 
-    public var isActive: Bool { channel.isActive }
+    package var isActive: Bool { channel.isActive }
 
-    public func close() async {
+    package func close() async {
         try? await channel.close()
     }
 }

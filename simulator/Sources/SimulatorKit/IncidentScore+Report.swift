@@ -2,7 +2,7 @@ import Foundation
 
 extension IncidentScore {
     /// A table for humans.
-    public func text(interval: Double) -> String {
+    package func text(interval: Double) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
         var lines = [
             "incidents against the injected episodes (an episode is found when an incident of its series reaches into it)",
@@ -23,7 +23,7 @@ extension IncidentScore {
     }
 
     /// The same as JSON.
-    public func json(interval: Double) -> [String: Any] {
+    package func json(interval: Double) -> [String: Any] {
         var kinds: [String: Any] = [:]
         for (kind, x) in byKind {
             var o: [String: Any] = ["episodes": x.episodes, "found": x.found]

@@ -9,15 +9,15 @@ import Foundation
 /// still open is rightly not paged twice). An incident is true when it opened inside
 /// an episode, false otherwise. Only episodes and incidents on readings with at least
 /// `minHistory` earlier acknowledged readings of the device count.
-public struct IncidentScore: Sendable {
+package struct IncidentScore: Sendable {
     /// An incident as the alerts API serves it.
-    public struct Opened: Sendable {
-        public var deviceID: String
-        public var metric: String
-        public var openedSeq: Int64
-        public var lastSeq: Int64
+    package struct Opened: Sendable {
+        package var deviceID: String
+        package var metric: String
+        package var openedSeq: Int64
+        package var lastSeq: Int64
 
-        public init(deviceID: String, metric: String, openedSeq: Int64, lastSeq: Int64) {
+        package init(deviceID: String, metric: String, openedSeq: Int64, lastSeq: Int64) {
             self.deviceID = deviceID
             self.metric = metric
             self.openedSeq = openedSeq
@@ -25,36 +25,36 @@ public struct IncidentScore: Sendable {
         }
     }
 
-    public struct Figures: Sendable {
-        public var episodes = 0
-        public var found = 0
+    package struct Figures: Sendable {
+        package var episodes = 0
+        package var found = 0
         /// Readings from an episode's start to the incident it opened, for episodes that opened one.
-        public var delays: [Int64] = []
-        public var recall: Double? { episodes == 0 ? nil : Double(found) / Double(episodes) }
+        package var delays: [Int64] = []
+        package var recall: Double? { episodes == 0 ? nil : Double(found) / Double(episodes) }
     }
 
-    public let minHistory: Int
-    public private(set) var byKind: [InjectedAnomaly.Kind: Figures] = [:]
-    public private(set) var incidents = 0
-    public private(set) var trueIncidents = 0
+    package let minHistory: Int
+    package private(set) var byKind: [InjectedAnomaly.Kind: Figures] = [:]
+    package private(set) var incidents = 0
+    package private(set) var trueIncidents = 0
     /// Scored readings that carried no injected anomaly, and the incidents that opened on them.
-    public private(set) var normalReadings = 0
-    public var falseIncidents: Int { incidents - trueIncidents }
-    public var precision: Double? { incidents == 0 ? nil : Double(trueIncidents) / Double(incidents) }
+    package private(set) var normalReadings = 0
+    package var falseIncidents: Int { incidents - trueIncidents }
+    package var precision: Double? { incidents == 0 ? nil : Double(trueIncidents) / Double(incidents) }
 
     /// Consecutive injected readings of one series and kind.
-    public struct Episode: Sendable {
-        public var deviceID: String
-        public var metric: String
-        public var kind: InjectedAnomaly.Kind
-        public var first: Int64
-        public var last: Int64
+    package struct Episode: Sendable {
+        package var deviceID: String
+        package var metric: String
+        package var kind: InjectedAnomaly.Kind
+        package var first: Int64
+        package var last: Int64
     }
 
     /// The scored episodes no incident reached into.
-    public private(set) var missed: [Episode] = []
+    package private(set) var missed: [Episode] = []
 
-    public init(record: RunRecord, incidents opened: [Opened], minHistory: Int) {
+    package init(record: RunRecord, incidents opened: [Opened], minHistory: Int) {
         self.minHistory = minHistory
         var acked: [String: [Int64]] = [:]
         for (device, seq) in record.acked { acked[device, default: []].append(seq) }
@@ -112,7 +112,7 @@ public struct IncidentScore: Sendable {
     }
 
     /// False incidents per device-hour of normal readings, `interval` seconds apart.
-    public func falsePerDeviceHour(interval: Double) -> Double? {
+    package func falsePerDeviceHour(interval: Double) -> Double? {
         let hours = Double(normalReadings) * interval / 3600
         return hours > 0 ? Double(falseIncidents) / hours : nil
     }

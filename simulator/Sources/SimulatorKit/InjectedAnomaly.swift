@@ -1,8 +1,8 @@
 /// One reading's metric that the simulator made abnormal on purpose: the
 /// ground truth detection is scored against.
-public struct InjectedAnomaly: Sendable, Hashable {
+package struct InjectedAnomaly: Sendable, Hashable {
     /// How the signal was disturbed.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// One reading far off the signal.
         case spike
         /// Several consecutive readings offset by the same amount (each one is an entry).
@@ -14,15 +14,15 @@ public struct InjectedAnomaly: Sendable, Hashable {
         case dropout
 
         /// Whether the value rule can be expected to flag it.
-        public var isValueAnomaly: Bool { self != .dropout }
+        package var isValueAnomaly: Bool { self != .dropout }
     }
 
-    public var deviceID: String
-    public var seq: Int64
-    public var metric: String
-    public var kind: Kind
+    package var deviceID: String
+    package var seq: Int64
+    package var metric: String
+    package var kind: Kind
 
-    public init(deviceID: String, seq: Int64, metric: String, kind: Kind) {
+    package init(deviceID: String, seq: Int64, metric: String, kind: Kind) {
         self.deviceID = deviceID
         self.seq = seq
         self.metric = metric

@@ -6,7 +6,7 @@ import NIOSSL
 
 /// A persistent TCP (or TCP+TLS) connection speaking the line protocol.
 /// Requests may be pipelined; replies complete them in order.
-public final class LineConnection: Sendable {
+package final class LineConnection: Sendable {
     struct Request {
         var line: ByteBuffer
         var promise: EventLoopPromise<String>
@@ -19,7 +19,7 @@ public final class LineConnection: Sendable {
     init(channel: any Channel) { self.channel = channel }
 
     /// Connects; `tls` adds a TLS client handler that verifies `host` against the trust roots.
-    public static func connect(
+    package static func connect(
         host: String, port: Int, tls: NIOSSLContext?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(5)
     ) async throws -> LineConnection {
@@ -38,7 +38,7 @@ public final class LineConnection: Sendable {
     /// Sends one line (a newline is appended) and returns the reply line. With a
     /// `timeout`, a reply that does not come in time fails every pending request
     /// with `ReplyTimeout` and closes the connection (later replies could not be matched).
-    public func send(_ line: String, timeout: TimeAmount? = nil) async throws -> String {
+    package func send(_ line: String, timeout: TimeAmount? = nil) async throws -> String {
         try await sending(line, timeout: timeout).get()
     }
 
@@ -77,7 +77,7 @@ public final class LineConnection: Sendable {
 
     /// Writes all `lines` at once (one flush, so they leave together) and returns a future
     /// reply for each, in order: a client that pipelines a whole batch.
-    public func pipeline(_ lines: [String]) -> [EventLoopFuture<String>] {
+    package func pipeline(_ lines: [String]) -> [EventLoopFuture<String>] {
         let requests = lines.map { line in
             var buffer = channel.allocator.buffer(capacity: line.utf8.count + 1)
             buffer.writeString(line)
@@ -96,16 +96,16 @@ public final class LineConnection: Sendable {
     }
 
     /// Sends raw bytes without waiting for anything (for tests of malformed input).
-    public func sendRaw(_ bytes: [UInt8], expectReply: Bool) async throws -> String? {
+    package func sendRaw(_ bytes: [UInt8], expectReply: Bool) async throws -> String? {
         let promise = channel.eventLoop.makePromise(of: String.self)
         channel.writeAndFlush(Request(line: ByteBuffer(bytes: bytes), promise: promise), promise: nil)
         if !expectReply { promise.succeed(""); return nil }
         return try await promise.futureResult.get()
     }
 
-    public var isActive: Bool { channel.isActive }
+    package var isActive: Bool { channel.isActive }
 
-    public func close() async {
+    package func close() async {
         try? await channel.close()
     }
 }

@@ -1,5 +1,5 @@
 /// No reply came in time (`PendingReplies`): every request pending on the
 /// connection fails with it, and the connection closes.
-public struct ReplyTimeout: Error, CustomStringConvertible {
-    public var description: String { "no reply in time" }
+package struct ReplyTimeout: Error, CustomStringConvertible {
+    package var description: String { "no reply in time" }
 }

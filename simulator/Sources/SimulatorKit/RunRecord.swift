@@ -1,29 +1,29 @@
 import Foundation
 
 /// A `--report` file read back: what `simulator score` judges detection with.
-public struct RunRecord: Sendable {
-    public var startedAt: Date
-    public var injected: [InjectedAnomaly]
-    public var acked: [(deviceID: String, seq: Int64)]
+package struct RunRecord: Sendable {
+    package var startedAt: Date
+    package var injected: [InjectedAnomaly]
+    package var acked: [(deviceID: String, seq: Int64)]
 
-    public struct Unreadable: Error, CustomStringConvertible {
-        public var description: String
+    package struct Unreadable: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public init(startedAt: Date, injected: [InjectedAnomaly], acked: [(deviceID: String, seq: Int64)]) {
+    package init(startedAt: Date, injected: [InjectedAnomaly], acked: [(deviceID: String, seq: Int64)]) {
         self.startedAt = startedAt
         self.injected = injected
         self.acked = acked
     }
 
     /// What `report` holds, without a round trip through its file.
-    public init(_ report: SimulatorReport) {
+    package init(_ report: SimulatorReport) {
         self.init(startedAt: report.startedAt, injected: report.injected, acked: report.ackedPairs.map { ($0.0, $0.1) })
     }
 
     /// Reads the report at `path`; acknowledged pairs come inline or from the CSV file it names
     /// (a relative name is taken beside the report).
-    public init(reportAt path: String) throws {
+    package init(reportAt path: String) throws {
         let url = URL(fileURLWithPath: path)
         guard let data = try? Data(contentsOf: url) else { throw Unreadable(description: "cannot read the report '\(path)'") }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

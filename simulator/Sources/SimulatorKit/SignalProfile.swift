@@ -1,5 +1,5 @@
 /// How close the simulated signals are to a real wristband's.
-public enum SignalProfile: String, Sendable, CaseIterable {
+package enum SignalProfile: String, Sendable, CaseIterable {
     /// Bounded noise, one decimal, no artifacts, short level shifts: made for the
     /// per-reading rule, whose figures on it are exact.
     case clean

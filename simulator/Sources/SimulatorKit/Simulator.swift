@@ -11,18 +11,18 @@ import PipelineCore
 /// reading every interval at a per-device phase with jitter, and the contract's retry rule: the same reading again
 /// after 1 s, 2 s … capped at 10 s, at most 10 retries, rotating through the
 /// targets; then it counts as failed. Nothing is dropped silently.
-public final class Simulator: Sendable {
-    public let configuration: SimulatorConfiguration
+package final class Simulator: Sendable {
+    package let configuration: SimulatorConfiguration
     let logger: Logger
     let stats: SimulatorStats
     let tls: NIOSSLContext?
     /// Silences between two acks of a device longer than this are reported as gaps.
-    public let gapThreshold: Duration
+    package let gapThreshold: Duration
     private let interval: NIOLockedValueBox<Duration>
     private let clock = ContinuousClock()
     private let startedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
-    public init(configuration: SimulatorConfiguration, logger: Logger) throws {
+    package init(configuration: SimulatorConfiguration, logger: Logger) throws {
         precondition(!configuration.targets.isEmpty, "at least one target")
         self.configuration = configuration
         self.logger = logger
@@ -44,11 +44,11 @@ public final class Simulator: Sendable {
     }
 
     /// Changes the interval of every device from its next reading on (the benchmark ramps the rate with it).
-    public func setInterval(_ newValue: Duration) { interval.withLockedValue { $0 = newValue } }
+    package func setInterval(_ newValue: Duration) { interval.withLockedValue { $0 = newValue } }
 
     /// Runs every device until the duration is over (then waits for readings
     /// still being retried) or the task is cancelled, and returns the report.
-    public func run() async -> SimulatorReport {
+    package func run() async -> SimulatorReport {
         let started = Date()
         let start = NIODeadline.now()
         let startInstant = clock.now
@@ -75,7 +75,7 @@ public final class Simulator: Sendable {
     var replyTimeout: TimeAmount { TimeAmount(configuration.replyTimeout) }
 
     /// The run's counters, with the rate and p99 since the previous call: call it from one place.
-    public func status() -> SimulatorStatus {
+    package func status() -> SimulatorStatus {
         let now = clock.now
         let (s, windowAcked, windowLatency) = stats.takeWindow()
         let start = startedAt.withLockedValue { $0 } ?? now

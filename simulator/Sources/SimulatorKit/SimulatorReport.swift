@@ -2,20 +2,20 @@ import Foundation
 
 /// What a run saw, written as the `--report` JSON (the contract's fields, and
 /// what `simulator score` needs to judge detection against the ground truth).
-public struct SimulatorReport: Sendable {
-    public var sent: Int
-    public var acked: Int
-    public var failed: Int
-    public var retries: Int
-    public var maxConnected: Int
-    public var latency: LatencyHistogram
-    public var injected: [InjectedAnomaly]
+package struct SimulatorReport: Sendable {
+    package var sent: Int
+    package var acked: Int
+    package var failed: Int
+    package var retries: Int
+    package var maxConnected: Int
+    package var latency: LatencyHistogram
+    package var injected: [InjectedAnomaly]
     /// Silences between acks of a device longer than twice the interval, longest first.
-    public var ackGaps: [AckGap]
+    package var ackGaps: [AckGap]
     let pairs: [SimulatorStats.AckedPair]
-    public let configuration: SimulatorConfiguration
-    public let startedAt: Date
-    public let finishedAt: Date
+    package let configuration: SimulatorConfiguration
+    package let startedAt: Date
+    package let finishedAt: Date
 
     init(configuration: SimulatorConfiguration, stats: SimulatorStats.State, startedAt: Date, finishedAt: Date) {
         self.configuration = configuration
@@ -33,12 +33,12 @@ public struct SimulatorReport: Sendable {
     }
 
     /// Acknowledged (device_id, seq), in the order the acks came (empty when the run did not keep them).
-    public var ackedPairs: [(String, Int64)] {
+    package var ackedPairs: [(String, Int64)] {
         pairs.map { (configuration.deviceID(Int($0.device)), $0.seq) }
     }
 
     /// p50, p90, p99 and max of the ack latency in ms, two decimals.
-    public var latencyMs: [String: Double] {
+    package var latencyMs: [String: Double] {
         var out: [String: Double] = [:]
         for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
             if let v = latency.percentile(p) { out[name] = (v * 100).rounded() / 100 }
@@ -47,7 +47,7 @@ public struct SimulatorReport: Sendable {
     }
 
     /// The report as JSON. With `ackedPairsFile`, the pairs go there as `device_id,seq` CSV lines instead.
-    public func json(ackedPairsFile: String? = nil) throws -> Data {
+    package func json(ackedPairsFile: String? = nil) throws -> Data {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var kinds: [String: Int] = [:]

@@ -1,21 +1,21 @@
 import Foundation
 
 /// What a run looks like now: for the status line and the benchmark's ramp.
-public struct SimulatorStatus: Sendable {
-    public var elapsed: Duration
-    public var sent: Int
-    public var acked: Int
-    public var failed: Int
-    public var retries: Int
+package struct SimulatorStatus: Sendable {
+    package var elapsed: Duration
+    package var sent: Int
+    package var acked: Int
+    package var failed: Int
+    package var retries: Int
     /// Devices holding an open connection.
-    public var connected: Int
+    package var connected: Int
     /// Readings acknowledged per second since the previous status.
-    public var ackedPerSecond: Double
+    package var ackedPerSecond: Double
     /// p99 ack latency since the previous status; nil when nothing was acknowledged.
-    public var p99Ms: Double?
+    package var p99Ms: Double?
 
     /// One line for humans: rate, acked, retries, failures, p99 ack latency.
-    public var line: String {
+    package var line: String {
         let seconds = Double(elapsed.components.seconds)
         let p99 = p99Ms.map { String(format: "%.1f ms", $0) } ?? "-"
         return String(

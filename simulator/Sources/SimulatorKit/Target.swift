@@ -1,19 +1,19 @@
 /// Where a simulated device sends: `tcp://host:port`, `tls://host:port`
 /// (TCP with TLS), `https://host:port` or `http://host:port`.
-public struct Target: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case tcp, tls, http, https }
+package struct Target: Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable { case tcp, tls, http, https }
 
-    public var kind: Kind
-    public var host: String
-    public var port: Int
+    package var kind: Kind
+    package var host: String
+    package var port: Int
 
-    public init(kind: Kind, host: String, port: Int) {
+    package init(kind: Kind, host: String, port: Int) {
         self.kind = kind
         self.host = host
         self.port = port
     }
 
-    public init?(_ s: String) {
+    package init?(_ s: String) {
         guard let sep = s.range(of: "://"), let kind = Kind(rawValue: String(s[..<sep.lowerBound]).lowercased()) else {
             return nil
         }
@@ -25,7 +25,7 @@ public struct Target: Sendable, Hashable, CustomStringConvertible {
         self.init(kind: kind, host: String(rest[..<colon]), port: port)
     }
 
-    public var usesTLS: Bool { kind == .tls || kind == .https }
-    public var isHTTP: Bool { kind == .http || kind == .https }
-    public var description: String { "\(kind.rawValue)://\(host):\(port)" }
+    package var usesTLS: Bool { kind == .tls || kind == .https }
+    package var isHTTP: Bool { kind == .http || kind == .https }
+    package var description: String { "\(kind.rawValue)://\(host):\(port)" }
 }
