@@ -3,6 +3,8 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // An import is internal unless it says otherwise: what a module's declarations expose is visible in its imports.
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(

@@ -1,6 +1,6 @@
 import CRabbitMQ
 import Foundation
-import Logging
+package import Logging
 import Metrics
 import PipelineCore
 

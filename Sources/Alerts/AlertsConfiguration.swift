@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// Everything the alerts API needs; `pipeline alerts` fills it from flags and environment.
 package struct AlertsConfiguration: Sendable {

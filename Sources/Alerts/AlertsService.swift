@@ -1,8 +1,8 @@
 import Hummingbird
-import Logging
+package import Logging
 import PipelineCore
 import SQL
-import ServiceLifecycle
+package import ServiceLifecycle
 import ServiceSupport
 import Storage
 

@@ -1,11 +1,11 @@
 import DeviceAuth
 import Foundation
-import Logging
+package import Logging
 import NIOConcurrencyHelpers
 import PipelineCore
-import SQL
+package import SQL
 import ServiceLifecycle
-import Storage
+package import Storage
 
 /// Checks reader keys against an in-memory copy of the active keys, reloaded
 /// every `refreshInterval` (so a revoked key stops within one reload, and keys

@@ -1,5 +1,5 @@
-import AMQPClient
-import PipelineCore
+package import AMQPClient
+package import PipelineCore
 
 /// Everything the analyzer needs; `pipeline analyzer` fills it from flags and environment.
 package struct AnalyzerConfiguration: Sendable {

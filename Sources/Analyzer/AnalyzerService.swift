@@ -1,6 +1,6 @@
 import Foundation
-import Logging
-import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 import ServiceSupport
 
 /// Runs the analyzer's worker thread and its small HTTP server for health,

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// What a chaos run proved: each fault with its evidence and the devices' view of
 /// it, and the comparison of every acknowledged reading with the database.

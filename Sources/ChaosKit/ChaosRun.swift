@@ -1,6 +1,6 @@
 import DeviceAuth
 import Foundation
-import Logging
+package import Logging
 import SQL
 import SimulatorKit
 import Storage

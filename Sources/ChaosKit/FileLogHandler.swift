@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+package import Foundation
+package import Logging
 
 /// Log lines appended to a file, for the in-process simulator: its retries,
 /// logged as the contract says, would drown the run's own output on a terminal.

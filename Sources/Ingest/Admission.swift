@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// What stands between a device and the broker besides validation: its token
 /// and its rate limit. Shared by the HTTP and TCP listeners.

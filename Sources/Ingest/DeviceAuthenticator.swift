@@ -1,7 +1,7 @@
-import DeviceAuth
-import Logging
+package import DeviceAuth
+package import Logging
 import NIOConcurrencyHelpers
-import SQL
+package import SQL
 import ServiceLifecycle
 import Storage
 

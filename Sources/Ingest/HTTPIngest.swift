@@ -1,6 +1,6 @@
 import AMQPClient
 import Foundation
-import Hummingbird
+package import Hummingbird
 import PipelineCore
 import ServiceSupport
 

@@ -1,5 +1,5 @@
-import AMQPClient
-import DeviceAuth
+package import AMQPClient
+package import DeviceAuth
 
 /// Everything ingest needs; the `pipeline ingest` command fills it from flags and environment.
 package struct IngestConfiguration: Sendable {

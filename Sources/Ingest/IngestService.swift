@@ -1,13 +1,13 @@
-import AMQPClient
+package import AMQPClient
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import Logging
+package import Logging
 import NIOCore
 import NIOSSL
-import ServiceLifecycle
+package import ServiceLifecycle
 import SQL
-import ServiceSupport
+package import ServiceSupport
 
 /// Wires ingest: the publisher, the HTTP(S) and TCP listeners. The services
 /// shut down in reverse order: listeners first, the publisher last, so every

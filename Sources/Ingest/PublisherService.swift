@@ -1,4 +1,4 @@
-import AMQPClient
+package import AMQPClient
 import ServiceLifecycle
 
 /// Runs the confirm publisher for the lifetime of the service group; on

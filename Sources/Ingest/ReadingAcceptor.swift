@@ -1,7 +1,7 @@
-import AMQPClient
+package import AMQPClient
 import Foundation
 import Metrics
-import PipelineCore
+package import PipelineCore
 
 /// The bridge from both listeners to the broker: a reading is accepted only
 /// once the broker confirmed it into the quorum queue.

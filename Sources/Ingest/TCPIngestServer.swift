@@ -1,9 +1,9 @@
-import Logging
+package import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import NIOSSL
+package import NIOSSL
 import PipelineCore
 import ServiceLifecycle
 import ServiceSupport

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A line a device sends on the TCP protocol: an optional first `{"auth":"…"}`
 /// line, then readings.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The one place that defines the wire format of readings: ingest, analyzer,
 /// simulator and tests all go through it.

@@ -1,6 +1,6 @@
 import Hummingbird
-import Logging
-import ServiceLifecycle
+package import Logging
+package import ServiceLifecycle
 
 /// The admin listener every service runs beside its public one: `/healthz`,
 /// `/readyz` with its checks, `/metrics` and the optional `/kill`, over plain

@@ -1,4 +1,4 @@
-import Hummingbird
+package import Hummingbird
 
 /// Answers every error as the JSON body the APIs document (`{"error": …}` with its
 /// status), a request no route matched included, instead of Hummingbird's plain text.

@@ -1,4 +1,4 @@
-import Hummingbird
+package import Hummingbird
 import PipelineCore
 
 /// Builds JSON responses; every error the services return is `{"error":"…"}`.

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+package import ServiceLifecycle
 
 /// A listening service whose failure names what could not listen, so a process
 /// that cannot start ends with one line an operator can act on

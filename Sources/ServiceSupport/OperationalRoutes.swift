@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+package import Hummingbird
 import PipelineCore
 
 /// What `/readyz` reports: ready only when every dependency is reachable.

@@ -1,4 +1,4 @@
-import SQL
+package import SQL
 import ServiceLifecycle
 
 /// Keeps a connection pool for the life of the service group and closes it

@@ -1,6 +1,6 @@
 import Metrics
 import NIOConcurrencyHelpers
-import Prometheus
+package import Prometheus
 
 /// Installs swift-metrics' Prometheus backend once per process; every service
 /// serves the same registry on `/metrics`.

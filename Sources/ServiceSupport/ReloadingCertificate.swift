@@ -1,9 +1,9 @@
-import Foundation
-import Logging
+package import Foundation
+package import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOSSL
+package import NIOSSL
 import ServiceLifecycle
 
 /// A server certificate and key read from files and read again when they

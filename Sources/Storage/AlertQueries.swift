@@ -1,6 +1,6 @@
 import Foundation
-import PipelineCore
-import SQL
+package import PipelineCore
+package import SQL
 
 /// The read-only queries of the alerts API.
 package enum AlertQueries {

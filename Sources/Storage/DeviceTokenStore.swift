@@ -1,4 +1,4 @@
-import SQL
+package import SQL
 
 /// The state of one device's credential.
 package struct DeviceCredential: Sendable, Equatable {

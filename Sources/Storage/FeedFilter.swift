@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// Filters of the newest-first feeds, `GET /v1/anomalies` and `GET /v1/incidents`.
 package struct FeedFilter: Sendable, Equatable {

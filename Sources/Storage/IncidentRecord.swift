@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// A stored incident, as the analyzer keeps it and the alerts API serves it.
 package struct IncidentRecord: Sendable, Equatable {

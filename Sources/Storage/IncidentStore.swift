@@ -1,5 +1,5 @@
-import PipelineCore
-import SQL
+package import PipelineCore
+package import SQL
 
 /// The analyzer's statements for incidents and series records. Each runs inside
 /// the caller's transaction, under the locks of the batch's devices.

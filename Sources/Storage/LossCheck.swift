@@ -1,4 +1,4 @@
-import SQL
+package import SQL
 
 /// Compares the readings devices saw acknowledged with what the database holds,
 /// by loading the acknowledged keys into a table beside `readings` and joining:

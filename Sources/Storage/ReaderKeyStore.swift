@@ -1,5 +1,5 @@
-import PipelineCore
-import SQL
+package import PipelineCore
+package import SQL
 
 /// One reader key as `pipeline reader list` shows it (never the key).
 package struct ReaderKeyRecord: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
-import PipelineCore
-import SQL
+package import PipelineCore
+package import SQL
 
 /// A reading as the analyzer stores it, with ingest's acceptance time.
 package struct IncomingReading: Sendable {

@@ -1,4 +1,4 @@
-import SQL
+package import SQL
 
 /// The database schema, as idempotent statements that run on every start.
 ///

@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// A stored reading as the alerts API serves it.
 package struct StoredReading: Sendable {

@@ -1,5 +1,5 @@
-import Foundation
-import NIOSSL
+package import Foundation
+package import NIOSSL
 
 /// Reads anomalies and incidents from the alerts API, walking `/v1/anomalies` and
 /// `/v1/incidents` page by page with their cursors, as any client of the API would.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// How well the pipeline found what the simulator injected. A reading's metric
 /// is scored only when the device had at least `minHistory` earlier acknowledged

@@ -1,5 +1,5 @@
-import Foundation
-import PipelineCore
+package import Foundation
+package import PipelineCore
 
 /// A wristband: heart rate and SpO2 (see `MetricSignal`), and anomalies
 /// injected with ground truth. Every random draw comes from the device's own

@@ -1,7 +1,7 @@
-import NIOCore
-import NIOHTTP1
+package import NIOCore
+package import NIOHTTP1
 import NIOPosix
-import NIOSSL
+package import NIOSSL
 
 /// A response as the simulator and the tests need it.
 package struct HTTPReply: Sendable {

@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
-import NIOCore
+package import NIOCore
 import NIOExtras
 import NIOPosix
-import NIOSSL
+package import NIOSSL
 
 /// A persistent TCP (or TCP+TLS) connection speaking the line protocol.
 /// Requests may be pipelined; replies complete them in order.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A `--report` file read back: what `simulator score` judges detection with.
 package struct RunRecord: Sendable {

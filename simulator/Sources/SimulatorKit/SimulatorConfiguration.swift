@@ -1,4 +1,4 @@
-import PipelineCore
+package import PipelineCore
 
 /// One simulator run; `simulator --help` documents each setting.
 package struct SimulatorConfiguration: Sendable {

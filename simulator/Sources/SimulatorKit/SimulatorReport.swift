@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// What a run saw, written as the `--report` JSON (the contract's fields, and
 /// what `simulator score` needs to judge detection against the ground truth).
