@@ -140,8 +140,6 @@ final class Detector {
         let windows = try ReadingStore.windows(top, limit: limit, on: db)
 
         for (key, newItems) in fresh {
-            let newSeqs = Set(newItems.map(\.seq))
-            let laterItems = later[key] ?? []
             let fromCache = cached[key] != nil
             let rows = cached[key] ?? windows[key] ?? []
             if !lateSet.contains(key) {
@@ -168,50 +166,22 @@ final class Detector {
                 }
                 return w
             }
-            var record = tracked[key]?.record ?? records[key] ?? layout
             let entries =
                 tracked[key].map { t in t.open.map { [IncidentLedger.Entry(incident: $0, isOpen: true)] } ?? [] }
                 ?? (stored[key] ?? []).map { IncidentLedger.Entry(incident: $0.incident, isOpen: $0.isOpen) }
-            var ledger = IncidentLedger(rule: incidentRule, entries: entries, newestSeq: devices[key.deviceID]?.maxSeq)
-            var widened: [Int64: (values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?)] = [:]
-            for item in newItems.sorted(by: { $0.seq < $1.seq }) {
-                let earlier = try window(below: item.seq)
-                let w = earlier.map(\.value)
-                let verdict = rule.evaluate(item.value, window: w)
-                if let a = anomaly(key, item, verdict) { outcome.anomalies.append(a) }
-                let mean = incidentRule.mean(value: item.value, window: w)
-                let evidence =
-                    IncidentRule.historyIsComplete(seq: item.seq, oldest: earlier.last?.seq, count: earlier.count)
-                    ? incidentRule.evidence(value: item.value, seq: item.seq, verdict: verdict, window: w, mean: mean, record: record)
-                    : nil
-                ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: verdict?.isAnomaly ?? false, evidence: evidence)
-                let b = SeriesRecord.block(of: item.seq, size: layout.blockSize)
-                let had = (record.extremes[b], record.meanExtremes[b])
-                record.add(seq: item.seq, value: item.value, mean: mean)
-                if had != (record.extremes[b], record.meanExtremes[b]) || widened[b] != nil {
-                    Self.widen(&widened[b], value: item.value, mean: mean)
-                }
+            var batch = SeriesBatch(
+                rule: rule, incidentRule: incidentRule, record: tracked[key]?.record ?? records[key] ?? layout,
+                ledger: IncidentLedger(rule: incidentRule, entries: entries, newestSeq: devices[key.deviceID]?.maxSeq))
+            try batch.judge(new: newItems, later: later[key] ?? [], window: window(below:))
+            outcome.revisited += batch.revisited
+            for j in batch.anomalies {
+                outcome.anomalies.append(
+                    AnomalyRecord(
+                        deviceID: key.deviceID, seq: j.seq, metric: key.metric, ts: j.ts, value: j.value, score: j.verdict.score,
+                        median: j.verdict.median, mad: j.verdict.mad, window: j.verdict.window))
             }
-            for item in laterItems {
-                let w = try window(below: item.seq)
-                guard w.contains(where: { newSeqs.contains($0.seq) }) else { continue }
-                outcome.revisited += 1
-                let values = w.map(\.value)
-                let verdict = rule.evaluate(item.value, window: values)
-                if let a = anomaly(key, item, verdict) {
-                    outcome.anomalies.append(a)
-                } else {
-                    outcome.cleared.append((key.deviceID, item.seq, key.metric))
-                }
-                // Judged before with part of its history missing (too short a window, say): evidence
-                // now joins or opens an incident as a late reading's would. Its anomaly was counted
-                // then, if it was one; evidence that went away takes no incident back.
-                guard IncidentRule.historyIsComplete(seq: item.seq, oldest: w.last?.seq, count: w.count) else { continue }
-                let evidence = incidentRule.evidence(
-                    value: item.value, seq: item.seq, verdict: verdict, window: values,
-                    mean: incidentRule.mean(value: item.value, window: values), record: record)
-                if evidence != nil { ledger.observe(seq: item.seq, ts: item.ts, isAnomaly: false, evidence: evidence) }
-            }
+            for seq in batch.cleared { outcome.cleared.append((key.deviceID, seq, key.metric)) }
+            let (record, ledger, widened) = (batch.record, batch.ledger, batch.widened)
             for (b, e) in widened { outcome.blocks.append(.init(key: key, block: b, values: e.values, means: e.means)) }
             for e in ledger.entries where e.changed {
                 outcome.incidents.append(IncidentRecord(deviceID: key.deviceID, metric: key.metric, incident: e.incident, isOpen: e.isOpen))
@@ -221,25 +191,5 @@ final class Detector {
             if !lateSet.contains(key) { outcome.update.tracked[key] = .init(record: record, open: ledger.open) }
         }
         return outcome
-    }
-
-    private func anomaly(_ key: Key, _ item: Item, _ verdict: Verdict?) -> AnomalyRecord? {
-        guard let verdict, verdict.isAnomaly else { return nil }
-        return AnomalyRecord(
-            deviceID: key.deviceID, seq: item.seq, metric: key.metric, ts: item.ts, value: item.value,
-            score: verdict.score, median: verdict.median, mad: verdict.mad, window: verdict.window)
-    }
-
-    /// Takes a value (and its mean) into a block's extremes of this batch.
-    private static func widen(
-        _ e: inout (values: SeriesRecord.Extremes, means: SeriesRecord.Extremes?)?, value: Double, mean: Double?
-    ) {
-        var values = e?.values ?? .init(low: value, high: value)
-        values.include(value)
-        var means = e?.means
-        if let mean {
-            if means == nil { means = .init(low: mean, high: mean) } else { means!.include(mean) }
-        }
-        e = (values, means)
     }
 }
