@@ -5,9 +5,9 @@ import Testing
 
 @testable import SimulatorKit
 
-/// The contract's retry rule, against servers that fail on purpose. The schedule
-/// is the default one scaled down (its step and cap shrunk by the same factor);
-/// `RetryScheduleTests` pins the real values, 1 s … 10 s.
+/// The contract's retry rule over real connections, against servers that fail on
+/// purpose. The schedule is the default one scaled down (its step and cap shrunk by
+/// the same factor); `RetryClockTests` shows the real values, 1 s … 10 s, exactly.
 @Suite struct RetryTests {
     /// One device, one reading: an interval as long as the run, no jitter.
     static func oneReading(_ targets: [Target], retry: RetrySchedule) -> SimulatorConfiguration {
@@ -35,9 +35,9 @@ import Testing
         for (i, pair) in zip(attempts, attempts.dropFirst()).enumerated() {
             let gap = pair.1.at - pair.0.at
             let planned = schedule.delay(beforeRetry: i + 1)!
-            // Never sooner than planned. Later only by a reconnect; the bound is loose because a
-            // busy 2-core machine can delay a timer, and the logged waits below pin the values.
-            #expect(gap >= planned && gap < planned + .seconds(1), "retry \(i + 1): \(gap) for \(planned)")
+            // Never sooner than planned; later by a reconnect and by how busy the machine is. The exact
+            // waits are RetryClockTests' to show, on a test clock; the logged waits below pin the values.
+            #expect(gap >= planned, "retry \(i + 1): \(gap) for \(planned)")
         }
         let retries = logs.entries.filter { $0.message == "retry" }
         #expect(retries.map { $0.metadata["attempt"] } == (1...10).map { "\($0)" })

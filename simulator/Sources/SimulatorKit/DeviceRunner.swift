@@ -14,9 +14,9 @@ final class DeviceRunner: @unchecked Sendable {
     private let done: EventLoopPromise<Void>
     private var model: DeviceModel
     private var timing: SeededGenerator
-    private var link: DeviceLink?
+    private var link: (any DeviceLink)?
     private var target: Int
-    private var slot = NIODeadline.now()
+    private var slot = NIODeadline.uptimeNanoseconds(0)
     private var end: NIODeadline?
     private var historyDone = 0
     private var stopping = false
@@ -121,14 +121,14 @@ final class DeviceRunner: @unchecked Sendable {
 
     private func attempt(_ reading: Reading, number: Int, then next: Next) {
         waiting = nil
-        let started = NIODeadline.now()
+        let started = loop.now
         let timeout = fleet.replyTimeout
         connected().flatMap { $0.send(reading, timeout: timeout) }.whenComplete { [self] result in
             let cause: String
             var retryable = true
             switch result {
             case .success(.acked):
-                let ms = Double((NIODeadline.now() - started).nanoseconds) / 1e6
+                let ms = Double((loop.now - started).nanoseconds) / 1e6
                 fleet.stats.acked(device: index, seq: reading.seq, latencyMs: ms)
                 return settled(next)
             case .success(.refused(let reason, let retry)):
@@ -181,7 +181,7 @@ final class DeviceRunner: @unchecked Sendable {
             // longer than its interval retrying measures again at its next slot.
             let step = fleet.currentInterval()
             slot = slot + step
-            let now = NIODeadline.now()
+            let now = loop.now
             if slot < now {
                 let behind = (now - slot).nanoseconds
                 slot = slot + .nanoseconds((behind / step.nanoseconds + 1) * step.nanoseconds)
@@ -191,13 +191,12 @@ final class DeviceRunner: @unchecked Sendable {
     }
 
     /// The open connection, or a new one to the current target.
-    private func connected() -> EventLoopFuture<DeviceLink> {
+    private func connected() -> EventLoopFuture<any DeviceLink> {
         if let link, link.isActive { return loop.makeSucceededFuture(link) }
         dropLink()
         let fleet = self.fleet
-        return DeviceLink.connect(
-            fleet.configuration.targets[target], tls: fleet.tls, token: fleet.configuration.tokens[id],
-            timeout: fleet.replyTimeout, on: loop
+        return fleet.connector.connect(
+            fleet.configuration.targets[target], token: fleet.configuration.tokens[id], timeout: fleet.replyTimeout, on: loop
         ).map { [self] link in
             self.link = link
             fleet.stats.connectionOpened()

@@ -15,14 +15,20 @@ package final class Simulator: Sendable {
     package let configuration: SimulatorConfiguration
     let logger: Logger
     let stats: SimulatorStats
-    let tls: NIOSSLContext?
+    /// How devices reach their targets: over the network, unless a test scripts it.
+    let connector: any DeviceConnector
     /// Silences between two acks of a device longer than this are reported as gaps.
     package let gapThreshold: Duration
     private let interval: NIOLockedValueBox<Duration>
     private let clock = ContinuousClock()
     private let startedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
-    package init(configuration: SimulatorConfiguration, logger: Logger) throws {
+    package convenience init(configuration: SimulatorConfiguration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, connector: nil)
+    }
+
+    /// `connector`: nil for the network (with TLS as the configuration says).
+    init(configuration: SimulatorConfiguration, logger: Logger, connector: (any DeviceConnector)?) throws {
         precondition(!configuration.targets.isEmpty, "at least one target")
         self.configuration = configuration
         self.logger = logger
@@ -31,15 +37,17 @@ package final class Simulator: Sendable {
             keepsPairs: configuration.keepsAckedPairs, devices: configuration.devices,
             gapThresholdMs: Int64(gapThreshold / .milliseconds(1)))
         interval = NIOLockedValueBox(configuration.interval)
-        if configuration.targets.contains(where: \.usesTLS) {
+        if let connector {
+            self.connector = connector
+        } else if configuration.targets.contains(where: \.usesTLS) {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
             if let ca = configuration.caFile {
                 tlsConfiguration.trustRoots = .file(ca)
             }
             if configuration.insecure { tlsConfiguration.certificateVerification = .none }
-            tls = try NIOSSLContext(configuration: tlsConfiguration)
+            self.connector = NetworkConnector(tls: try NIOSSLContext(configuration: tlsConfiguration))
         } else {
-            tls = nil
+            self.connector = NetworkConnector(tls: nil)
         }
     }
 

@@ -26,7 +26,7 @@ final class SlotClock: @unchecked Sendable {
     init(loop: any EventLoop, tick: TimeAmount = .milliseconds(5)) {
         self.loop = loop
         self.tick = max(1, tick.nanoseconds)
-        done = Int64(NIODeadline.now().uptimeNanoseconds) / self.tick
+        done = Int64(loop.now.uptimeNanoseconds) / self.tick
     }
 
     /// Runs `action` on the loop at `deadline` or within one tick after it.
@@ -34,7 +34,7 @@ final class SlotClock: @unchecked Sendable {
         loop.preconditionInEventLoop()
         if repeating == nil {
             // Idle until now: the buckets before this moment are past.
-            done = max(done, Int64(NIODeadline.now().uptimeNanoseconds) / tick)
+            done = max(done, Int64(loop.now.uptimeNanoseconds) / tick)
             buckets.removeAll()
             repeating = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(tick), delay: .nanoseconds(tick)) { [self] _ in
                 fire()
@@ -53,7 +53,7 @@ final class SlotClock: @unchecked Sendable {
     }
 
     private func fire() {
-        let now = Int64(NIODeadline.now().uptimeNanoseconds) / tick
+        let now = Int64(loop.now.uptimeNanoseconds) / tick
         while done < now {
             done += 1
             for id in buckets.removeValue(forKey: done) ?? [] {
