@@ -198,6 +198,23 @@ static inline long pipeline_queue_depth(amqp_connection_state_t c, amqp_channel_
 /// to it), with `mandatory` set so an unroutable message comes back as a
 /// basic.return instead of being confirmed and dropped. A non-empty `format`
 /// names the body's format in the `x-pipeline-format` header (newline-delimited
+
+/// The second of two header entries, `x-pipeline-format`, set only when `format` is not empty.
+static inline void pipeline_set_format(amqp_basic_properties_t *props, amqp_table_entry_t headers[2], const char *format) {
+    headers[1].key = amqp_cstring_bytes("x-pipeline-format");
+    headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    headers[1].value.value.bytes = amqp_cstring_bytes(format);
+    props->headers.num_entries = format[0] ? 2 : 1;
+    props->headers.entries = headers;
+}
+
+/// A message body as rabbitmq-c takes it (not copied: it must outlive the publish call).
+static inline amqp_bytes_t pipeline_bytes(const void *body, size_t len) {
+    amqp_bytes_t b;
+    b.len = len;
+    b.bytes = (void *)body;
+    return b;
+}
 /// readings: `application/x-ndjson`); empty, the body is one JSON reading.
 static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
                                    const void *body, size_t body_len, const char *message_id,
@@ -213,14 +230,8 @@ static inline int pipeline_publish(amqp_connection_state_t c, amqp_channel_t ch,
     headers[0].key = amqp_cstring_bytes("x-ingested-at-ms");
     headers[0].value.kind = AMQP_FIELD_KIND_I64;
     headers[0].value.value.i64 = ingested_at_ms;
-    headers[1].key = amqp_cstring_bytes("x-pipeline-format");
-    headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    headers[1].value.value.bytes = amqp_cstring_bytes(format);
-    props.headers.num_entries = format[0] ? 2 : 1;
-    props.headers.entries = headers;
-    amqp_bytes_t b;
-    b.len = body_len;
-    b.bytes = (void *)body;
+    pipeline_set_format(&props, headers, format);
+    amqp_bytes_t b = pipeline_bytes(body, body_len);
     return amqp_basic_publish(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(queue), 1, 0, &props, b);
 }
 
@@ -243,14 +254,8 @@ static inline int pipeline_publish_dead(amqp_connection_state_t c, amqp_channel_
     headers[0].key = amqp_cstring_bytes("x-pipeline-error");
     headers[0].value.kind = AMQP_FIELD_KIND_UTF8;
     headers[0].value.value.bytes = amqp_cstring_bytes(reason);
-    headers[1].key = amqp_cstring_bytes("x-pipeline-format");
-    headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
-    headers[1].value.value.bytes = amqp_cstring_bytes(format);
-    props.headers.num_entries = format[0] ? 2 : 1;
-    props.headers.entries = headers;
-    amqp_bytes_t b;
-    b.len = body_len;
-    b.bytes = (void *)body;
+    pipeline_set_format(&props, headers, format);
+    amqp_bytes_t b = pipeline_bytes(body, body_len);
     return amqp_basic_publish(c, ch, amqp_cstring_bytes(exchange), amqp_empty_bytes, 1, 0, &props, b);
 }
 

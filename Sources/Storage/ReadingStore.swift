@@ -326,21 +326,24 @@ package enum ReadingStore {
     /// every window a batch needs, in one statement. Each series is one index range scan
     /// of `metric_values`' primary key (a LATERAL join over the keys; both PostgreSQL and
     /// CockroachDB plan it that way).
+    /// The statement of `windows`: device ids, metrics, seqs below which (arrays), and the limit.
+    package static let windowsSQL = """
+        SELECT k.d, k.m, v.seq, v.value
+        FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[]) AS k (d, m, below)
+        CROSS JOIN LATERAL (
+            SELECT seq, value FROM metric_values
+            WHERE device_id = k.d AND metric = k.m AND seq < k.below
+            ORDER BY seq DESC LIMIT $4::INT8
+        ) AS v
+        """
+
     package static func windows(
         _ below: [SeriesKey: Int64], limit: Int, on db: SQLConnection
     ) throws -> [SeriesKey: [(seq: Int64, value: Double)]] {
         guard !below.isEmpty else { return [:] }
         let keys = Array(below.keys)
         let rows = try db.execute(
-            """
-            SELECT k.d, k.m, v.seq, v.value
-            FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[]) AS k (d, m, below)
-            CROSS JOIN LATERAL (
-                SELECT seq, value FROM metric_values
-                WHERE device_id = k.d AND metric = k.m AND seq < k.below
-                ORDER BY seq DESC LIMIT $4::INT8
-            ) AS v
-            """,
+            windowsSQL,
             [
                 SQLArray.text(keys.map(\.deviceID)), SQLArray.text(keys.map(\.metric)),
                 SQLArray.int(keys.map { below[$0]! }), String(limit),

@@ -61,8 +61,7 @@ extension Integration {
             #expect(first.hasPrefix("sha256 Fingerprint=") && first != second && second != fourth)
 
             let ingest = try stack.ingest(certificate: (dir + "/tls.crt", dir + "/tls.key"))
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 #expect(try Self.served(stack.tcpPort) == first)
                 #expect(try Self.served(stack.httpPort) == first)
                 let before = try await LineConnection.connect(

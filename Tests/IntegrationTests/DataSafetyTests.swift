@@ -113,8 +113,7 @@ extension Integration {
                 let readings = (0..<340).map { Reading(deviceID: "stuck-\(c)", seq: Int64($0), ts: "2026-11-25T08:00:00Z", metrics: metrics) }
                 return Array(("[" + readings.map(IngestTests.line).joined(separator: ",") + "]").utf8)
             }
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 kill(pid, SIGSTOP)
                 try await Self.undoing({ kill(pid, SIGCONT) }) {
                     let start = ContinuousClock.now
@@ -151,8 +150,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(tls: false)
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let tcp = try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil)
                 var seq: Int64 = 0
                 #expect(try await tcp.send(IngestTests.line(IngestTests.reading("alarm-1", seq))) == "{\"ack\":0}")

@@ -116,8 +116,7 @@ extension Integration {
             defer { stack.dropDatabase() }
             let guards = IngestConfiguration.Guards(connections: .init(maxConnections: 5, maxUnprovenPerAddress: 100))
             let ingest = try stack.ingest(tls: false, guards: guards)
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let open = try (0..<5).map { _ in try RawSocket(port: stack.tcpPort) }
                 try await Task.sleep(for: .milliseconds(200))
                 let excess = try RawSocket(port: stack.tcpPort)
@@ -193,8 +192,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(tls: false)
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let padded = #"{ "device_id" :  "pad-1",    "seq": 1, "ts":"2026-12-01T08:00:00Z",  "metrics": {"heart_rate":   70}"#
                     + String(repeating: " ", count: 60_000) + "}\n"
                 let c = try RawSocket(port: stack.tcpPort)

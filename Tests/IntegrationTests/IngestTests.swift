@@ -39,8 +39,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest()
-            try await stack.running(ingest.services + stack.analyzer().services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services + stack.analyzer().services, ready: ingest) {
                 let acked = try await withThrowingTaskGroup(of: [String].self) { group in
                     for c in 0..<40 {
                         group.addTask {
@@ -81,8 +80,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest()
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let http = try await stack.https()
                 #expect(try await post(http, [Self.reading("outage-1", 1)]).status == 202)
 
@@ -199,8 +197,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(rateLimit: (rate: 0.5, burst: 3))
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let http = try await stack.https()
                 #expect(try await post(http, [Self.reading("greedy", 1), Self.reading("greedy", 2)]).status == 202)
                 #expect(try await post(http, [Self.reading("greedy", 3)]).status == 202)
@@ -226,8 +223,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(idleTimeout: .seconds(1))
-            try await stack.running(ingest.services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services, ready: ingest) {
                 let tcp = try await stack.tcp()
                 #expect(try await tcp.send(Self.line(Self.reading("idle", 1))) == #"{"ack":1}"#)
                 try await stack.eventually("closed after idling", timeout: .seconds(5)) { !tcp.isActive }
@@ -241,8 +237,7 @@ extension Integration.IngestTests {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest()
-        try await stack.running(ingest.services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services, ready: ingest) {
             let http = try await stack.https()
             #expect(try await post(http, [Self.reading("metrics-1", 1)]).status == 202)
             let tcp = try await stack.tcp()
@@ -276,8 +271,7 @@ extension Integration.IngestTests {
         defer { stack.dropDatabase() }
         // All 2,000 connect before any sends, so all are unproven at once: more than the default per address.
         let ingest = try stack.ingest(tls: false, guards: .init(connections: .init(maxUnprovenPerAddress: 2_500)))
-        try await stack.running(ingest.services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services, ready: ingest) {
             // 2,000 devices, each with its own connection, all open at once before any sends.
             let connections = try await withThrowingTaskGroup(of: LineConnection.self) { group in
                 for _ in 0..<2000 {
@@ -323,8 +317,7 @@ extension Integration.IngestTests {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest(tls: false, rateLimit: nil)
-        try await stack.running(ingest.services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services, ready: ingest) {
             let tcp = try await LineConnection.connect(host: "127.0.0.1", port: stack.tcpPort, tls: nil)
             let n = 10_000
             let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in

@@ -60,8 +60,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(tls: false, auth: true)
-            try await stack.running(ingest.services + stack.analyzer().services + stack.alerts(readerKeys: true).services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services + stack.analyzer().services + stack.alerts(readerKeys: true).services, ready: ingest) {
                 try await stack.eventually("every service connected") {
                     try stack.count(
                         "SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'pipeline-%'",

@@ -89,8 +89,7 @@ extension Integration {
             let stack = try TestStack.make()
             defer { stack.dropDatabase() }
             let ingest = try stack.ingest(rateLimit: nil)
-            try await stack.running(ingest.services + stack.analyzer().services) {
-                try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+            try await stack.running(ingest.services + stack.analyzer().services, ready: ingest) {
                 let metrics = { try await stack.client(port: stack.ingestAdminPort).request(.GET, "/metrics").body }
                 let before = try await metrics()
                 let config = SimulatorConfiguration(

@@ -33,8 +33,7 @@ extension Integration {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest()
-        try await stack.running(ingest.services + stack.analyzer().services + stack.alerts().services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services + stack.analyzer().services + stack.alerts().services, ready: ingest) {
 
             // HTTPS: the spiky device's history, in batches, each 202 only after the broker confirmed it.
             var acked = Set<String>()
@@ -130,8 +129,7 @@ extension Integration {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest()
-        try await stack.running(ingest.services + stack.analyzer().services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services + stack.analyzer().services, ready: ingest) {
             let https = try await stack.https()
             let json = [("Content-Type", "application/json")]
             func post(_ body: String, headers: [(String, String)] = json) async throws -> HTTPReply {

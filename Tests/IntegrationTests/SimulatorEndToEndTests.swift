@@ -14,8 +14,7 @@ extension Integration {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest()
-        try await stack.running(ingest.services + stack.analyzer().services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services + stack.analyzer().services, ready: ingest) {
             let config = SimulatorConfiguration(
                 devices: 20, interval: .milliseconds(200),
                 targets: [Target(kind: .tls, host: "127.0.0.1", port: stack.tcpPort), Target(kind: .https, host: "localhost", port: stack.httpPort)],
@@ -50,8 +49,7 @@ extension Integration {
         let stack = try TestStack.make()
         defer { stack.dropDatabase() }
         let ingest = try stack.ingest()
-        try await stack.running(ingest.services + stack.analyzer().services + stack.alerts().services) {
-            try await stack.eventually("ingest ready") { ingest.publisher.isConnected }
+        try await stack.running(ingest.services + stack.analyzer().services + stack.alerts().services, ready: ingest) {
             let config = SimulatorConfiguration(
                 devices: 12, interval: .milliseconds(100), targets: [Target(kind: .tls, host: "127.0.0.1", port: stack.tcpPort)],
                 duration: .seconds(3), anomalyRate: 0.02, seed: 11, devicePrefix: "score-", seqStart: 1, caFile: stack.certificate,

@@ -64,15 +64,7 @@ extension Integration {
 
             // The plan: an index range scan of the primary key per series, no scan of the table.
             let plan = try db.execute(
-                """
-                EXPLAIN SELECT k.d, k.m, v.seq, v.value
-                FROM unnest($1::TEXT[], $2::TEXT[], $3::INT8[]) AS k (d, m, below)
-                CROSS JOIN LATERAL (
-                    SELECT seq, value FROM metric_values
-                    WHERE device_id = k.d AND metric = k.m AND seq < k.below
-                    ORDER BY seq DESC LIMIT $4::INT8
-                ) AS v
-                """, [#"{"plan-3","plan-7"}"#, #"{"heart_rate","spo2"}"#, "{50,10}", "220"]
+                "EXPLAIN " + ReadingStore.windowsSQL, [#"{"plan-3","plan-7"}"#, #"{"heart_rate","spo2"}"#, "{50,10}", "220"]
             ).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
             #expect(plan.contains("Index Scan Backward using metric_values_pkey on metric_values"), "\(plan)")
             #expect(!plan.contains("Seq Scan on metric_values"), "\(plan)")

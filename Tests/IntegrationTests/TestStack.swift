@@ -236,6 +236,14 @@ struct TestStack {
     }
 
     /// Runs `body` while the given services run; shuts them down gracefully afterwards.
+    /// Runs `services` and, once `ingest`'s publisher is connected, `body`.
+    func running<T>(_ services: [any Service], ready ingest: IngestService, _ body: () async throws -> T) async throws -> T {
+        try await running(services) {
+            try await eventually("ingest ready") { ingest.publisher.isConnected }
+            return try await body()
+        }
+    }
+
     func running<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
         _ = PrometheusSetup.registry
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: Self.logger))
