@@ -1,73 +1,127 @@
 import Foundation
 
-/// Short-lived helper programs (initdb, openssl, rabbitmqctl), run to the end
-/// with their output captured, as another user when root must not run them.
-enum Command {
+/// Short-lived programs (initdb, openssl, rabbitmqctl, the pipeline's own commands in
+/// the tests), run to the end with their output captured: the one way this package's
+/// tools and tests run a subprocess.
+package enum Command {
+    /// How a program ended.
+    package struct Outcome: Sendable {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
+        /// Whether it exited with status 0.
+        package var succeeded: Bool
+    }
+
     /// Runs the program and returns its standard output; throws with its standard error when it
     /// fails, when it takes longer than `timeout` (a CLI call to a frozen node would wait for ever),
     /// or when the calling task is cancelled (the program is killed).
     @discardableResult
-    static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, user: String? = nil,
         timeout: Duration = .seconds(120)
     ) async throws -> String {
-        let process = Process()
-        if let user, getuid() == 0 {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", user, "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        if let environment { process.environment = environment }
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
         let name = "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.joined(separator: " "))"
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = Task { () -> Bool in
-            do { try await Task.sleep(for: timeout) } catch { return false }
-            killGroup(pid)  // cancelled as soon as the process ends, so the PID is still its own
-            return true
+        let outcome = try await self.outcome(executable, arguments, environment: environment, user: user, timeout: timeout)
+        guard outcome.succeeded else {
+            let output = (outcome.stderr.isEmpty ? outcome.stdout : outcome.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ChaosError("\(name) failed (\(outcome.status)): \(output.suffix(400))")
         }
-        let (stdout, stderr) = await withTaskCancellationHandler {
-            async let o = readToEnd(out)
-            async let e = readToEnd(err)
-            return await (o, e)
+        return outcome.stdout
+    }
+
+    /// Runs the program to its end, whatever its exit status; throws only when it cannot start,
+    /// takes longer than `timeout` or the calling task is cancelled (the program is then killed).
+    /// The waiting happens on a Dispatch thread, not on one of the few threads tasks run on.
+    package static func outcome(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, user: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) async throws -> Outcome {
+        let running = try Running(executable, arguments, environment: environment, user: user)
+        let outcome = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
+                DispatchQueue.global().async { continuation.resume(with: Result { try running.finish(timeout: timeout) }) }
+            }
         } onCancel: {
-            killGroup(pid)
+            running.kill()
         }
-        // Polled: Foundation's waitUntilExit spins a run loop on Linux.
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        watchdog.cancel()
-        let timedOut = await watchdog.value
         try Task.checkCancellation()
-        if timedOut { throw ChaosError("\(name) did not finish within \(timeout)") }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let output = (stderr.isEmpty ? stdout : stderr).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw ChaosError("\(name) failed (\(process.terminationStatus)): \(output.suffix(400))")
+        return outcome
+    }
+
+    /// `outcome`, for a caller outside Swift concurrency: blocks the calling thread.
+    package static func waitingForOutcome(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, user: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) throws -> Outcome {
+        try Running(executable, arguments, environment: environment, user: user).finish(timeout: timeout)
+    }
+
+    /// A started program.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        let name: String
+        private let out = Pipe(), err = Pipe()
+
+        init(_ executable: String, _ arguments: [String], environment: [String: String]?, user: String?) throws {
+            if let user, getuid() == 0 {
+                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+                process.arguments = ["-u", user, "--", executable] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+            }
+            if let environment { process.environment = environment }
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            name = "\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.joined(separator: " "))"
+            try process.run()
         }
-        return stdout
+
+        func kill() { Command.killGroup(process.processIdentifier) }
+
+        /// Reads both pipes to their end and waits for the exit, killing the program after `timeout`.
+        func finish(timeout: Duration) throws -> Outcome {
+            let pid = process.processIdentifier
+            let timedOut = Locked(false)
+            let watchdog = DispatchWorkItem {
+                timedOut.value = true
+                Command.killGroup(pid)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout / .nanoseconds(1))), execute: watchdog)
+            let errData = Locked(Data())
+            let group = DispatchGroup()
+            DispatchQueue.global().async(group: group) { [err] in errData.value = (try? err.fileHandleForReading.readToEnd()) ?? Data() }
+            let outData = (try? out.fileHandleForReading.readToEnd()) ?? Data()
+            group.wait()
+            // Polled: Foundation's waitUntilExit spins a run loop on Linux.
+            while process.isRunning { usleep(10_000) }
+            watchdog.cancel()  // the process is gone: its PID must not be signalled any more
+            if timedOut.value { throw ChaosError("\(name) did not finish within \(timeout)") }
+            let exited = process.terminationReason == .exit
+            return Outcome(
+                status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                stderr: String(decoding: errData.value, as: UTF8.self), succeeded: exited && process.terminationStatus == 0)
+        }
     }
 
     /// SIGKILL to the program and every process it started: Foundation starts it in a process group
     /// of its own, and RabbitMQ's CLI tools are shell scripts whose Erlang runs as a child, which
     /// would keep the output pipes open (and the call waiting) for as long as it waits on a frozen node.
-    private static func killGroup(_ pid: pid_t) {
+    static func killGroup(_ pid: pid_t) {
         if getpgid(pid) == pid { kill(-pid, SIGKILL) } else { kill(pid, SIGKILL) }
     }
+}
 
-    /// Reads a pipe to its end on a Dispatch thread: a blocking read must not hold one of the
-    /// few threads Swift concurrency runs tasks on (two on this machine).
-    private static func readToEnd(_ pipe: Pipe) async -> String {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
-        }
+/// A value handed from one thread to another.
+private final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

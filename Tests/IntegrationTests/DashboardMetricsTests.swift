@@ -132,9 +132,7 @@ extension Integration {
         }
 
         static func run(_ arguments: [String], environment: [String: String]) async throws -> Int32 {
-            let p = try launch(arguments, environment: environment)
-            while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            return p.terminationStatus
+            try await Command.outcome(TestStack.pipelineBinary, arguments, environment: environment).status
         }
 
         /// `promtool check metrics` with the text on standard input: its exit status and output.
@@ -142,20 +140,11 @@ extension Integration {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promtool-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
-            let input = dir.appendingPathComponent("metrics.txt"), output = dir.appendingPathComponent("out.txt")
+            let input = dir.appendingPathComponent("metrics.txt")
             try Data(text.utf8).write(to: input)
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            p.arguments = ["check", "metrics"]
-            p.standardInput = try FileHandle(forReadingFrom: input)
-            let out = try FileHandle(forWritingTo: output)
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            while p.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            try out.close()
-            return (p.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+            // promtool reads the metrics on standard input.
+            let outcome = try await Command.outcome("/bin/sh", ["-c", "exec /usr/bin/promtool check metrics < \"$0\" 2>&1", input.path])
+            return (outcome.status, outcome.stdout)
         }
 
         static func get(port: Int, _ path: String, headers: [(String, String)] = []) async throws -> HTTPReply {

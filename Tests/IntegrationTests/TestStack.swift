@@ -164,24 +164,13 @@ struct TestStack {
         }
     }
 
-    /// Runs a program to its end; returns its exit status and standard output (and standard
-    /// error with `withErrors`; dropped otherwise).
+    /// Runs a program to its end (ChaosKit's `Command`); returns its exit status and standard output
+    /// (followed by its standard error with `withErrors`; dropped otherwise).
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, withErrors: Bool = false
     ) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = withErrors ? out : FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        // Polled: Foundation's waitUntilExit spins a run loop on Linux.
-        while p.isRunning { usleep(5_000) }
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let outcome = try Command.waitingForOutcome(executable, arguments, environment: environment, timeout: .seconds(300))
+        return (outcome.status, withErrors ? outcome.stdout + outcome.stderr : outcome.stdout)
     }
 
     /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
