@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: builds the release binaries, starts a private stack (temp dir,
 # free loopback ports), runs the benchmarks and writes bench-results.json.
-# BENCH_ONLY=name,… runs a subset (raw_confirm, ingest_tcp, ingest_https, ingest_https_batch, analyzer_drain, detection, alerts, e2e, hostile);
+# BENCH_ONLY=name,… runs a subset (raw_confirm, ingest_tcp, ingest_https, ingest_https_batch, analyzer_drain, detection, alerts_json, alerts, e2e, hostile);
 # BENCH_NAB_DIR holds the labelled series the detection part scores (default ../shared/datasets/nab-dev);
 # BENCH_SIM_RATE the anomaly rate of its simulated fleet (default 0.01, the demo's);
 # BENCH_E2E_DEVICES sets the fleet of the end-to-end ramp (default 10000), BENCH_E2E_PACKING whether it runs

@@ -1,8 +1,10 @@
 import PipelineCore
-import Storage
+package import Storage
 
-/// JSON bodies of the alerts API (the shapes `OpenAPIDocument` describes).
-enum AlertsJSON {
+/// JSON bodies of the alerts API (the shapes `OpenAPIDocument` describes): the one
+/// encoder of its responses. Written out rather than through `JSONEncoder`, which
+/// `make bench` (`BENCH_ONLY=alerts_json`) measures beside it on the same page.
+package enum AlertsJSON {
     static func number(_ v: Double?) -> String {
         guard let v, v.isFinite else { return "null" }
         return ReadingCodec.jsonNumber(v)
@@ -17,7 +19,7 @@ enum AlertsJSON {
             + "\"detected_at\":\(string(a.detectedAt))}"
     }
 
-    static func anomalyPage(_ items: [AnomalyRecord], next: FeedCursor?) -> String {
+    package static func anomalyPage(_ items: [AnomalyRecord], next: FeedCursor?) -> String {
         "{\"items\":[" + items.map(anomaly).joined(separator: ",") + "],\"next_cursor\":" + string(next?.token) + "}"
     }
 

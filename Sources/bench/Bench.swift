@@ -60,6 +60,8 @@ struct Bench {
 
         if context.wanted("detection") { try detection(&report, context) }
 
+        if context.wanted("alerts_json") { try alertsJSON(&report) }
+
         if context.wanted("alerts") {
             let f = try await AlertsQueryBench.run(
                 adminURL: databaseURL, tag: suffix, clients: 8, duration: .milliseconds(Int64(seconds * 1000)), logger: logger)
