@@ -23,6 +23,10 @@ package final class ManagedProcess: @unchecked Sendable {
 
     package var pid: Int32 { process.processIdentifier }
     package var isRunning: Bool { process.isRunning }
+    /// Its exit status, or the signal that ended it; nil while it runs.
+    package var terminationStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+    /// Whether a signal ended it.
+    package var endedBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
     /// How it ended: `exit 137`, `signal 9`; nil while it runs.
     package var exit: String? {
         guard !process.isRunning else { return nil }

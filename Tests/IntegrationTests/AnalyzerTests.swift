@@ -1,3 +1,4 @@
+import ChaosKit
 import AMQPClient
 import Foundation
 import PipelineCore
@@ -40,19 +41,14 @@ extension Integration {
             await publisher.shutdown()
         }
 
-        func launchAnalyzer(_ stack: TestStack) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-            p.arguments = ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())", "--batch-size", "200"]
+        func launchAnalyzer(_ stack: TestStack) throws -> ManagedProcess {
+            let arguments = ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())", "--batch-size", "200"]
             var env = ProcessInfo.processInfo.environment
             env["AMQP_QUEUE"] = stack.queue
             env["DATABASE_URL"] = stack.databaseURL(as: .analyzer)
             env["AMQP_URL"] = try stack.amqp(as: .analyzer).urls[0]
             env["LOG_LEVEL"] = "warning"
-            p.environment = env
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            return p
+            return try TestStack.launch(arguments, environment: env)
         }
 
         @Test func sigkillMidBatchLosesNothingAndDoublesNothing() async throws {
@@ -64,21 +60,21 @@ extension Integration {
             var analyzer = try launchAnalyzer(stack)
             // Kill it while it is storing: some rows committed, most not yet.
             try await stack.eventually("first batches committed") { try stack.count("SELECT count(*) FROM readings") >= 400 }
-            kill(analyzer.processIdentifier, SIGKILL)
-            analyzer.waitUntilExit()
+            analyzer.signal(SIGKILL)
+            #expect(await analyzer.waitForExit(timeout: .seconds(10)))
             let atKill = try stack.count("SELECT count(*) FROM readings")
             #expect(atKill < readings.count, "the analyzer finished before it was killed; the test proves nothing")
 
             analyzer = try launchAnalyzer(stack)
-            defer { analyzer.terminate() }
+            defer { analyzer.signal(SIGTERM) }
             try await stack.eventually("every reading stored", timeout: .seconds(120)) {
                 try stack.count("SELECT count(*) FROM readings") == readings.count
             }
             #expect(try stack.count("SELECT count(DISTINCT (device_id, seq)) FROM readings") == readings.count)
             #expect(try stack.count("SELECT count(*) FROM metric_values") == readings.count * 2)
             #expect(try stack.count("SELECT count(*) FROM anomalies WHERE metric = 'heart_rate'") > 0)
-            analyzer.terminate()
-            analyzer.waitUntilExit()
+            analyzer.signal(SIGTERM)
+            #expect(await analyzer.waitForExit(timeout: .seconds(30)))
             #expect(analyzer.terminationStatus == 0)
         }
 

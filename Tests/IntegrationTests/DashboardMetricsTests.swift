@@ -48,10 +48,10 @@ extension Integration {
                     var own = environment
                     own["DATABASE_URL"] = stack.databaseURL(as: ServiceRole(rawValue: name)!)
                     if name != "alerts" { own["AMQP_URL"] = ProcessInfo.processInfo.environment["AMQP_\(name.uppercased())_URL"] }
-                    return (name, port, try Self.launch([name], environment: own))
+                    return (name, port, try TestStack.launch([name], environment: own))
                 }
             defer {
-                for (_, _, p) in services where p.isRunning { p.terminate() }
+                for (_, _, p) in services where p.isRunning { p.signal(SIGTERM) }
             }
             for (name, port, process) in services {
                 try #require(
@@ -119,16 +119,6 @@ extension Integration {
                 if name.hasPrefix("container_") || name.hasPrefix("kube_") { names.insert(String(name)) }
             }
             return names
-        }
-
-        static func launch(_ arguments: [String], environment: [String: String]) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-            p.arguments = arguments
-            p.environment = environment
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            return p
         }
 
         static func run(_ arguments: [String], environment: [String: String]) async throws -> Int32 {

@@ -1,3 +1,4 @@
+import ChaosKit
 import Foundation
 import PipelineCore
 import SimulatorKit
@@ -7,10 +8,8 @@ extension Integration {
     /// The real `pipeline ingest` executable: `/kill`, SIGTERM, and `/metrics`.
     @Suite struct IngestProcessTests {
         /// Starts `pipeline ingest` on the test stack's broker, plain HTTP and TCP.
-        func launch(_ stack: TestStack, kill: Bool) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-            p.arguments = [
+        func launch(_ stack: TestStack, kill: Bool) throws -> ManagedProcess {
+            let arguments = [
                 "ingest", "--host", "127.0.0.1", "--http-port", "\(stack.httpPort)", "--tcp-port", "\(stack.tcpPort)",
                 "--admin-port", "\(stack.ingestAdminPort)",
             ] + (kill ? ["--enable-kill"] : [])
@@ -20,10 +19,7 @@ extension Integration {
             env["LOG_LEVEL"] = "warning"
             env.removeValue(forKey: "TLS_CERT")
             env.removeValue(forKey: "TLS_KEY")
-            p.environment = env
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            return p
+            return try TestStack.launch(arguments, environment: env)
         }
 
         func waitReady(_ stack: TestStack) async throws {
@@ -37,16 +33,12 @@ extension Integration {
             }
         }
 
-        func waitExit(_ p: Process, within: Duration) async throws -> Int32 {
-            let deadline = ContinuousClock.now + within
-            while p.isRunning {
-                guard ContinuousClock.now < deadline else {
-                    p.interrupt()
-                    throw TestStack.StackError("process did not exit within \(within)")
-                }
-                try await Task.sleep(for: .milliseconds(50))
+        func waitExit(_ p: ManagedProcess, within: Duration) async throws -> Int32 {
+            guard await p.waitForExit(timeout: within), let status = p.terminationStatus else {
+                p.signal(SIGINT)
+                throw TestStack.StackError("process did not exit within \(within)")
             }
-            return p.terminationStatus
+            return status
         }
 
         @Test func killIsNotFoundUnlessEnabledAndThenExitsAtOnce() async throws {
@@ -57,7 +49,7 @@ extension Integration {
             var c = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.ingestAdminPort, tls: nil)
             #expect(try await c.request(.POST, "/kill").status == 404)
             await c.close()
-            quiet.terminate()
+            quiet.signal(SIGTERM)
             #expect(try await waitExit(quiet, within: .seconds(15)) == 0)
 
             let p = try launch(stack, kill: true)
@@ -85,7 +77,7 @@ extension Integration {
             // begins would rightly get no reply: ingest answers what it has read.)
             let replies = tcp.pipeline(readings.map { String(decoding: ReadingCodec.encode($0), as: UTF8.self) })
             _ = try await replies[0].get()
-            p.terminate()
+            p.signal(SIGTERM)
             var all: [(Int64, String)] = []
             for (r, reply) in zip(readings, replies) { all.append((r.seq, try await reply.get())) }
             #expect(all.count == 300)

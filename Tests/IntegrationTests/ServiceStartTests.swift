@@ -1,3 +1,4 @@
+import ChaosKit
 import Foundation
 import NIOPosix
 import Testing
@@ -7,39 +8,29 @@ extension Integration {
     /// and SIGTERM ends it in every state.
     @Suite struct ServiceStartTests {
         struct Run {
-            var process: Process
-            var stderr: Pipe
+            var process: ManagedProcess
+            var log: String
         }
 
         func launch(_ args: [String], amqpURL: String? = nil) throws -> Run {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestStack.pipelineBinary)
-            p.arguments = args
             var env = ProcessInfo.processInfo.environment
             env["DEVICE_AUTH"] = "off"
             env["LOG_LEVEL"] = "error"
             env["AMQP_QUEUE"] = "start-\(UInt32.random(in: 0...UInt32.max))"
             if let amqpURL { env["AMQP_URL"] = amqpURL }
-            p.environment = env
-            let err = Pipe()
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = err
-            try p.run()
-            return Run(process: p, stderr: err)
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("start-\(UUID().uuidString.prefix(8)).log").path
+            let p = try ManagedProcess(name: "pipeline \(args[0])", executable: TestStack.pipelineBinary, arguments: args, environment: env, log: log)
+            return Run(process: p, log: log)
         }
 
         /// Waits for the exit; kills the process and fails when it takes longer than `within`.
+        /// Returns the status and what it wrote (its log: standard output and error).
         func exitStatus(_ run: Run, within: Duration) async throws -> (Int32, String) {
-            let deadline = ContinuousClock.now + within
-            while run.process.isRunning {
-                if ContinuousClock.now > deadline {
-                    kill(run.process.processIdentifier, SIGKILL)
-                    throw TestStack.StackError("\(run.process.arguments ?? []) still running after \(within)")
-                }
-                try await Task.sleep(for: .milliseconds(20))
+            guard await run.process.waitForExit(timeout: within), let status = run.process.terminationStatus else {
+                run.process.signal(SIGKILL)
+                throw TestStack.StackError("\(run.process.name) still running after \(within)")
             }
-            let err = String(decoding: run.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            return (run.process.terminationStatus, err)
+            return (status, (try? String(contentsOfFile: run.log, encoding: .utf8)) ?? "")
         }
 
         @Test func aServiceWhosePortIsTakenExitsWithinFiveSeconds() async throws {
@@ -144,10 +135,10 @@ extension Integration {
                         : ["analyzer", "--host", "127.0.0.1", "--port", "\(try TestStack.freePort())"]
                     let run = try launch(args, amqpURL: closed)
                     try await Task.sleep(for: wait)
-                    run.process.terminate()
+                    run.process.signal(SIGTERM)
                     let (status, err) = try await exitStatus(run, within: .seconds(10))
                     // Before its signal handlers are installed the default action ends it, as SIGTERM.
-                    let ended = status == 0 || (run.process.terminationReason == .uncaughtSignal && status == SIGTERM)
+                    let ended = status == 0 || (run.process.endedBySignal && status == SIGTERM)
                     #expect(ended, "\(service) after \(wait): status \(status) \(err)")
                 }
             }

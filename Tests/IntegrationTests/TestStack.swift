@@ -173,6 +173,13 @@ struct TestStack {
         return (outcome.status, withErrors ? outcome.stdout + outcome.stderr : outcome.stdout)
     }
 
+    /// Starts `pipeline ARGS` as a process of its own (ChaosKit's `ManagedProcess`), its output in a log file.
+    static func launch(_ arguments: [String], environment: [String: String]) throws -> ManagedProcess {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString.prefix(8)).log").path
+        return try ManagedProcess(
+            name: "pipeline \(arguments.first ?? "")", executable: pipelineBinary, arguments: arguments, environment: environment, log: log)
+    }
+
     /// Runs `scripts/stack.sh ARGS` against the test stack (STACK_DIR from `make test`); returns its output.
     @discardableResult
     func stackctl(_ args: String...) throws -> String { try stackctl(args) }
