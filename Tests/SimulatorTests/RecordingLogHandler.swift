@@ -1,8 +1,9 @@
 import Logging
 import NIOConcurrencyHelpers
+import SimulatorKit
 
 /// Keeps every log entry, so tests can check what the simulator said.
-struct RecordingLogHandler: LogHandler {
+struct RecordingLogHandler: DictionaryMetadataLogHandler {
     struct Entry: Sendable {
         var level: Logger.Level
         var message: String
@@ -19,15 +20,8 @@ struct RecordingLogHandler: LogHandler {
     var logLevel: Logger.Level = .trace
     var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     func log(event: LogEvent) {
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { $1 } }
-        store.append(Entry(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
+        store.append(Entry(level: event.level, message: "\(event.message)", metadata: metadata(of: event).mapValues { "\($0)" }))
     }
 
     static func logger() -> (Logger, Store) {
