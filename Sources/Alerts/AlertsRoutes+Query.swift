@@ -75,7 +75,8 @@ extension AlertsRoutes {
             for (name, keyPath) in [("since", \FeedFilter.since), ("until", \FeedFilter.until)] {
                 if let raw = parameters.get(name) {
                     guard let t = Timestamp.parse(raw) else {
-                        throw ClientError.badRequest("\(name) must be an RFC 3339 timestamp, like 2026-11-25T08:00:00Z")
+                        throw ClientError.badRequest(
+                            "\(name) must be an RFC 3339 timestamp with a UTC offset of at most ±15:59, like 2026-11-25T08:00:00Z")
                     }
                     f[keyPath: keyPath] = t.normalized
                 }

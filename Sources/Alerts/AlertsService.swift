@@ -42,9 +42,11 @@ package struct AlertsService {
         let router = Router()
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
-        router.add(middleware: JSONErrorMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
         OperationalRoutes.addPublic(to: router, readiness: readiness)
         AlertsRoutes(pool: pool, rule: c.rule, keys: keys, logger: logger).add(to: router)
+        routes.record(router)
         http = Listener(
             "HTTP on \(c.host):\(c.port)",
             Application(

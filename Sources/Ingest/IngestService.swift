@@ -74,9 +74,11 @@ package struct IngestService {
             readiness: readiness)
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
-        router.add(middleware: JSONErrorMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
         OperationalRoutes.addPublic(to: router, readiness: readiness)
         HTTPIngest.addRoutes(to: router, acceptor: acceptor, admission: admission, bodies: BodyBudget(total: c.guards.httpBodyBudget))
+        routes.record(router)
         let configuration = ApplicationConfiguration(
             address: .hostname(c.host, port: c.httpPort), serverName: "pipeline-ingest")
         let bodyTimeout = TimeAmount(c.guards.httpBodyTimeout)

@@ -43,8 +43,10 @@ package enum Timestamp {
         case 0x5A, 0x7A:
             i += 1
         case 0x2B, 0x2D:
+            // RFC 3339 allows ±23:59; PostgreSQL and CockroachDB refuse beyond ±15:59 (and no
+            // zone in use is beyond ±14:00): what passes here, the database must accept.
             guard let oh = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == 0x3A, let om = digits(i + 4, 2),
-                oh <= 23, om <= 59
+                oh <= 15, om <= 59
             else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (b[i] == 0x2D ? -1 : 1)
             i += 6

@@ -12,8 +12,10 @@ package enum AdminServer {
     ) -> any Service {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
-        router.add(middleware: JSONErrorMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
         OperationalRoutes.add(to: router, killEnabled: killEnabled, readiness: readiness)
+        routes.record(router)
         return Listener(
             "admin HTTP on \(host):\(port)",
             Application(

@@ -1,5 +1,6 @@
 import Alerts
 import Foundation
+import NIOHTTP1
 import PipelineCore
 import SQL
 import SimulatorKit
@@ -26,6 +27,10 @@ extension Integration.AlertsTests {
                 ("/v1/anomalies?until=2026-13-01T00:00:00Z", 400, "until must be an RFC 3339 timestamp"),
                 ("/v1/anomalies?since=2026-11-25T10:00:00Z&until=2026-11-25T09:00:00Z", 400, "since must be before until"),
                 ("/v1/anomalies?cursor=not*base64", 400, "invalid cursor"),
+                // Valid RFC 3339, but an offset the database refuses: the client's mistake, said as such (was a 503).
+                ("/v1/anomalies?since=2951-03-10T05:50:41%2B18:11", 400, "since must be an RFC 3339 timestamp with a UTC offset of at most"),
+                ("/v1/incidents?until=2026-11-25T08:00:00-16:00", 400, "until must be an RFC 3339 timestamp with a UTC offset"),
+                ("/v1/anomalies?cursor=", 400, "invalid cursor"),
                 ("/v1/anomalies?cursor=Z2FyYmFnZQ", 400, "invalid cursor"),
                 ("/v1/anomalies?colour=red", 400, "unknown parameter 'colour'"),
                 ("/v1/anomalies?limit=1&limit=2", 400, "parameter 'limit' given twice"),
@@ -230,6 +235,36 @@ extension Integration.AlertsTests {
             #expect(try await Self.get(admin, "/v1/anomalies").status == 404)
             await client.close()
             await admin.close()
+        }
+    }
+
+    /// A method a route does not serve is a 405 naming the ones it does (`Allow`); a path no route
+    /// has stays a 404: on the alerts API, its admin port and ingest's public port.
+    @Test func anUnservedMethodIs405WithAllowAndAnUnknownPath404() async throws {
+        let stack = try TestStack.make()
+        defer { stack.dropDatabase() }
+        let ingest = try stack.ingest()
+        try await stack.running(stack.alerts().services + ingest.services, ready: ingest) {
+            let alerts = try await stack.alertsClient()
+            let admin = try await HTTPConnection.connect(host: "127.0.0.1", port: stack.alertsAdminPort, tls: nil)
+            let https = try await stack.https()
+            let cases: [(HTTPConnection, HTTPMethod, String, Int, String?)] = [
+                (alerts, .TRACE, "/readyz", 405, "GET"),
+                (alerts, .DELETE, "/v1/anomalies", 405, "GET"),
+                (alerts, .POST, "/v1/devices/known/readings", 405, "GET"),
+                (alerts, .GET, "/v1/nothing", 404, nil),
+                (admin, .PUT, "/metrics", 405, "GET"),
+                (admin, .GET, "/kill", 404, nil),  // /kill is off: no route, whatever the method
+                (https, .GET, "/v1/readings", 405, "POST"),
+                (https, .DELETE, "/v1/nothing", 404, nil),
+            ]
+            for (client, method, path, status, allow) in cases {
+                let r = try await client.request(method, path)
+                #expect(r.status == status, "\(method) \(path): \(r.status) \(r.body)")
+                #expect(r.header("allow") == allow, "\(method) \(path)")
+                #expect(r.header("content-type") == "application/json" && r.body.contains("\"error\""), "\(method) \(path): \(r.body)")
+            }
+            for c in [alerts, admin, https] { await c.close() }
         }
     }
 }
