@@ -206,6 +206,7 @@ let package = Package(
             dependencies: [
                 "SimulatorKit", "SQL", "Storage", "DeviceAuth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

@@ -181,14 +181,13 @@ final class Detector {
                         median: j.verdict.median, mad: j.verdict.mad, window: j.verdict.window))
             }
             for seq in batch.cleared { outcome.cleared.append((key.deviceID, seq, key.metric)) }
-            let (record, ledger, widened) = (batch.record, batch.ledger, batch.widened)
-            for (b, e) in widened { outcome.blocks.append(.init(key: key, block: b, values: e.values, means: e.means)) }
-            for e in ledger.entries where e.changed {
+            for (b, e) in batch.widened { outcome.blocks.append(.init(key: key, block: b, values: e.values, means: e.means)) }
+            for e in batch.ledger.entries where e.changed {
                 outcome.incidents.append(IncidentRecord(deviceID: key.deviceID, metric: key.metric, incident: e.incident, isOpen: e.isOpen))
             }
-            outcome.incidentsOpened += ledger.opened
-            outcome.incidentsClosed += ledger.closed
-            if !lateSet.contains(key) { outcome.update.tracked[key] = .init(record: record, open: ledger.open) }
+            outcome.incidentsOpened += batch.ledger.opened
+            outcome.incidentsClosed += batch.ledger.closed
+            if !lateSet.contains(key) { outcome.update.tracked[key] = .init(record: batch.record, open: batch.ledger.open) }
         }
         return outcome
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Short-lived programs (initdb, openssl, rabbitmqctl, the pipeline's own commands in
 /// the tests), run to the end with their output captured: the one way this package's
@@ -85,25 +86,28 @@ package enum Command {
         /// Reads both pipes to their end and waits for the exit, killing the program after `timeout`.
         func finish(timeout: Duration) throws -> Outcome {
             let pid = process.processIdentifier
-            let timedOut = Locked(false)
+            let timedOut = NIOLockedValueBox(false)
             let watchdog = DispatchWorkItem {
-                timedOut.value = true
+                timedOut.withLockedValue { $0 = true }
                 Command.killGroup(pid)
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout / .nanoseconds(1))), execute: watchdog)
-            let errData = Locked(Data())
+            let errData = NIOLockedValueBox(Data())
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { [err] in errData.value = (try? err.fileHandleForReading.readToEnd()) ?? Data() }
+            DispatchQueue.global().async(group: group) { [err] in
+                let data = (try? err.fileHandleForReading.readToEnd()) ?? Data()
+                errData.withLockedValue { $0 = data }
+            }
             let outData = (try? out.fileHandleForReading.readToEnd()) ?? Data()
             group.wait()
             // Polled: Foundation's waitUntilExit spins a run loop on Linux.
             while process.isRunning { usleep(10_000) }
             watchdog.cancel()  // the process is gone: its PID must not be signalled any more
-            if timedOut.value { throw ChaosError("\(name) did not finish within \(timeout)") }
+            if timedOut.withLockedValue({ $0 }) { throw ChaosError("\(name) did not finish within \(timeout)") }
             let exited = process.terminationReason == .exit
             return Outcome(
                 status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                stderr: String(decoding: errData.value, as: UTF8.self), succeeded: exited && process.terminationStatus == 0)
+                stderr: String(decoding: errData.withLockedValue { $0 }, as: UTF8.self), succeeded: exited && process.terminationStatus == 0)
         }
     }
 
@@ -112,16 +116,5 @@ package enum Command {
     /// would keep the output pipes open (and the call waiting) for as long as it waits on a frozen node.
     static func killGroup(_ pid: pid_t) {
         if getpgid(pid) == pid { kill(-pid, SIGKILL) } else { kill(pid, SIGKILL) }
-    }
-}
-
-/// A value handed from one thread to another.
-private final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }

@@ -23,6 +23,6 @@ package final class RouteTable: Sendable {
                 route.path.components.count == parts.count && zip(route.path.components, parts).allSatisfy { $0 ~= $1 }
             }.map(\.method)
         }
-        return Set(matching.map(\.rawValue)).sorted().compactMap { HTTPRequest.Method($0) }
+        return Array(Set(matching)).sorted { $0.rawValue < $1.rawValue }
     }
 }

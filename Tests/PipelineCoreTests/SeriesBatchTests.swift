@@ -12,11 +12,8 @@ import Testing
 
     /// 600 readings of bounded noise with spikes, a level shift and a dip: every kind of verdict.
     static let series: [(seq: Int64, value: Double)] = {
-        var state: UInt64 = 42
-        func noise() -> Double {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(state >> 33) / Double(1 << 31) - 0.5
-        }
+        var rng = SplitMix(seed: 42)
+        func noise() -> Double { Double.random(in: -0.5..<0.5, using: &rng) }
         return (1...600).map { i -> (Int64, Double) in
             var v = 70 + 4 * noise()
             if [240, 330, 331, 520].contains(i) { v += 40 }
